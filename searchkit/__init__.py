@@ -1,0 +1,3 @@
+"""searchkit: ranked passage search for markdown note vaults."""
+
+__version__ = "0.1.0"

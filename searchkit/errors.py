@@ -1,0 +1,41 @@
+"""Typed exceptions. The library raises these and never prints or exits; the CLI turns
+them into one-line messages and exit codes."""
+
+from __future__ import annotations
+
+
+class SearchkitError(Exception):
+    """Base class of every error searchkit raises on purpose."""
+
+
+class NoteError(SearchkitError):
+    """A note could not be read or parsed (the rest of the vault is unaffected)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class VaultError(SearchkitError):
+    """The vault directory is missing, not a directory, or unknown to the index."""
+
+
+class IndexNotFoundError(SearchkitError):
+    """No index exists at the given directory."""
+
+
+class IndexCorruptError(SearchkitError):
+    """The index directory exists but cannot be opened as a searchkit index."""
+
+
+class IndexVersionError(SearchkitError):
+    """The index was written by another schema or chunker version and must be rebuilt."""
+
+
+class IndexLockedError(SearchkitError):
+    """Another process holds the index's write lock."""
+
+
+class QuerySyntaxError(SearchkitError):
+    """A query that cannot be understood even as plain text."""

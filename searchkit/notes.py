@@ -1,0 +1,338 @@
+"""Reading a vault: which files are notes, and how to read one safely into a `Note`.
+
+Nothing here knows about markdown structure, Whoosh or the CLI. Every problem with a
+single file becomes a `NoteWarning` (soft: the note is still read) or a `NoteError`
+(hard: the file is skipped), always naming the file, so one bad note never stops a vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from .errors import NoteError, VaultError
+
+MAX_NOTE_BYTES = 10 * 1024 * 1024
+NOTE_SUFFIXES = (".md", ".markdown")
+IGNORE_FILE = ".searchkitignore"
+# Sniffing the head is enough: real text never holds NUL, binaries almost always do early.
+_BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class NoteWarning:
+    """Something wrong with one file that the user should fix; `path` is vault-relative."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What a directory scan learns about a note without reading it."""
+
+    path: str  # vault-relative, POSIX separators
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Note:
+    path: str  # vault-relative, POSIX separators
+    title: str
+    body: str  # the text after the frontmatter
+    body_line: int  # 1-based file line on which `body` starts
+    frontmatter: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    video_id: str | None = None
+    mtime_ns: int = 0
+    size: int = 0
+    content_hash: str = ""
+    title_from_frontmatter: bool = False
+    warnings: tuple[NoteWarning, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------
+# Scanning
+
+
+def _load_ignore_spec(root: Path) -> Any:
+    ignore = root / IGNORE_FILE
+    if not ignore.is_file():
+        return None
+    import pathspec  # only vaults with an ignore file pay for the import
+
+    try:
+        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def is_note_name(name: str) -> bool:
+    return name.lower().endswith(NOTE_SUFFIXES) and not name.startswith(".")
+
+
+def scan_vault(root: str | os.PathLike[str]) -> Iterator[FileInfo]:
+    """Yield every note under `root`, sorted by path within each folder.
+
+    Hidden files and folders (`.obsidian`, `.git`, `.trash`…) are skipped, `.searchkitignore`
+    (gitignore syntax) is honoured, and symlinked folders are followed once: a folder
+    already visited (same device and inode) is not entered again, so link loops end.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise VaultError(f"vault not found or not a directory: {base}")
+    spec = _load_ignore_spec(base)
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, str]] = [(base, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            st = folder.stat()
+        except OSError:
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs: list[tuple[Path, str]] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child_rel = f"{rel}{entry.name}"
+            try:
+                is_dir = entry.is_dir()  # follows symlinks; loops are cut by `seen`
+            except OSError:
+                continue
+            if is_dir:
+                if spec is not None and spec.match_file(child_rel + "/"):
+                    continue
+                subdirs.append((Path(entry.path), child_rel + "/"))
+                continue
+            if not is_note_name(entry.name):
+                continue
+            if spec is not None and spec.match_file(child_rel):
+                continue
+            try:
+                fst = entry.stat()
+            except OSError:
+                continue  # a dangling symlink is not a note
+            yield FileInfo(child_rel, fst.st_mtime_ns, fst.st_size)
+        stack.extend(reversed(subdirs))
+
+
+# ---------------------------------------------------------------------------------------
+# Reading one file
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def decode_note_bytes(data: bytes, path: str) -> tuple[str, list[NoteWarning]]:
+    """Bytes → text: BOM dropped, invalid UTF-8 replaced (with a warning), newlines unified."""
+    warnings: list[NoteWarning] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8-sig", errors="replace")
+        warnings.append(
+            NoteWarning(path, f"invalid UTF-8 at byte {exc.start}; bad bytes shown as U+FFFD")
+        )
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, warnings
+
+
+def read_note(
+    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int = MAX_NOTE_BYTES
+) -> Note:
+    """Read `root/rel_path` into a `Note`.
+
+    Raises `NoteError` when the file must be skipped (unreadable, binary, over `max_bytes`);
+    softer problems (bad UTF-8, broken frontmatter) are kept in `Note.warnings`.
+    """
+    full = Path(root) / rel_path
+    try:
+        st = full.stat()
+        if st.st_size > max_bytes:
+            raise NoteError(
+                rel_path,
+                f"skipped: {st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB note "
+                "size cap",
+            )
+        data = full.read_bytes()
+    except NoteError:
+        raise
+    except OSError as exc:
+        raise NoteError(rel_path, f"cannot read: {exc.strerror or exc}") from exc
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise NoteError(rel_path, "skipped: binary content in a markdown file")
+    return parse_note(data, rel_path, mtime_ns=st.st_mtime_ns)
+
+
+def parse_note(data: bytes | str, rel_path: str, *, mtime_ns: int = 0) -> Note:
+    """Turn a note's bytes (or text) into a `Note`. Never raises for content problems."""
+    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
+    if isinstance(data, str):
+        text, warnings = data.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), []
+    else:
+        text, warnings = decode_note_bytes(data, rel_path)
+    meta, body, body_line, fm_warning = split_frontmatter(text, rel_path)
+    if fm_warning is not None:
+        warnings.append(fm_warning)
+    title = _frontmatter_title(meta)
+    return Note(
+        path=rel_path,
+        title=title or PurePosixPath(rel_path).stem,
+        body=body,
+        body_line=body_line,
+        frontmatter=meta,
+        tags=_string_list(meta.get("tags", meta.get("tag"))),
+        aliases=_string_list(meta.get("aliases", meta.get("alias")), split_spaces=False),
+        video_id=video_id_from_frontmatter(meta),
+        mtime_ns=mtime_ns,
+        size=len(raw),
+        content_hash=content_hash(raw),
+        title_from_frontmatter=title is not None,
+        warnings=tuple(warnings),
+    )
+
+
+_FENCE_CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+
+
+def split_frontmatter(
+    text: str, path: str
+) -> tuple[dict[str, Any], str, int, NoteWarning | None]:
+    """Split YAML frontmatter from the body, keeping the body's first file line.
+
+    The delimiters are found here (so line numbers stay exact); the YAML itself is parsed
+    by python-frontmatter's handler. A broken block never costs the body.
+    """
+    if not (text.startswith("---\n") or text.rstrip(" \t") == "---" or text.startswith("--- \n")):
+        return {}, text, 1, None
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return {}, text, 1, None
+    for i in range(1, len(lines)):
+        if _FENCE_CLOSE.match(lines[i]):
+            close = i
+            break
+    else:
+        return {}, text, 1, NoteWarning(
+            path, "frontmatter opened with '---' is never closed; indexed it as body text"
+        )
+    yaml_text = "\n".join(lines[1:close])
+    body = "\n".join(lines[close + 1 :])
+    body_line = close + 2
+    meta, warning = _parse_yaml(yaml_text, path)
+    return meta, body, body_line, warning
+
+
+def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], NoteWarning | None]:
+    if not yaml_text.strip():
+        return {}, None
+    import frontmatter  # python-frontmatter; its YAML handler uses a safe loader
+
+    try:
+        loaded = frontmatter.YAMLHandler().load(yaml_text)
+    except Exception as exc:  # yaml raises many types; all mean "not valid YAML"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {}, NoteWarning(path, f"malformed YAML frontmatter ignored ({first})")
+    if loaded is None:
+        return {}, None
+    if not isinstance(loaded, dict):
+        return {}, NoteWarning(
+            path, f"frontmatter is a {type(loaded).__name__}, not a mapping; ignored"
+        )
+    return {str(k): v for k, v in loaded.items()}, None
+
+
+def _frontmatter_title(meta: Mapping[str, Any]) -> str | None:
+    value = meta.get("title")
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    title = " ".join(str(value).split())
+    return title or None
+
+
+def _string_list(value: Any, *, split_spaces: bool = True) -> tuple[str, ...]:
+    """Frontmatter list-ish values: a YAML list, or a string separated by commas (and, for
+    tags, spaces). Leading `#` is dropped from tags; duplicates removed, order kept."""
+    if value is None:
+        return ()
+    items: list[Any]
+    if isinstance(value, (list, tuple, set)):
+        items = list(value)
+    elif isinstance(value, str):
+        items = re.split(r"[,\s]+" if split_spaces else r",", value)
+    else:
+        items = [value]
+    out: list[str] = []
+    for item in items:
+        if item is None or isinstance(item, (dict, list)):
+            continue
+        s = str(item).strip()
+        if split_spaces:
+            s = s.lstrip("#")
+        if s and s not in out:
+            out.append(s)
+    return tuple(out)
+
+
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_VIDEO_ID_KEYS = ("videoId", "videoid", "video_id", "youtubeId", "youtube_id")
+_VIDEO_URL_KEYS = ("url", "source", "link", "video", "youtube")
+
+
+def video_id_from_url(url: str) -> str | None:
+    """The YouTube video id in a watch, short, embed, shorts or live URL, else None."""
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:
+        return None
+    host = (parsed.hostname or "").lower()
+    candidate: str | None = None
+    if host == "youtu.be":
+        candidate = parsed.path.strip("/").split("/")[0]
+    elif host.endswith("youtube.com") or host.endswith("youtube-nocookie.com"):
+        if parsed.path == "/watch":
+            candidate = (parse_qs(parsed.query).get("v") or [None])[0]
+        else:
+            parts = parsed.path.strip("/").split("/")
+            if len(parts) >= 2 and parts[0] in ("embed", "shorts", "live", "v"):
+                candidate = parts[1]
+    if candidate and _VIDEO_ID.match(candidate):
+        return candidate
+    return None
+
+
+def video_id_from_frontmatter(meta: Mapping[str, Any]) -> str | None:
+    for key in _VIDEO_ID_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            found = value.strip()
+            return video_id_from_url(found) or found
+    for key in _VIDEO_URL_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str):
+            found_id = video_id_from_url(value)
+            if found_id:
+                return found_id
+    return None
