@@ -1,12 +1,33 @@
-"""Note → passages. (Data model first; the splitter follows below.)"""
+"""Note → passages.
+
+A note's body is parsed once into markdown-it tokens. `_blocks` walks the token stream and
+turns every leaf (paragraph, heading, table cell, code, raw HTML) into a `_Block` of plain
+text with its line span, timestamps, links and the callout it sits in. `_assemble` then
+groups blocks into chunks: a new section at every top-level heading, one chunk per callout
+(its text kept out of the enclosing section), and long sections cut at block boundaries.
+Line numbers come from the tokens' line maps, never from re-scanning lines.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import NamedTuple
 
-from .notes import Note
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
+from . import timestamps as ts
+from .links import slugify
+from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
+
+# Bump when chunk output changes for the same input: indexes built by another version are
+# rebuilt rather than mixed.
 CHUNKER_VERSION = 1
 MAX_CHUNK_CHARS = 2000
 
@@ -41,3 +62,457 @@ class Chunk:
     aliases: tuple[str, ...] = ()
     video_id: str | None = None
     mtime_ns: int = 0
+
+
+# ---------------------------------------------------------------------------------------
+# Public entry points
+
+
+def chunk_markdown(text: str, path: str) -> list[Chunk]:
+    """Chunks of a note given as text (frontmatter included); `path` names the note."""
+    return chunk_note(parse_note(text, path))
+
+
+def chunk_note(note: Note) -> list[Chunk]:
+    return split_note(note)[1]
+
+
+def load_note(
+    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int = MAX_NOTE_BYTES
+) -> tuple[Note, list[Chunk]]:
+    """Read and chunk one file of a vault. Raises `NoteError` when the file is skipped;
+    softer problems are listed in the returned note's `warnings`."""
+    return split_note(read_note(root, rel_path, max_bytes=max_bytes))
+
+
+def split_note(note: Note) -> tuple[Note, list[Chunk]]:
+    """The note (title and tags completed from its body) and its chunks."""
+    tokens = _parser().parse(note.body)
+    blocks, callouts = _blocks(tokens)
+    title = note.title
+    if not note.title_from_frontmatter:
+        first_h1 = next((b.text for b in blocks if b.heading == 1 and b.text), None)
+        title = first_h1 or title
+    inline_tags = [t for b in blocks for t in b.tags]
+    tags = tuple(dict.fromkeys([*note.tags, *inline_tags]))
+    note = replace(note, title=title, tags=tags)
+    drafts = _assemble(blocks, callouts)
+    return note, _finish(note, drafts)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    # CommonMark (raw HTML allowed, as Obsidian does) plus GFM tables and strikethrough.
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+# ---------------------------------------------------------------------------------------
+# Inline text: markdown-it children (or raw HTML) → plain text with timestamps and links
+
+_WIKILINK = re.compile(r"!?\[\[([^\[\]\n]+?)\]\]")
+_INLINE_TAG = re.compile(r"(?<![\w#&/])#([\w/-]*[^\W\d][\w/-]*)")
+_HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+_BREAK_TAG = re.compile(r"<br\s*/?>|</?(p|div|li|tr|h[1-6])\b[^>]*>", re.IGNORECASE)
+_ANCHOR_OPEN = re.compile(r"<a\b", re.IGNORECASE)
+_ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def wikilink_parts(inner: str) -> tuple[str, str]:
+    """(target, display text) of the inside of `[[...]]`: `target|label`, `Note#Heading`,
+    `Note#^block`; a table-escaped `\\|` counts as the pipe."""
+    target, _, label = inner.replace("\\|", "|").partition("|")
+    target, label = target.strip(), label.strip()
+    if label:
+        return target, label
+    parts = [p.strip() for p in target.split("#") if p.strip() and not p.startswith("^")]
+    return target, " ".join(parts) or target
+
+
+class _TextBuilder:
+    """Accumulates plain text while recording where timestamps fall in it."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.timestamps: list[Timestamp] = []
+        self.links: list[str] = []
+        self.tags: list[str] = []
+        # Inside a timestamp anchor its label ("[01:19:03]") is link chrome, not text.
+        self.in_time_anchor = False
+
+    def _emit(self, s: str) -> None:
+        if s:
+            self.parts.append(s)
+            self.length += len(s)
+
+    def mark_time(self, seconds: int | None) -> None:
+        if seconds is not None:
+            self.timestamps.append(Timestamp(seconds, self.length))
+
+    def code(self, s: str) -> None:
+        self._emit(s)
+
+    def text(self, s: str) -> None:
+        if self.in_time_anchor and ts.LABEL.fullmatch(s):
+            return
+        self.tags.extend(_INLINE_TAG.findall(s))
+        pos = 0
+        for match in _WIKILINK.finditer(s):
+            self._plain(s[pos : match.start()])
+            target, shown = wikilink_parts(match.group(1))
+            if target:
+                self.links.append(target)
+            self._emit(shown)
+            pos = match.end()
+        self._plain(s[pos:])
+
+    def _plain(self, s: str) -> None:
+        pos = 0
+        for match in ts.BARE.finditer(s):
+            self._emit(s[pos : match.start()])
+            self.mark_time(ts.parse_timestamp(match.group(1)))
+            pos = match.end()
+        self._emit(s[pos:])
+
+    def tag(self, tag: str) -> None:
+        if _ANCHOR_OPEN.match(tag):
+            seconds = ts.data_t_seconds(tag)
+            self.mark_time(seconds)
+            self.in_time_anchor = seconds is not None
+        elif _ANCHOR_CLOSE.match(tag):
+            self.in_time_anchor = False
+        elif _BREAK_TAG.match(tag):
+            self._emit("\n")
+
+    def raw_html(self, source: str) -> None:
+        pos = 0
+        for match in _HTML_TAG.finditer(source):
+            self.text(html.unescape(source[pos : match.start()]))
+            self.tag(match.group(0))
+            pos = match.end()
+        self.text(html.unescape(source[pos:]))
+
+    def inline(self, children: Sequence[Token]) -> None:
+        for tok in children:
+            kind = tok.type
+            if kind in ("text", "text_special"):
+                self.text(tok.content)
+            elif kind == "code_inline":
+                self.code(tok.content)
+            elif kind in ("softbreak", "hardbreak"):
+                self._emit("\n")
+            elif kind == "html_inline":
+                self.tag(tok.content)
+            elif kind == "image":
+                self.text(tok.content)
+            elif kind == "link_open":
+                seconds = ts.url_seconds(str(tok.attrGet("href") or ""))
+                self.mark_time(seconds)
+                self.in_time_anchor = seconds is not None
+            elif kind == "link_close":
+                self.in_time_anchor = False
+
+    def piece(self) -> _Piece:
+        return _Piece("".join(self.parts), tuple(self.timestamps), tuple(self.links)).strip()
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    timestamps: tuple[Timestamp, ...] = ()
+    links: tuple[str, ...] = ()
+
+    def strip(self) -> _Piece:
+        lead = len(self.text) - len(self.text.lstrip())
+        text = self.text.strip()
+        stamps = tuple(
+            Timestamp(t.seconds, min(max(t.offset - lead, 0), len(text))) for t in self.timestamps
+        )
+        return _Piece(text, stamps, self.links)
+
+    def cut(self, at: int) -> tuple[_Piece, _Piece]:
+        """Split at a character offset; timestamps go with their side."""
+        head = _Piece(
+            self.text[:at], tuple(t for t in self.timestamps if t.offset < at), self.links
+        )
+        tail = _Piece(
+            self.text[at:],
+            tuple(Timestamp(t.seconds, t.offset - at) for t in self.timestamps if t.offset >= at),
+        )
+        return head.strip(), tail.strip()
+
+
+# ---------------------------------------------------------------------------------------
+# Token stream → blocks
+
+
+@dataclass(frozen=True)
+class _Block:
+    piece: _Piece
+    start: int  # 0-based body line
+    end: int  # exclusive
+    callout: int | None  # innermost callout holding the block
+    heading: int = 0  # heading level for a document heading, else 0
+    tags: tuple[str, ...] = ()
+    sep: str = "\n"  # joiner before this block inside a chunk
+
+    @property
+    def text(self) -> str:
+        return self.piece.text
+
+
+@dataclass(frozen=True)
+class _Callout:
+    type: str
+    title: str | None
+    start: int
+    end: int
+    parent: int | None
+
+
+_CALLOUT = re.compile(r"^\[!([\w-]+)\]([+-]?)[ \t]*(.*)$")
+
+
+def _callout_marker(tokens: Sequence[Token], i: int) -> re.Match[str] | None:
+    """The `[!type]` marker if the blockquote opening at `i` is an Obsidian callout."""
+    if i + 2 >= len(tokens) or tokens[i + 1].type != "paragraph_open":
+        return None
+    inline = tokens[i + 2]
+    first_line = inline.content.split("\n", 1)[0].strip()
+    return _CALLOUT.match(first_line)
+
+
+def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
+    blocks: list[_Block] = []
+    callouts: list[_Callout] = []
+    quotes: list[int | None] = []  # one entry per open blockquote: its callout or None
+    nesting = 0  # open blockquotes and lists: headings inside them do not split
+    title_pending: int | None = None  # callout whose first paragraph holds its marker
+    span = (0, 0)
+    first_cell = True
+
+    def current() -> int | None:
+        return next((c for c in reversed(quotes) if c is not None), None)
+
+    for i, tok in enumerate(tokens):
+        if tok.map is not None:
+            span = (tok.map[0], tok.map[1])
+        kind = tok.type
+        if kind == "blockquote_open":
+            marker = _callout_marker(tokens, i)
+            if marker is None:
+                quotes.append(None)
+            else:
+                callouts.append(
+                    _Callout(marker.group(1).lower(), None, span[0], span[1], current())
+                )
+                quotes.append(len(callouts) - 1)
+                title_pending = len(callouts) - 1
+            nesting += 1
+        elif kind == "blockquote_close":
+            quotes.pop()
+            nesting -= 1
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            nesting += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            nesting -= 1
+        elif kind == "tr_open":
+            first_cell = True
+        elif kind == "inline":
+            builder = _TextBuilder()
+            builder.inline(tok.children or [])
+            piece = builder.piece()
+            before = tokens[i - 1].type if i else ""
+            level = 0
+            if before == "heading_open" and nesting == 0:
+                level = int(tokens[i - 1].tag[1:])
+            if title_pending is not None and before == "paragraph_open":
+                piece = _take_callout_title(piece, callouts, title_pending)
+                title_pending = None
+            sep = "\n"
+            if before in ("td_open", "th_open"):
+                sep = "\n" if first_cell else " | "
+                first_cell = False
+            blocks.append(
+                _Block(piece, span[0], span[1], current(), level, tuple(builder.tags), sep)
+            )
+        elif kind in ("fence", "code_block"):
+            blocks.append(_Block(_Piece(tok.content).strip(), span[0], span[1], current()))
+        elif kind == "html_block":
+            builder = _TextBuilder()
+            builder.raw_html(tok.content)
+            blocks.append(
+                _Block(builder.piece(), span[0], span[1], current(), tags=tuple(builder.tags))
+            )
+    return blocks, callouts
+
+
+def _take_callout_title(piece: _Piece, callouts: list[_Callout], index: int) -> _Piece:
+    """Remove the `[!type]- Title` line from a callout's first paragraph; keep the title."""
+    newline = piece.text.find("\n")
+    first = piece.text if newline < 0 else piece.text[:newline]
+    match = _CALLOUT.match(first.strip())
+    title = match.group(3).strip() if match else ""
+    callouts[index] = replace(callouts[index], title=title or None)
+    if newline < 0:
+        # Title-only paragraph: its timestamps belong to the callout as a whole.
+        return _Piece("", tuple(Timestamp(t.seconds, 0) for t in piece.timestamps), piece.links)
+    head, body = piece.cut(newline + 1)
+    stamps = tuple(Timestamp(t.seconds, 0) for t in head.timestamps) + body.timestamps
+    return _Piece(body.text, stamps, piece.links)
+
+
+# ---------------------------------------------------------------------------------------
+# Blocks → chunk drafts
+
+
+@dataclass
+class _Draft:
+    kind: str
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    anchor: str = ""
+    slug: str = ""
+    callout: _Callout | None = None
+    blocks: list[_Block] = field(default_factory=list)
+    lead: _Piece = _Piece("")  # timestamps and links of the heading line itself
+
+    def add(self, block: _Block) -> None:
+        self.blocks.append(block)
+        self.end = max(self.end, block.end)
+
+
+def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
+    headings = [b.text for b in blocks if b.heading and b.callout is None]
+    repeated = {h for h, n in Counter(headings).items() if n > 1}
+    slugs: Counter[str] = Counter()
+    stack: list[tuple[int, str]] = []
+    section = _Draft("intro", (), 0, 0)
+    drafts = [section]
+    by_callout: dict[int, _Draft] = {}
+    for block in blocks:
+        if block.heading and block.callout is None:
+            while stack and stack[-1][0] >= block.heading:
+                stack.pop()
+            stack.append((block.heading, block.text))
+            path = tuple(h for _, h in stack)
+            base = slugify(block.text)
+            slug = base if not slugs[base] else f"{base}-{slugs[base]}"
+            slugs[base] += 1
+            anchor = "#".join(map(_obsidian_anchor, path if block.text in repeated else path[-1:]))
+            section = _Draft(
+                "section", path, block.start, block.end, anchor, slug,
+                lead=block.piece,
+            )
+            drafts.append(section)
+        elif block.callout is None:
+            if section.kind == "intro" and not section.blocks:
+                section.start = block.start
+            section.add(block)
+        else:
+            draft = by_callout.get(block.callout)
+            if draft is None:
+                info = callouts[block.callout]
+                draft = _Draft(
+                    "callout", section.heading_path, info.start, info.end, section.anchor,
+                    section.slug, callout=info,
+                )
+                by_callout[block.callout] = draft
+                drafts.append(draft)
+            draft.add(block)
+    drafts.sort(key=lambda d: d.start)  # stable: a section precedes callouts starting later
+    return drafts
+
+
+def _obsidian_anchor(heading: str) -> str:
+    # Obsidian drops these characters when it resolves `Note#Heading` links.
+    return " ".join(re.sub(r"[#|^:\[\]]", " ", heading).split())
+
+
+# ---------------------------------------------------------------------------------------
+# Drafts → chunks
+
+
+def _join(blocks: Sequence[_Block], lead: _Piece) -> _Piece:
+    parts: list[str] = []
+    stamps = [Timestamp(t.seconds, 0) for t in lead.timestamps]
+    links = list(lead.links)
+    length = 0
+    for block in blocks:
+        piece = block.piece
+        if not piece.text and not piece.timestamps and not piece.links:
+            continue
+        if parts and piece.text:
+            parts.append(block.sep)
+            length += len(block.sep)
+        stamps.extend(Timestamp(t.seconds, t.offset + length) for t in piece.timestamps)
+        links.extend(piece.links)
+        parts.append(piece.text)
+        length += len(piece.text)
+    return _Piece("".join(parts), tuple(stamps), tuple(dict.fromkeys(links)))
+
+
+def _parts(draft: _Draft, limit: int) -> list[tuple[list[_Block], int]]:
+    """Cut a draft's blocks into runs of at most `limit` characters, at block boundaries.
+
+    Each run comes with its first line. A single block over the limit stays whole: a
+    paragraph is the smallest unit a reader can take in.
+    """
+    if draft.kind == "callout" or sum(len(b.text) + 1 for b in draft.blocks) <= limit:
+        return [(draft.blocks, draft.start)]
+    runs: list[tuple[list[_Block], int]] = []
+    current: list[_Block] = []
+    size = 0
+    for block in draft.blocks:
+        if current and size + len(block.text) > limit:
+            runs.append((current, current[0].start))
+            current, size = [], 0
+        current.append(block)
+        size += len(block.text) + 1
+    if current:
+        runs.append((current, current[0].start))
+    first_blocks, _ = runs[0]
+    runs[0] = (first_blocks, draft.start)  # the first part opens at the heading line
+    return runs
+
+
+def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    offset = note.body_line  # body line 0 is this file line
+    for draft in drafts:
+        for n, (blocks, start) in enumerate(_parts(draft, MAX_CHUNK_CHARS)):
+            lead = draft.lead if n == 0 else _Piece("")
+            piece = _join(blocks, lead)
+            callout = draft.callout
+            has_title = callout is not None and callout.title
+            if not piece.text and not has_title:
+                continue  # a heading with no text of its own lives on in heading paths
+            end = max([start + 1, *(b.end for b in blocks)]) if blocks else draft.end
+            if callout is not None:
+                end = callout.end
+            ordinal = len(chunks)
+            chunks.append(
+                Chunk(
+                    id=f"{note.path}#{ordinal}",
+                    path=note.path,
+                    ordinal=ordinal,
+                    title=note.title,
+                    heading_path=draft.heading_path,
+                    kind=draft.kind,
+                    text=piece.text,
+                    line_start=start + offset,
+                    line_end=end - 1 + offset,
+                    anchor=draft.anchor,
+                    slug=draft.slug,
+                    callout_type=callout.type if callout else None,
+                    callout_title=callout.title if callout else None,
+                    links=piece.links,
+                    timestamps=piece.timestamps,
+                    tags=note.tags,
+                    aliases=note.aliases,
+                    video_id=note.video_id,
+                    mtime_ns=note.mtime_ns,
+                )
+            )
+    return chunks

@@ -1,0 +1,79 @@
+"""Video timestamps as they appear in podcast and lecture notes.
+
+Seen in real vaults: `<a class="yt-timestamp" data-t="01:19:03">[01:19:03]</a>`, the same
+anchor without brackets, `data-t="12:34"`, `data-t="3647"` (plain seconds),
+`data-t="02:02:22:00"` (a fourth, frames part), bare `[01:19:03]` in text, and junk such
+as `data-t="N/A"`, which is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+# An opening tag that carries a data-t attribute, quoted or not.
+DATA_T = re.compile(r"""\bdata-t\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+# `[01:19:03]` or `[12:34]` written in the text itself.
+BARE = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)\]")
+# What an anchor's visible label looks like, so it can be dropped from the text.
+LABEL = re.compile(r"\s*\[?\s*\d{1,3}(?::\d{1,2}){0,3}(?:\.\d+)?\s*\]?\s*")
+
+
+def parse_timestamp(value: str) -> int | None:
+    """Seconds for `h:mm:ss`, `m:ss`, `h:mm:ss:ff` (frames dropped) or plain seconds."""
+    text = value.strip().strip("[]").strip()
+    if not text:
+        return None
+    parts = text.split(":")
+    if len(parts) == 1:
+        try:
+            seconds = float(text)
+        except ValueError:
+            return None
+        return int(seconds) if seconds >= 0 and seconds == seconds else None
+    if len(parts) == 4:
+        parts = parts[:3]  # hh:mm:ss:ff, the last part counts frames
+    if len(parts) > 3 or not all(p.strip().isdigit() for p in parts[:-1]):
+        return None
+    try:
+        last = float(parts[-1])
+    except ValueError:
+        return None
+    if last < 0 or last != last:
+        return None
+    total = 0
+    for p in parts[:-1]:
+        total = total * 60 + int(p)
+    return int(total * 60 + last)
+
+
+def data_t_seconds(tag: str) -> int | None:
+    """Seconds named by a tag's `data-t` attribute, or None if it has none or it is junk."""
+    match = DATA_T.search(tag)
+    if match is None:
+        return None
+    return parse_timestamp(next(g for g in match.groups() if g is not None))
+
+
+def format_timestamp(seconds: int) -> str:
+    h, rest = divmod(int(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+_URL_T = re.compile(r"[?&#](?:t|start|time_continue)=([0-9hms.]+)")
+_HMS = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def url_seconds(href: str) -> int | None:
+    """Seconds of a YouTube link's `t=`/`start=` parameter (`t=75`, `t=75s`, `t=1h2m3s`)."""
+    lowered = href.lower()
+    if "youtu" not in lowered:
+        return None
+    match = _URL_T.search(lowered)
+    if match is None:
+        return None
+    hms = _HMS.match(match.group(1))
+    if hms is None or not any(hms.groups()):
+        return None
+    h, m, s = hms.groups()
+    return int(h or 0) * 3600 + int(m or 0) * 60 + int(float(s or 0))
