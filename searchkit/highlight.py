@@ -1,0 +1,182 @@
+"""Snippets: a few sentences around the best match in a passage, with highlight spans.
+
+Whoosh finds the match positions (the fast "pinpoint" path: `chars=True` in the schema,
+`terms=True` at search time, `PinpointFragmenter`): positions come from the postings, so a
+stemmed match ("running" for "run") is highlighted exactly as it is written. We then cut the
+snippet at sentence boundaries ourselves and produce the plain text, the `<mark>` form and
+(start, end) spans from the same cut, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import highlight
+
+# Matches closer than this merge into one fragment; the best fragment is the one with the
+# most distinct terms, then the most matches.
+_SURROUND = 60
+BEFORE = 140  # max characters of context before the first match of the fragment
+AFTER = 200  # max characters after its last match
+MAX_SNIPPET = 360
+LEAD = 240  # snippet length when nothing matched in the body (title/heading-only hits)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*+] )")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str  # plain, whitespace collapsed
+    marked: str  # HTML-escaped text with matches in <mark>…</mark>
+    spans: tuple[tuple[int, int], ...]  # match spans in `text`
+    anchor: int | None  # offset in the body of the best match (None: no body match)
+
+
+class _Collect(highlight.Formatter):
+    """A formatter that returns the fragments instead of a string: we format ourselves."""
+
+    def format(self, fragments: Any, replace: bool = False) -> Any:
+        return fragments
+
+
+FRAGMENTER = highlight.PinpointFragmenter(maxchars=MAX_SNIPPET, surround=_SURROUND, autotrim=True)
+COLLECT = _Collect()
+
+
+def configure(results: Any) -> None:
+    """Set the fast fragmenter and our collecting formatter on a Whoosh Results."""
+    results.fragmenter = FRAGMENTER
+    results.formatter = COLLECT
+
+
+def match_spans(hit: Any, fieldname: str = "body") -> list[tuple[int, int]]:
+    """(start, end) of every matched term occurrence in the stored field, sorted."""
+    try:
+        frags = hit.highlights(fieldname, top=10_000, minscore=0)
+    except KeyError:  # field not stored for this document
+        return []
+    if not frags or isinstance(frags, str):
+        return []
+    spans = {(t.startchar, t.endchar) for f in frags for t in f.matches}
+    return sorted(spans)
+
+
+def _best_cluster(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """Indices [i, j) of the run of nearby matches with the most distinct words."""
+    best = (0, 1)
+    best_key: tuple[int, int] = (0, 0)
+    i = 0
+    n = len(spans)
+    while i < n:
+        j = i + 1
+        while j < n and spans[j][0] - spans[j - 1][1] <= _SURROUND:
+            if spans[j][1] - spans[i][0] > MAX_SNIPPET - 40:
+                break
+            j += 1
+        words = {text[a:b].lower() for a, b in spans[i:j]}
+        key = (len(words), j - i)
+        if key > best_key:
+            best_key, best = key, (i, j)
+        i = j
+    return best
+
+
+def _cut_start(text: str, first: int) -> tuple[int, bool]:
+    lo = max(0, first - BEFORE)
+    start = None
+    for m in _SENTENCE_END.finditer(text, lo, first):
+        start = m.end()
+    if start is not None:
+        return start, False
+    if lo == 0:
+        return 0, False
+    sp = text.find(" ", lo, first)  # cut at a word boundary
+    return (sp + 1 if sp != -1 else lo), True
+
+
+def _cut_end(text: str, last: int, start: int) -> tuple[int, bool]:
+    hi = min(len(text), last + AFTER, start + MAX_SNIPPET)
+    m = _SENTENCE_END.search(text, last, hi)
+    if m:
+        return m.start() + len(m.group(0).rstrip()), False
+    if hi >= len(text):
+        return len(text), False
+    sp = text.rfind(" ", last, hi)
+    return (sp if sp != -1 else hi), True
+
+
+def make_snippet(text: str, spans: list[tuple[int, int]]) -> Snippet:
+    """The snippet of `text` around the best cluster of `spans` (offsets into `text`)."""
+    if not text:
+        return Snippet("", "", (), None)
+    if not spans:
+        end, cut = _cut_end(text, min(len(text), LEAD // 2), 0)
+        end = min(end, LEAD) if cut or end > LEAD else end
+        return _render(text, 0, end, [], False, end < len(text), None)
+    i, j = _best_cluster(text, spans)
+    first, last = spans[i][0], spans[j - 1][1]
+    start, pre = _cut_start(text, first)
+    end, post = _cut_end(text, last, start)
+    shown = [s for s in spans if s[0] >= start and s[1] <= end]
+    return _render(text, start, end, shown, pre, post, first)
+
+
+def _render(
+    text: str,
+    start: int,
+    end: int,
+    spans: list[tuple[int, int]],
+    pre: bool,
+    post: bool,
+    anchor: int | None,
+) -> Snippet:
+    # Collapse whitespace while mapping body offsets to snippet offsets.
+    out: list[str] = []
+    marked: list[str] = []
+    out_spans: list[tuple[int, int]] = []
+    bounds = {a: b for a, b in spans}
+    pos = start
+    length = 0
+    if pre:
+        out.append("…")
+        marked.append("…")
+        length = 1
+    segment = text[start:end].strip()
+    pos = start + (len(text[start:end]) - len(text[start:end].lstrip()))
+    seg_end = pos + len(segment)
+    while pos < seg_end:
+        if pos in bounds:
+            b = min(bounds[pos], seg_end)
+            word = _WS.sub(" ", text[pos:b])
+            out.append(word)
+            marked.append(f"<mark>{html.escape(word, quote=False)}</mark>")
+            out_spans.append((length, length + len(word)))
+            length += len(word)
+            pos = b
+            continue
+        m = _WS.match(text, pos, seg_end)
+        if m:
+            out.append(" ")
+            marked.append(" ")
+            length += 1
+            pos = m.end()
+            continue
+        nxt = min([p for p in bounds if pos < p < seg_end] or [seg_end])
+        ws = _WS.search(text, pos, nxt)
+        stop = ws.start() if ws else nxt
+        chunk = text[pos:stop]
+        out.append(chunk)
+        marked.append(html.escape(chunk, quote=False))
+        length += len(chunk)
+        pos = stop
+    if post:
+        out.append("…")
+        marked.append("…")
+    return Snippet("".join(out), "".join(marked), tuple(out_spans), anchor)
+
+
+def snippet_for_hit(hit: Any, text: str) -> Snippet:
+    return make_snippet(text, match_spans(hit))

@@ -1,0 +1,567 @@
+"""The query language: user text → Whoosh query. The user's query is data, never code.
+
+We parse it ourselves instead of using Whoosh's QueryParser because tokens such as
+`snake_case_name`, `ADR-016`, `C++`, `2024-05-01`, `http://x`, a lone `AND` or an unbalanced
+quote must be searched as text rather than misread as operators (qmd #305, khive#1064).
+
+Grammar (operators are upper-case only, so "or"/"and"/"not" stay words):
+
+    query   := or
+    or      := and ("OR" and)*
+    and     := unary (["AND"] unary)*        implicit conjunction
+    unary   := ("NOT" | "-") atom | atom
+    atom    := "(" or ")" | '"' phrase '"' | field ":" (word | '"' phrase '"') | word
+    word    := text | text "*" (prefix) | text "~" [1|2] (fuzzy, only when asked)
+
+Anything that does not fit is text: an operator without operands, an unmatched quote or
+parenthesis (dropped), a `name:` that is not a known field. Bare top-level words are "soft"
+(see `Tuning.group`); phrases, field clauses, groups and words joined by an explicit `AND`
+are required.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as Q
+
+from .errors import QuerySyntaxError
+
+TEXT_FIELDS = ("title", "aliases", "headings", "body")
+# Query-string field name → index field. `heading`/`headings` and `tag`/`tags` are synonyms.
+TEXT_FILTERS = {"title": "title", "heading": "headings", "headings": "headings", "body": "body"}
+KEYWORD_FILTERS = ("tag", "tags", "path", "callout", "kind", "video", "has")
+FILTER_KEYS = (*TEXT_FILTERS, *KEYWORD_FILTERS)
+# has:X → the stored/indexed field whose presence it tests.
+HAS_FIELDS = {
+    "timestamp": "timestamp",
+    "timestamps": "timestamp",
+    "video": "video",
+    "callout": "callout",
+    "tag": "tags",
+    "tags": "tags",
+    "alias": "aliases",
+    "aliases": "aliases",
+}
+MAX_QUERY_CHARS = 4096
+MAX_DEPTH = 32
+MIN_PREFIX = 2  # "a*" would expand to a large part of the lexicon
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_FUZZY_RE = re.compile(r"^(.+?)~([12]?)$")
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Ranking knobs, chosen on SciFact train + our own judged examples (scripts/eval.py)."""
+
+    field_boosts: Mapping[str, float] = field(
+        default_factory=lambda: {"title": 2.0, "aliases": 2.0, "headings": 1.5, "body": 1.0}
+    )
+    # How bare words combine: "or" = OR with a coordination bonus (Whoosh OrGroup),
+    # "and" = all required, "and_then_or" = AND, topped up with OR hits when too few.
+    group: str = "or"
+    or_scale: float = 0.9
+    field_combine: str = "sum"  # "sum" (Whoosh's BM25F-ish) or "max" (DisjunctionMax)
+    phrase_boost: float = 1.0  # optional bonus clause: the soft words as a phrase; 0 = off
+    phrase_slop: int = 1
+    phrase_fields: tuple[str, ...] = ("title", "headings", "body")
+
+
+DEFAULT_TUNING = Tuning()
+
+
+# --- lexer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # LP RP OR AND NOT WORD PHRASE FIELD
+    text: str = ""  # the raw text (operators keep theirs so they can fall back to words)
+    name: str = ""  # FIELD: the canonical field name
+    quoted: bool = False  # FIELD: value was a quoted phrase
+
+
+def _lex(s: str) -> list[Tok]:
+    out: list[Tok] = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == "(":
+            out.append(Tok("LP", c))
+            i += 1
+            continue
+        if c == ")":
+            out.append(Tok("RP", c))
+            i += 1
+            continue
+        # "-x", '-"x y"', "-(…)": negation; "-" alone or "--" is text.
+        if c == "-" and i + 1 < n and not s[i + 1].isspace() and s[i + 1] not in "-)":
+            out.append(Tok("NOT", "-"))
+            i += 1
+            continue
+        if c == '"':
+            j = s.find('"', i + 1)
+            if j == -1:  # unmatched quote: ignore it, the rest is words
+                i += 1
+                continue
+            out.append(Tok("PHRASE", s[i + 1 : j]))
+            i = j + 1
+            continue
+        j = i
+        while j < n and not s[j].isspace() and s[j] not in '()"':
+            j += 1
+        word = s[i:j]
+        i = j
+        if word in ("OR", "AND", "NOT"):
+            out.append(Tok(word, word))
+            continue
+        name, colon, value = word.partition(":")
+        key = name.lower()
+        if colon and key in FILTER_KEYS:
+            if not value and i < n and s[i] == '"':
+                k = s.find('"', i + 1)
+                if k != -1:
+                    out.append(Tok("FIELD", s[i + 1 : k], name=key, quoted=True))
+                    i = k + 1
+                    continue
+            if value:
+                out.append(Tok("FIELD", value, name=key))
+                continue
+        out.append(Tok("WORD", word))
+    return _repair(out)
+
+
+_OPERAND_START = {"WORD", "PHRASE", "FIELD", "LP", "NOT"}
+_OPERAND_END = {"WORD", "PHRASE", "FIELD", "RP"}
+
+
+def _repair(toks: list[Tok]) -> list[Tok]:
+    """Drop unmatched parentheses; turn operators without operands into words."""
+    stack: list[int] = []
+    drop: set[int] = set()
+    for k, t in enumerate(toks):
+        if t.kind == "LP":
+            stack.append(k)
+        elif t.kind == "RP":
+            if stack:
+                stack.pop()
+            else:
+                drop.add(k)
+    drop.update(stack)
+    toks = [t for k, t in enumerate(toks) if k not in drop]
+    # Remove empty groups "()" (repeatedly: "(())").
+    changed = True
+    while changed:
+        changed = False
+        for k in range(len(toks) - 1):
+            if toks[k].kind == "LP" and toks[k + 1].kind == "RP":
+                del toks[k : k + 2]
+                changed = True
+                break
+    out: list[Tok] = []
+    for k, t in enumerate(toks):
+        nxt = toks[k + 1].kind if k + 1 < len(toks) else None
+        prev = out[-1].kind if out else None
+        if t.kind in ("OR", "AND"):
+            if prev not in _OPERAND_END or nxt not in _OPERAND_START:
+                t = Tok("WORD", t.text)
+        elif t.kind == "NOT" and nxt not in _OPERAND_START - {"NOT"}:
+            t = Tok("WORD", t.text)
+        out.append(t)
+    return out
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str  # word prefix fuzzy phrase field not and or
+    text: str = ""
+    name: str = ""
+    quoted: bool = False
+    dist: int = 1
+    children: tuple[Node, ...] = ()
+    explicit: bool = False  # "and" joined by an explicit AND: every child required
+
+
+class _Parser:
+    def __init__(self, toks: list[Tok]) -> None:
+        self.toks = toks
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def parse(self) -> Node | None:
+        node = self.parse_or()
+        # _repair balanced the parentheses, so the whole input is consumed here.
+        return node
+
+    def parse_or(self) -> Node | None:
+        items = []
+        first = self.parse_and()
+        if first is not None:
+            items.append(first)
+        while (t := self.peek()) is not None and t.kind == "OR":
+            self.i += 1
+            nxt = self.parse_and()
+            if nxt is not None:
+                items.append(nxt)
+        if not items:
+            return None
+        return items[0] if len(items) == 1 else Node("or", children=tuple(items))
+
+    def parse_and(self) -> Node | None:
+        items: list[Node] = []
+        explicit = False
+        while (t := self.peek()) is not None and t.kind not in ("OR", "RP"):
+            if t.kind == "AND":
+                self.i += 1
+                explicit = True
+                continue
+            node = self.parse_unary()
+            if node is not None:
+                items.append(node)
+        if not items:
+            return None
+        if len(items) == 1 and not explicit:
+            return items[0]
+        return Node("and", children=tuple(items), explicit=explicit)
+
+    def parse_unary(self) -> Node | None:
+        t = self.peek()
+        assert t is not None
+        if t.kind == "NOT":
+            self.i += 1
+            inner = self.parse_atom()
+            return Node("not", children=(inner,)) if inner is not None else None
+        return self.parse_atom()
+
+    def parse_atom(self) -> Node | None:
+        t = self.peek()
+        if t is None:
+            return None
+        self.i += 1
+        if t.kind == "LP":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(f"query nests parentheses deeper than {MAX_DEPTH}")
+            inner = self.parse_or()
+            if (r := self.peek()) is not None and r.kind == "RP":
+                self.i += 1
+            self.depth -= 1
+            if inner is not None and inner.kind == "and":
+                # Words grouped by the user are all required: "(a b) OR c".
+                inner = Node("and", children=inner.children, explicit=True)
+            return inner
+        if t.kind == "PHRASE":
+            return Node("phrase", text=t.text)
+        if t.kind == "FIELD":
+            return Node("field", text=t.text, name=t.name, quoted=t.quoted)
+        if t.kind == "NOT":  # "- -x", "NOT -x": double negation reads as the plain atom
+            return self.parse_atom()
+        if t.kind == "RP":  # cannot happen after _repair; be lenient anyway
+            return None
+        return _word_node(t.text)
+
+
+def _word_node(text: str) -> Node:
+    if text.endswith("*") and len(text) > 1:
+        stem = text.rstrip("*")
+        if _WORD_RE.fullmatch(stem) and len(stem) >= MIN_PREFIX:
+            return Node("prefix", text=stem)
+    m = _FUZZY_RE.match(text)
+    if m and _WORD_RE.fullmatch(m.group(1)):
+        return Node("fuzzy", text=m.group(1), dist=int(m.group(2) or 1))
+    return Node("word", text=text)
+
+
+def parse_tree(text: str) -> Node | None:
+    """The syntax tree of a query string (None when it holds nothing to search)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    return _Parser(_lex(text)).parse()
+
+
+# --- compiler ----------------------------------------------------------------------------
+
+
+@dataclass
+class Compiled:
+    """A parsed query in the forms the searcher needs."""
+
+    primary: Q.Query  # what to run first
+    fallback: Q.Query | None = None  # "and_then_or": the OR form to top up a short result
+    scoring: bool = True  # False: filters/negations only → sort by recency instead
+    words: list[str] = field(default_factory=list)  # bare words, for did-you-mean
+    tuning: Tuning = DEFAULT_TUNING
+    has_text: bool = False  # the user typed searchable text (even if it analyzed to nothing)
+
+
+def _analyze(schema: Any, fieldname: str, text: str) -> list[str]:
+    return list(schema[fieldname].process_text(text, mode="query"))
+
+
+class _Compiler:
+    def __init__(self, schema: Any, tuning: Tuning) -> None:
+        self.schema = schema
+        self.t = tuning
+        self.words: list[str] = []
+        self.has_text = False
+        self.scoring = False  # set once a scoring clause is produced
+
+    # Text clauses over every text field -------------------------------------------------
+
+    def _multi(self, make: Any, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query:
+        boosts = self.t.field_boosts
+        subs = [make(f, boosts.get(f, 1.0)) for f in fields]
+        if self.t.field_combine == "max":
+            return Q.DisjunctionMax(subs)
+        return Q.Or(subs)
+
+    def _tokens_clause(self, toks: list[str], fields: Sequence[str] = TEXT_FIELDS) -> Q.Query:
+        self.scoring = True
+        if len(toks) == 1:
+            return self._multi(lambda f, b: Q.Term(f, toks[0], boost=b), fields)
+        # Punctuated tokens (ADR-016, 2024-05-01, snake-case) are matched as a phrase.
+        return self._multi(lambda f, b: Q.Phrase(f, toks, boost=b), fields)
+
+    def word(self, node: Node) -> Q.Query | None:
+        self.has_text = True
+        if node.kind == "prefix":
+            norm = _analyze_unstemmed(node.text)
+            stem = _analyze(self.schema, "body", node.text)
+            keys = {norm, *stem} if norm else set(stem)
+            if not keys:
+                return None
+            self.scoring = True
+            return self._multi(
+                lambda f, b: Q.Or([Q.Prefix(f, k, boost=b) for k in sorted(keys)])
+            )
+        toks = _analyze(self.schema, "body", node.text)
+        if not toks:
+            return None  # a stop word or 1-character token: nothing in the index to find
+        if node.kind == "fuzzy" and len(toks) == 1:
+            self.scoring = True
+            return self._multi(
+                lambda f, b: Q.FuzzyTerm(f, toks[0], boost=b, maxdist=node.dist, prefixlength=1)
+            )
+        self.words.append(node.text)
+        return self._tokens_clause(toks)
+
+    def phrase(self, text: str, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query | None:
+        self.has_text = True
+        toks = _analyze(self.schema, "body", text)
+        if not toks:
+            return None
+        return self._tokens_clause(toks, fields)
+
+    # Field clauses ----------------------------------------------------------------------
+
+    def field(self, node: Node) -> Q.Query | None:
+        if node.name in TEXT_FILTERS:
+            return self.phrase(node.text, (TEXT_FILTERS[node.name],))
+        q = keyword_filter(node.name, node.text)
+        # Filters select, they do not rank: a tag match must not outscore a text match.
+        return Q.ConstantScoreQuery(q, 0.0) if q is not None else None
+
+    # Tree ---------------------------------------------------------------------------------
+
+    def compile(self, node: Node, top: bool = False) -> tuple[Q.Query | None, Q.Query | None]:
+        """(primary, fallback) for a node; fallback only differs for soft top-level words."""
+        k = node.kind
+        if k in ("word", "prefix", "fuzzy"):
+            return self.word(node), None
+        if k == "phrase":
+            return self.phrase(node.text), None
+        if k == "field":
+            return self.field(node), None
+        if k == "not":
+            inner = self._negated(node.children[0])
+            if inner is None:
+                return None, None
+            return Q.Not(inner), None
+        if k == "or":
+            subs = [q for c in node.children if (q := self.compile(c)[0]) is not None]
+            return (_or(subs), None)
+        return self._and(node, top)
+
+    def _negated(self, node: Node) -> Q.Query | None:
+        # What is excluded does not make the query a ranked one, nor feed did-you-mean.
+        scoring, words = self.scoring, list(self.words)
+        q, _ = self.compile(node)
+        self.scoring, self.words = scoring, words
+        return q
+
+    def _and(self, node: Node, top: bool) -> tuple[Q.Query | None, Q.Query | None]:
+        soft: list[Q.Query] = []
+        soft_tokens: list[str] = []
+        required: list[Q.Query] = []
+        negative: list[Q.Query] = []
+        for c in node.children:
+            if c.kind == "not":
+                q = self._negated(c.children[0])
+                if q is not None:
+                    negative.append(q)
+                continue
+            q, _ = self.compile(c)
+            if q is None:
+                continue
+            if top and not node.explicit and c.kind in ("word", "prefix", "fuzzy"):
+                soft.append(q)
+                if c.kind == "word":
+                    soft_tokens.extend(_analyze(self.schema, "body", c.text))
+            else:
+                required.append(q)
+        if len(soft) <= 1 or self.t.group == "and":
+            required = soft + required
+            soft = []
+            primary = _and(required)
+            fallback = None
+        elif self.t.group == "or":
+            primary = _and([*required, Q.Or(soft, scale=self.t.or_scale)])
+            fallback = None
+        else:  # and_then_or
+            primary = _and(soft + required)
+            fallback = _and([*required, Q.Or(soft, scale=self.t.or_scale)])
+        if top and len(soft_tokens) >= 2 and self.t.phrase_boost > 0:
+            # Rank the whole query as a phrase above the same words scattered.
+            bonus = self._multi(
+                lambda f, b: Q.Phrase(
+                    f, soft_tokens, slop=self.t.phrase_slop, boost=b * self.t.phrase_boost
+                ),
+                self.t.phrase_fields,
+            )
+            primary = Q.AndMaybe(primary, bonus) if primary is not None else None
+            if fallback is not None:
+                fallback = Q.AndMaybe(fallback, bonus)
+        if negative:
+            neg = _or(negative)
+            primary = Q.AndNot(primary if primary is not None else Q.Every(), neg)
+            if fallback is not None:
+                fallback = Q.AndNot(fallback, neg)
+        return primary, fallback
+
+
+def _or(subs: list[Q.Query]) -> Q.Query | None:
+    if not subs:
+        return None
+    return subs[0] if len(subs) == 1 else Q.Or(subs)
+
+
+def _and(subs: list[Q.Query]) -> Q.Query | None:
+    if not subs:
+        return None
+    return subs[0] if len(subs) == 1 else Q.And(subs)
+
+
+def _analyze_unstemmed(text: str) -> str:
+    """Lower-cased, accent-folded prefix text: prefixes match the stems in the index, so we
+    try both the typed prefix and its stem ("happin*" → "happin", "happin")."""
+    from whoosh.support.charset import accent_map
+
+    return text.lower().translate(accent_map) if len(text) >= MIN_PREFIX else ""
+
+
+def keyword_filter(name: str, value: str) -> Q.Query | None:
+    """The Whoosh query for one structural filter value (tag, path, callout, kind, video, has)."""
+    value = value.strip()
+    if not value:
+        return None
+    if name in ("tag", "tags"):
+        tag = value.lstrip("#").lower()
+        if not tag:
+            return None
+        if _GLOB_CHARS & set(tag):
+            return Q.Wildcard("tags", tag)
+        # Obsidian nested tags: tag:project also finds project/alpha.
+        return Q.Or([Q.Term("tags", tag), Q.Prefix("tags", tag.rstrip("/") + "/")])
+    if name == "path":
+        path = value.removeprefix("./").lstrip("/")
+        if not path:
+            return Q.Every()
+        if _GLOB_CHARS & set(path):
+            return Q.Wildcard("source", path)
+        return Q.Prefix("source", path)
+    if name in ("callout", "kind"):
+        v = value.lower()
+        return Q.Every(name) if v == "*" else Q.Term(name, v)
+    if name == "video":
+        return Q.Every("video") if value == "*" else Q.Term("video", value)
+    if name == "has":
+        target = HAS_FIELDS.get(value.lower())
+        if target is None:
+            known = ", ".join(sorted(set(HAS_FIELDS)))
+            raise QuerySyntaxError(f"has:{value} is not known; use one of: {known}")
+        return Q.Every(target)
+    raise QuerySyntaxError(f"unknown filter {name!r}; known: {', '.join(FILTER_KEYS)}")
+
+
+def filters_query(
+    schema: Any, filters: Mapping[str, str | Sequence[str]] | None
+) -> Q.Query | None:
+    """API filters → one query: keys are ANDed, several values of one key are ORed."""
+    if not filters:
+        return None
+    comp = _Compiler(schema, DEFAULT_TUNING)
+    parts: list[Q.Query] = []
+    for key, raw in filters.items():
+        name = key.lower()
+        if name not in FILTER_KEYS:
+            raise QuerySyntaxError(f"unknown filter {key!r}; known: {', '.join(FILTER_KEYS)}")
+        values = [raw] if isinstance(raw, str) else list(raw)
+        subs = []
+        for v in values:
+            if v is None or not str(v).strip():
+                continue
+            q = comp.field(Node("field", text=str(v), name=name, quoted=True))
+            if q is not None:
+                subs.append(q.child if isinstance(q, Q.ConstantScoreQuery) else q)
+            elif name in TEXT_FILTERS:
+                subs.append(Q.NullQuery)  # a text filter that analyzes to nothing matches nothing
+        if subs:
+            parts.append(_or(subs))  # type: ignore[arg-type]
+    return _and(parts)
+
+
+def compile_query(
+    text: str,
+    schema: Any,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> Compiled:
+    """Parse and compile; filters are folded in as required, non-scoring clauses."""
+    tree = parse_tree(text)
+    comp = _Compiler(schema, tuning)
+    primary, fallback = (None, None) if tree is None else comp.compile(tree, top=True)
+    fq = filters_query(schema, filters)
+    if fq is not None:
+        fq = Q.ConstantScoreQuery(fq, 0.0)
+        primary = Q.And([primary, fq]) if primary is not None else fq
+        fallback = Q.And([fallback, fq]) if fallback is not None else None
+    if primary is None:
+        primary = Q.NullQuery
+    return Compiled(
+        primary=primary,
+        fallback=fallback,
+        scoring=comp.scoring,
+        words=comp.words,
+        has_text=comp.has_text,
+        tuning=tuning,
+    )
+
+
+def parse_query(
+    query: str, schema: Any, filters: Mapping[str, str | Sequence[str]] | None = None
+) -> Q.Query:
+    """The Whoosh query for `query` (+ API filters). Raises QuerySyntaxError, nothing else."""
+    return compile_query(query, schema, filters).primary

@@ -1,0 +1,435 @@
+"""Ranked passage search over an open Whoosh searcher → `[Passage]` with snippets and links.
+
+The query language lives in `query.py`, snippet cutting in `highlight.py`, link forms in
+`links.py`; this module ranks, groups per note and assembles results. It never opens,
+refreshes or closes the searcher it is given (the API owns it), and keeps no per-call state
+in module globals, so threads with their own searchers can call it concurrently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh import query as Q
+from whoosh import scoring, sorting
+from whoosh.searching import SearchContext
+
+from . import highlight
+from .links import Links, make_links
+from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
+
+__all__ = [
+    "Passage",
+    "PassageBM25",
+    "SearchResults",
+    "Tuning",
+    "nearest_timestamp",
+    "parse_query",
+    "search",
+    "suggest",
+]
+
+
+# --- ranking -----------------------------------------------------------------------------
+
+
+class PassageBM25(scoring.WeightingModel):
+    """BM25 per field with Lucene's idf, summed over fields (Whoosh's "BM25F").
+
+    Whoosh's own BM25F uses idf = log(N/(n+1)) + 1, which keeps very common words worth
+    almost as much as rare ones; the Robertson/Lucene idf log(1 + (N-n+.5)/(n+.5)) is what
+    the published BM25 baselines use and scored better on SciFact train (scripts/eval.py).
+    """
+
+    def __init__(
+        self,
+        K1: float = 1.2,
+        B: float = 0.75,
+        field_B: Mapping[str, float] | None = None,
+        field_K1: Mapping[str, float] | None = None,
+    ) -> None:
+        self.K1 = K1
+        self.B = B
+        self.field_B = dict(field_B or {})
+        self.field_K1 = dict(field_K1 or {})
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: int = 1) -> Any:
+        if not searcher.schema[fieldname].scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        return _BM25Scorer(
+            searcher,
+            fieldname,
+            text,
+            self.field_B.get(fieldname, self.B),
+            self.field_K1.get(fieldname, self.K1),
+        )
+
+
+class _BM25Scorer(scoring.WeightLengthScorer):
+    def __init__(self, searcher: Any, fieldname: str, text: bytes, B: float, K1: float) -> None:
+        parent = searcher.get_parent()
+        n = parent.doc_frequency(fieldname, text)
+        big_n = parent.doc_count_all()
+        self.idf = math.log(1.0 + (big_n - n + 0.5) / (n + 0.5))
+        self.avgfl = parent.avg_field_length(fieldname) or 1
+        self.B = B
+        self.K1 = K1
+        self.setup(searcher, fieldname, text)
+
+    def _score(self, weight: float, length: float) -> float:
+        k1, b = self.K1, self.B
+        return self.idf * (weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * length / self.avgfl))
+
+
+DEFAULT_WEIGHTING = PassageBM25(K1=1.2, B=0.75, field_B={"title": 0.4, "headings": 0.4})
+
+
+class _Weighted(Q.WrappingQuery):
+    """Scores the wrapped query with our weighting whatever the searcher was opened with.
+
+    (Whoosh's WeightingQuery does the same but crashes when no context is passed.)
+    """
+
+    def __init__(self, child: Q.Query, weighting: Any) -> None:
+        super().__init__(child)
+        self.weighting = weighting
+
+    def _rewrap(self, child: Q.Query) -> Q.Query:
+        return self.__class__(child, self.weighting)
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        context = (context or SearchContext()).set(weighting=self.weighting)
+        return self.child.matcher(searcher, context)
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One ranked passage, with everything needed to show and open it."""
+
+    rank: int  # 1-based, counting from the first result of the whole search (offset included)
+    score: float
+    id: str  # chunk id
+    path: str  # vault-relative note path
+    title: str
+    heading_path: tuple[str, ...]
+    kind: str  # intro | section | callout
+    callout_type: str | None
+    callout_title: str | None
+    line: int  # first line of the passage (its heading line), 1-based
+    snippet: str  # a few sentences around the best match, plain text
+    snippet_marked: str  # the same text HTML-escaped, matches in <mark>…</mark>
+    highlights: tuple[tuple[int, int], ...]  # (start, end) match spans in `snippet`
+    timestamp: int | None  # seconds: the video timestamp nearest the best match
+    tags: tuple[str, ...]
+    links: Links
+    explanation: str | None = None  # only with explain=True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form with stable keys (tuples as lists, links as an object)."""
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "heading_path": list(self.heading_path),
+            "kind": self.kind,
+            "callout_type": self.callout_type,
+            "callout_title": self.callout_title,
+            "line": self.line,
+            "snippet": self.snippet,
+            "snippet_marked": self.snippet_marked,
+            "highlights": [list(s) for s in self.highlights],
+            "timestamp": self.timestamp,
+            "tags": list(self.tags),
+            "links": {
+                "file": self.links.file,
+                "obsidian": self.links.obsidian,
+                "web": self.links.web,
+                "video": self.links.video,
+            },
+            "explanation": self.explanation,
+        }
+
+
+class SearchResults(list):  # list[Passage]
+    """The passages of one results page plus facts about the whole search."""
+
+    def __init__(
+        self,
+        passages: Sequence[Passage] = (),
+        *,
+        query: str = "",
+        total: int = 0,
+        suggestion: str | None = None,
+        offset: int = 0,
+    ) -> None:
+        super().__init__(passages)
+        self.query = query
+        self.total = total  # estimated number of matching passages (before per-note grouping)
+        self.suggestion = suggestion  # "did you mean", only when nothing was found
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return (
+            f"SearchResults({list.__repr__(self)}, query={self.query!r}, total={self.total}, "
+            f"suggestion={self.suggestion!r}, offset={self.offset})"
+        )
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def search(
+    searcher: Any,
+    query: str,
+    *,
+    vault_name: str,
+    limit: int = 10,
+    offset: int = 0,
+    per_note: int = 2,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    explain: bool = False,
+    tuning: Tuning | None = None,
+    weighting: Any = None,
+) -> SearchResults:
+    """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
+
+    `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
+    heading, callout, kind, video, has; a list value means any of them. `tuning` and
+    `weighting` exist for scripts/eval.py; the defaults are the tuned ones.
+    """
+    limit = max(0, int(limit))
+    offset = max(0, int(offset))
+    comp = compile_query(query, searcher.schema, filters, tuning or DEFAULT_TUNING)
+    weighting = weighting or DEFAULT_WEIGHTING
+    if comp.primary is Q.NullQuery or limit == 0:
+        suggestion = suggest(searcher, query, comp) if limit else None
+        return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
+
+    want = offset + limit
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, weighting)
+    if comp.fallback is not None and len(hits) < want:
+        # AND found too few: top up with OR hits, keeping the per-note cap over both lists.
+        more, total = _run(searcher, comp.fallback, comp, want, per_note, weighting)
+        hits = _merge(hits, more, want, per_note)
+    page = hits[offset:want]
+    passages = [
+        _passage(searcher, hit, offset + i + 1, vault_name, explain, comp, weighting)
+        for i, hit in enumerate(page)
+    ]
+    suggestion = suggest(searcher, query, comp) if not hits else None
+    return SearchResults(
+        passages, query=query, total=max(total, len(hits)), suggestion=suggestion, offset=offset
+    )
+
+
+def _run(
+    searcher: Any, q: Q.Query, comp: Compiled, want: int, per_note: int, weighting: Any
+) -> tuple[list[Any], int]:
+    kwargs: dict[str, Any] = {"limit": want, "terms": True}
+    if per_note > 0:
+        kwargs["collapse"] = sorting.FieldFacet("source")
+        kwargs["collapse_limit"] = per_note
+    if not comp.scoring:
+        # Only filters/negations: every score is 0, so show the most recently edited first.
+        kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
+    results = searcher.search(_Weighted(q, weighting), **kwargs)
+    highlight.configure(results)
+    return list(results), results.estimated_length()
+
+
+def _merge(first: list[Any], more: list[Any], want: int, per_note: int) -> list[Any]:
+    seen = {h.docnum for h in first}
+    per: dict[str, int] = {}
+    for h in first:
+        per[h["source"]] = per.get(h["source"], 0) + 1
+    out = list(first)
+    for h in more:
+        if len(out) >= want:
+            break
+        src = h["source"]
+        if h.docnum in seen or (per_note > 0 and per.get(src, 0) >= per_note):
+            continue
+        seen.add(h.docnum)
+        per[src] = per.get(src, 0) + 1
+        out.append(h)
+    return out
+
+
+def _passage(
+    searcher: Any,
+    hit: Any,
+    rank: int,
+    vault: str,
+    explain: bool,
+    comp: Compiled,
+    weighting: Any,
+) -> Passage:
+    f = hit.fields()
+    body = f.get("body", "") or ""
+    snip = highlight.snippet_for_hit(hit, body)
+    stamps = f.get("timestamps") or []
+    seconds = nearest_timestamp(stamps, snip.anchor, body)
+    tags = tuple(t.strip() for t in (f.get("tags") or "").split(",") if t.strip())
+    video = f.get("video") or None
+    return Passage(
+        rank=rank,
+        score=float(hit.score or 0.0) if comp.scoring else 0.0,
+        id=f.get("id", ""),
+        path=f.get("source", ""),
+        title=f.get("title", "") or "",
+        heading_path=tuple(f.get("heading_path") or ()),
+        kind=f.get("kind", "") or "",
+        callout_type=f.get("callout") or None,
+        callout_title=f.get("callout_title") or None,
+        line=int(f.get("line") or 0),
+        snippet=snip.text,
+        snippet_marked=snip.marked,
+        highlights=snip.spans,
+        timestamp=seconds,
+        tags=tags,
+        links=make_links(
+            vault=vault,
+            path=f.get("source", ""),
+            line=int(f.get("line") or 0) or None,
+            anchor=f.get("anchor", "") or "",
+            slug=f.get("slug", "") or "",
+            video_id=video,
+            seconds=seconds,
+        ),
+        explanation=_explain(searcher, hit, comp, weighting) if explain else None,
+    )
+
+
+# --- timestamps ----------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n")
+
+
+def nearest_timestamp(
+    timestamps: Sequence[Sequence[int]], anchor: int | None, text: str = ""
+) -> int | None:
+    """Seconds of the timestamp that belongs to the match at `anchor` (offset in `text`).
+
+    Notes cite a moment *after* the sentence it supports ("… bones are fossils [00:17:03]."),
+    so the first timestamp between the match and the end of its sentence wins; failing that
+    the closest one before the match (transcripts that lead with "[01:19:03] Speaker: …"),
+    failing that the first after. No match in the body (a title-only hit): the first one.
+    """
+    stamps = sorted((int(o), int(s)) for s, o in (tuple(t)[:2] for t in timestamps if t))
+    if not stamps:
+        return None
+    if anchor is None:
+        return stamps[0][1]
+    m = _SENTENCE_END.search(text, anchor) if text else None
+    sentence_end = (m.end() + 1) if m else len(text) + 1
+    for off, sec in stamps:
+        if anchor <= off <= sentence_end:
+            return sec
+    before = [(off, sec) for off, sec in stamps if off < anchor]
+    if before:
+        return before[-1][1]
+    return stamps[0][1]
+
+
+# --- did you mean --------------------------------------------------------------------------
+
+_SPELL_FIELDS = ("body", "title", "headings")
+
+
+def suggest(searcher: Any, query: str, comp: Compiled | None = None) -> str | None:
+    """A corrected query when some bare words are not in the index (else None).
+
+    Costs 50-200 ms on large vaults, so `search` calls it only when nothing was found. The
+    index holds stems ("psycholog"); a suggestion is turned back into a word by re-attaching
+    the typed suffix ("psycology" → stem "psycolog" → "psycholog" + "y") when that analyzes
+    to the suggested stem, else the stem itself is shown.
+    """
+    if comp is None:
+        comp = compile_query(query, searcher.schema)
+    reader = searcher.reader()
+    schema = searcher.schema
+    new = query
+    changed = False
+    for word in dict.fromkeys(comp.words):
+        toks = list(schema["body"].process_text(word, mode="query"))
+        if len(toks) != 1:
+            continue
+        tok = toks[0]
+        if any(reader.doc_frequency(f, tok) for f in _SPELL_FIELDS):
+            continue
+        best = _closest_term(reader, tok)
+        if best is None:
+            continue
+        low = word.lower()
+        surface = best
+        if low.startswith(tok):
+            cand = best + low[len(tok) :]
+            if list(schema["body"].process_text(cand, mode="query")) == [best]:
+                surface = cand
+        new = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _m, s=surface: s, new, count=1)
+        changed = True
+    return new if changed and new != query else None
+
+
+def _closest_term(reader: Any, tok: str) -> str | None:
+    for dist in (1, 2):
+        best: tuple[int, str] | None = None
+        for f in ("body", "title"):
+            for cand in reader.terms_within(f, tok, dist, prefix=1):
+                if cand == tok:
+                    continue
+                df = reader.doc_frequency(f, cand)
+                if best is None or (df, cand) > best:
+                    best = (df, cand)
+        if best is not None:
+            return best[1]
+    return None
+
+
+# --- explain -------------------------------------------------------------------------------
+
+
+def _explain(searcher: Any, hit: Any, comp: Compiled, weighting: Any) -> str:
+    """Per-field/term BM25 contributions of one hit, e.g.
+    `12.31 = title:fossil 4.10 (x2.0) + body:fossil 2.05 + … + 1.20 phrase/coordination`."""
+    boosts = comp.tuning.field_boosts
+    if not comp.scoring:
+        return "filters only: no relevance score; sorted by modification time"
+    context = SearchContext(weighting=weighting)
+    parts: list[tuple[float, str]] = []
+    terms = {
+        (f, t.decode("utf-8") if isinstance(t, bytes) else str(t)) for f, t in hit.matched_terms()
+    }
+    for fieldname, text in sorted(terms):
+        if fieldname not in boosts:
+            continue
+        boost = boosts.get(fieldname, 1.0)
+        m = Q.Term(fieldname, text, boost=boost).matcher(searcher, context)
+        if not m.is_active():
+            continue
+        m.skip_to(hit.docnum)
+        if not m.is_active() or m.id() != hit.docnum:
+            continue
+        s = m.score()
+        label = f"{fieldname}:{text} {s:.2f}" + (f" (x{boost:g})" if boost != 1 else "")
+        parts.append((s, label))
+    parts.sort(key=lambda p: -p[0])
+    total = float(hit.score or 0.0)
+    rest = total - sum(s for s, _ in parts)
+    terms = " + ".join(label for _, label in parts) or "no scored term"
+    extra = f" + {rest:.2f} phrase/coordination bonus" if rest > 0.005 else ""
+    if rest < -0.005:
+        extra = f" - {-rest:.2f} coordination (not every word matched)"
+    return f"{total:.2f} = {terms}{extra}"
