@@ -5,17 +5,54 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+import whoosh.index
 from whoosh import fields
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
 
-from .chunker import Chunk
+from .chunker import CHUNKER_VERSION, Chunk
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    NoteError,
+    VaultError,
+)
+from .indexdir import (
+    META_FILE,
+    REBUILD_HINT,
+    IndexMeta,
+    Manifest,
+    NoteRecord,
+    dir_size,
+    foreign_entries,
+    new_index_name,
+    read_manifest,
+    read_meta,
+    remove_stale,
+    write_lock,
+    write_manifest,
+    write_meta,
+)
+from .notes import FileInfo, Note, NoteWarning, content_hash, scan_vault
 
 # Bump when the fields below change: an index with another version is rebuilt.
-SCHEMA_VERSION = 1
+# 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
+SCHEMA_VERSION = 2
 
 
 def text_analyzer() -> Any:
@@ -48,6 +85,11 @@ def build_schema() -> fields.Schema:
         slug=fields.STORED,
         timestamps=fields.STORED,  # list of [seconds, offset in body]
         links=fields.STORED,
+        # The note's record, so the per-note manifest can be rebuilt from the index alone
+        # after a crash between a commit and the manifest write.
+        note_mtime_ns=fields.STORED,
+        note_size=fields.STORED,
+        note_hash=fields.STORED,
     )
 
 
@@ -84,3 +126,619 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
     if chunk.timestamps:
         doc["timestamp"] = chunk.timestamps[0].seconds
     return doc
+
+
+def note_documents(note: Note, chunks: list[Chunk]) -> list[dict[str, Any]]:
+    """The Whoosh documents of one note: its chunks plus the note's record on each."""
+    docs = []
+    for chunk in chunks:
+        doc = chunk_document(chunk)
+        doc["note_mtime_ns"] = note.mtime_ns
+        doc["note_size"] = note.size
+        doc["note_hash"] = note.content_hash
+        docs.append(doc)
+    return docs
+
+
+# ---------------------------------------------------------------------------------------
+# Public results
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a build or update is: passed to the `progress` callback."""
+
+    notes_done: int
+    notes_total: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    notes: int  # notes in the index after the update
+    chunks: int  # chunks in the index after the update
+    seconds: float
+    warnings: tuple[NoteWarning, ...] = ()
+    rebuilt: bool = False
+    reason: str | None = None  # why the index was rebuilt (or first built)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "notes": self.notes,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
+            "rebuilt": self.rebuilt,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    vault: str
+    index_dir: str
+    notes: int
+    chunks: int
+    size_bytes: int
+    last_update: float | None  # epoch seconds of the last write
+    schema_version: int
+    chunker_version: int
+    stale_new: int  # notes in the vault, not in the index
+    stale_changed: int  # notes whose content differs from the indexed version
+    stale_removed: int  # indexed notes gone from the vault
+    needs_rebuild: str | None = None  # why the next update will rebuild, if it will
+
+    @property
+    def stale(self) -> int:
+        return self.stale_new + self.stale_changed + self.stale_removed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vault": self.vault,
+            "index_dir": self.index_dir,
+            "notes": self.notes,
+            "chunks": self.chunks,
+            "size_bytes": self.size_bytes,
+            "last_update": self.last_update,
+            "schema_version": self.schema_version,
+            "chunker_version": self.chunker_version,
+            "stale": {
+                "new": self.stale_new,
+                "changed": self.stale_changed,
+                "removed": self.stale_removed,
+            },
+            "needs_rebuild": self.needs_rebuild,
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# Chunking (in worker processes for many notes)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One note read and chunked, or why it could not be."""
+
+    path: str
+    record: NoteRecord | None  # None: the note could not be read
+    docs: list[dict[str, Any]]
+    warnings: tuple[NoteWarning, ...]
+    gone: bool = False  # the file no longer exists
+
+
+def _load(vault: str, path: str) -> _Loaded:
+    from .chunker import load_note
+
+    try:
+        note, chunks = load_note(vault, path)
+    except NoteError as exc:
+        gone = not os.path.lexists(os.path.join(vault, path))
+        return _Loaded(path, None, [], (NoteWarning(path, exc.message),), gone)
+    except Exception as exc:  # a chunker bug on one note must not stop the vault
+        msg = f"skipped: internal error while chunking ({type(exc).__name__}: {exc})"
+        return _Loaded(path, None, [], (NoteWarning(path, msg),))
+    record = NoteRecord(note.mtime_ns, note.size, note.content_hash, len(chunks))
+    return _Loaded(path, record, note_documents(note, chunks), tuple(note.warnings))
+
+
+def _load_star(args: tuple[str, str]) -> _Loaded:
+    return _load(*args)
+
+
+# Below this many notes the pool's start-up (~50 ms) costs more than it saves.
+_POOL_MIN_NOTES = 64
+
+
+def _load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[_Loaded]:
+    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it."""
+    if jobs <= 1 or len(paths) < _POOL_MIN_NOTES:
+        for path in paths:
+            yield _load(vault, path)
+        return
+    ctx = multiprocessing.get_context(_start_method())
+    with ctx.Pool(jobs) as pool:
+        yield from pool.imap(_load_star, [(vault, p) for p in paths], chunksize=8)
+
+
+def _start_method() -> str:
+    # fork is cheapest where it is safe (Linux, 3.11); elsewhere the platform default.
+    methods = multiprocessing.get_all_start_methods()
+    return "fork" if sys.platform.startswith("linux") and "fork" in methods else methods[0]
+
+
+def _default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class _Ticker:
+    """Calls `progress` at most every 0.1 s, and always at the end."""
+
+    def __init__(self, progress: Callable[[Progress], None] | None, total: int) -> None:
+        self.progress, self.total, self.done, self.chunks, self.last = progress, total, 0, 0, 0.0
+
+    def step(self, chunks: int) -> None:
+        self.done += 1
+        self.chunks += chunks
+        now = time.monotonic()
+        if self.progress is not None and (now - self.last >= 0.1 or self.done == self.total):
+            self.last = now
+            self.progress(Progress(self.done, self.total, self.chunks))
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.done, self.total, self.chunks))
+
+
+# ---------------------------------------------------------------------------------------
+# Diffing the vault against the index's record
+
+
+@dataclass(frozen=True)
+class _Diff:
+    new: list[str]
+    changed: list[str]
+    removed: list[str]
+    touched: dict[str, FileInfo]  # mtime differs, content identical: only the record moves
+    unchanged: int
+
+
+def _hash_file(path: Path) -> str | None:
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _diff(vault: Path, records: dict[str, NoteRecord], scan: dict[str, FileInfo]) -> _Diff:
+    new, changed, touched, unchanged = [], [], {}, 0
+    for path, info in scan.items():
+        rec = records.get(path)
+        if rec is None:
+            new.append(path)
+        elif rec.mtime_ns == info.mtime_ns and rec.size == info.size:
+            unchanged += 1
+        elif rec.size != info.size:
+            changed.append(path)  # another size is another content: no need to hash
+        elif _hash_file(vault / path) == rec.hash:
+            touched[path] = info
+        else:
+            changed.append(path)  # includes "cannot read now": loading reports why
+    removed = [p for p in records if p not in scan]
+    return _Diff(new, changed, removed, touched, unchanged)
+
+
+def _scan(vault: Path) -> dict[str, FileInfo]:
+    return {f.path: f for f in scan_vault(vault)}
+
+
+def _records_from_index(ix: Any) -> dict[str, NoteRecord]:
+    """The per-note record read back from stored fields (slow path after a crash).
+
+    Notes with no chunks leave no document; they come out as "new" and are re-read once.
+    """
+    seen: dict[str, tuple[int, int, str]] = {}
+    counts: Counter[str] = Counter()
+    with ix.reader() as reader:
+        for stored in reader.all_stored_fields():
+            src = stored["source"]
+            counts[src] += 1
+            seen[src] = (
+                stored.get("note_mtime_ns", 0),
+                stored.get("note_size", -1),
+                stored.get("note_hash", ""),
+            )
+    return {p: NoteRecord(m, s, h, counts[p]) for p, (m, s, h) in seen.items()}
+
+
+def _records(ix: Any, index_dir: Path, name: str) -> tuple[dict[str, NoteRecord], float | None]:
+    """The per-note record and when it was written; from the manifest when it matches the
+    index's latest commit, else (crash after a commit) rebuilt from the index itself."""
+    manifest = read_manifest(index_dir, name)
+    if manifest is not None and manifest.generation == ix.latest_generation():
+        return dict(manifest.notes), manifest.updated
+    return _records_from_index(ix), None
+
+
+def _latest_generation(index_dir: Path, name: str) -> int:
+    # Whoosh's own rule (highest TOC number) without importing the index machinery.
+    pattern = re.compile(rf"^_{name}_([0-9]+)\.toc$")
+    gens = [int(m.group(1)) for n in os.listdir(index_dir) if (m := pattern.match(n))]
+    return max(gens, default=-1)
+
+
+# ---------------------------------------------------------------------------------------
+# Opening
+
+
+def _open_whoosh(index_dir: Path, name: str) -> Any:
+    try:
+        return whoosh.index.open_dir(str(index_dir), indexname=name)
+    except Exception as exc:  # EmptyIndexError, unpickling and struct errors, OSError…
+        raise IndexCorruptError(
+            f"cannot open the index in {index_dir} ({type(exc).__name__}: {exc}); {REBUILD_HINT}"
+        ) from exc
+
+
+def _version_problem(meta: IndexMeta) -> str | None:
+    if meta.schema_version != SCHEMA_VERSION:
+        return f"index schema version {meta.schema_version}, this searchkit writes {SCHEMA_VERSION}"
+    if meta.chunker_version != CHUNKER_VERSION:
+        return (
+            f"index chunker version {meta.chunker_version}, this searchkit chunks with "
+            f"version {CHUNKER_VERSION}"
+        )
+    return None
+
+
+def _read_built_meta(index_dir: Path) -> IndexMeta:
+    """The meta of a completed index, or the typed error saying why there is none."""
+    if not index_dir.is_dir():
+        raise IndexNotFoundError(f"no index at {index_dir}; build it with `searchkit index VAULT`")
+    meta = read_meta(index_dir)
+    if meta is None:
+        if foreign_entries(index_dir):
+            raise IndexCorruptError(
+                f"{index_dir} is not a searchkit index (no {META_FILE}); point --index at "
+                "an empty or new directory and build with `searchkit index VAULT`"
+            )
+        raise IndexNotFoundError(f"no index at {index_dir}; build it with `searchkit index VAULT`")
+    if meta.index_name is None:
+        raise IndexNotFoundError(
+            f"the index at {index_dir} has not finished its first build; "
+            f"run `searchkit index {meta.vault}`"
+        )
+    return meta
+
+
+def open_for_search(index_dir: str | Path) -> tuple[Any, IndexMeta]:
+    """Open the last committed index for reading (never blocked by a writer).
+
+    Raises `IndexNotFoundError`, `IndexCorruptError` or `IndexVersionError`.
+    """
+    index_dir = Path(index_dir).absolute()
+    meta = _read_built_meta(index_dir)
+    problem = _version_problem(meta)
+    if problem:
+        raise IndexVersionError(
+            f"the index at {index_dir} must be rebuilt ({problem}); run `searchkit index`"
+        )
+    try:
+        return _open_whoosh(index_dir, meta.index_name or ""), meta
+    except IndexCorruptError:
+        # A rebuild may have swapped indexes between reading the meta and opening.
+        again = read_meta(index_dir)
+        if again is None or again == meta or again.index_name is None:
+            raise
+        return _open_whoosh(index_dir, again.index_name), again
+
+
+def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> bool:
+    """Whether `update_index` would change anything: stat-only, no hashing, no Whoosh open.
+
+    A touched-but-identical note counts as a change here (the update is then quick).
+    """
+    index_dir = Path(index_dir).absolute()
+    try:
+        meta = read_meta(index_dir)
+    except IndexCorruptError:
+        return True
+    if meta is None or meta.index_name is None or _version_problem(meta):
+        return True
+    if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
+        return True
+    manifest = read_manifest(index_dir, meta.index_name)
+    if manifest is None or manifest.generation != _latest_generation(index_dir, meta.index_name):
+        return True
+    records = manifest.notes
+    count = 0
+    for info in scan_vault(meta.vault):
+        rec = records.get(info.path)
+        if rec is None or rec.mtime_ns != info.mtime_ns or rec.size != info.size:
+            return True
+        count += 1
+    return count != len(records)
+
+
+# ---------------------------------------------------------------------------------------
+# Build and update
+
+# Per writer process. Measured on tubegraph: see scripts/bench_index.py.
+WRITER_LIMITMB = 256
+
+
+def update_index(
+    index_dir: str | Path,
+    vault: str | Path | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    lock_timeout: float = 10.0,
+    jobs: int | None = None,
+) -> UpdateReport:
+    """Bring the index in `index_dir` up to date with `vault` (default: the vault the index
+    remembers), building it if the directory is empty or missing.
+
+    Only new and changed notes are re-chunked, in one commit. A version mismatch or
+    `rebuild=True` builds a fresh index next to the old one, which stays searchable until
+    the new one is committed. Raises `IndexLockedError` after `lock_timeout` seconds if
+    another writer holds the index, `VaultError`, `IndexCorruptError`.
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir).absolute()
+    jobs = jobs or _default_jobs()
+    _refuse_foreign(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with write_lock(index_dir, lock_timeout):
+        try:
+            meta = read_meta(index_dir)
+        except IndexCorruptError:
+            if not rebuild:
+                raise
+            meta = None
+        vault_path = _choose_vault(index_dir, meta, vault, rebuild)
+        if meta is None or (meta.index_name is None and meta.vault != str(vault_path)):
+            # Mark the directory as ours before any Whoosh file appears in it.
+            meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
+            write_meta(index_dir, meta)
+        reason = _rebuild_reason(meta, rebuild, vault_path)
+        job = _Job(index_dir, vault_path, progress, jobs, lock_timeout, started)
+        if reason is not None:
+            return _full_build(job, meta, reason)
+        ix = _open_whoosh(index_dir, meta.index_name or "")
+        remove_stale(index_dir, keep=meta.index_name)
+        return _incremental(job, meta.index_name or "", ix)
+
+
+@dataclass(frozen=True)
+class _Job:
+    index_dir: Path
+    vault: Path
+    progress: Callable[[Progress], None] | None
+    jobs: int
+    lock_timeout: float
+    started: float
+
+
+def _refuse_foreign(index_dir: Path) -> None:
+    if (index_dir / META_FILE).exists():
+        return
+    foreign = foreign_entries(index_dir)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise IndexCorruptError(
+            f"{index_dir} is not empty and is not a searchkit index (it holds {shown}); "
+            "refusing to write there. Use an empty or new index directory."
+        )
+
+
+def _choose_vault(
+    index_dir: Path, meta: IndexMeta | None, vault: str | Path | None, rebuild: bool
+) -> Path:
+    if vault is None:
+        if meta is None:
+            raise VaultError(f"no vault given, and {index_dir} does not record one")
+        chosen = Path(meta.vault)
+    else:
+        chosen = Path(vault).expanduser().resolve()
+        if meta is not None and meta.index_name and meta.vault != str(chosen) and not rebuild:
+            raise VaultError(
+                f"the index at {index_dir} belongs to vault {meta.vault}, not {chosen}; "
+                f"rebuild it for the new vault (`searchkit index --rebuild {chosen}`) "
+                "or use another index directory"
+            )
+    if not chosen.is_dir():
+        raise VaultError(f"vault not found or not a directory: {chosen}")
+    return chosen
+
+
+def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
+    if meta.index_name is None:
+        return "new index"
+    if rebuild:
+        return "rebuild requested" + (
+            f" (vault changed from {meta.vault})" if meta.vault != str(vault) else ""
+        )
+    return _version_problem(meta)
+
+
+def _writer(ix: Any, job: _Job, **kwargs: Any) -> Any:
+    try:
+        return ix.writer(timeout=job.lock_timeout, limitmb=WRITER_LIMITMB, **kwargs)
+    except whoosh.index.LockError as exc:
+        # Our own lock is held, so this is some other program writing with Whoosh directly.
+        raise IndexLockedError(
+            f"the Whoosh index in {job.index_dir} is locked by another program"
+        ) from exc
+
+
+def _abort(writer: Any) -> None:
+    # MpWriter.cancel() only flags its worker processes in *this* process; they would wait
+    # on their queue forever and block interpreter exit. Stop them for real.
+    for task in getattr(writer, "tasks", ()):
+        with contextlib.suppress(Exception):
+            task.terminate()
+            task.join(1)
+    with contextlib.suppress(Exception):
+        writer.cancel()
+
+
+def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
+    """Build a fresh index under a new name, then switch the meta to it.
+
+    Until `write_meta` the old index (if any) stays the live one; a crash anywhere before
+    leaves it untouched, and the half-built files are removed by the next writer.
+    """
+    old: dict[str, NoteRecord] = {}
+    if meta.index_name:
+        manifest = read_manifest(job.index_dir, meta.index_name)
+        old = dict(manifest.notes) if manifest else {}
+    name = new_index_name()
+    ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
+    paths = list(_scan(job.vault))
+    parallel = job.jobs > 1 and len(paths) >= _POOL_MIN_NOTES
+    extra = {"procs": job.jobs, "multisegment": True} if parallel else {}
+    writer = _writer(ix, job, **extra)
+    records: dict[str, NoteRecord] = {}
+    warnings: list[NoteWarning] = []
+    ticker = _Ticker(job.progress, len(paths))
+    try:
+        for item in _load_all(str(job.vault), paths, job.jobs if parallel else 1):
+            warnings.extend(item.warnings)
+            if item.record is not None:
+                records[item.path] = item.record
+                for doc in item.docs:
+                    writer.add_document(**doc)
+            ticker.step(len(item.docs))
+        writer.commit()
+    except BaseException:
+        _abort(writer)
+        raise
+    ticker.finish()
+    write_manifest(job.index_dir, Manifest(name, ix.latest_generation(), time.time(), records))
+    write_meta(
+        job.index_dir,
+        replace(
+            meta,
+            vault=str(job.vault),
+            index_name=name,
+            schema_version=SCHEMA_VERSION,
+            chunker_version=CHUNKER_VERSION,
+        ),
+    )
+    remove_stale(job.index_dir, keep=name)
+    same = [p for p in records if p in old]
+    changed = sum(1 for p in same if old[p].hash != records[p].hash)
+    return UpdateReport(
+        added=len(records) - len(same),
+        changed=changed,
+        removed=sum(1 for p in old if p not in records),
+        unchanged=len(same) - changed,
+        notes=len(records),
+        chunks=sum(r.chunks for r in records.values()),
+        seconds=time.perf_counter() - job.started,
+        warnings=tuple(warnings),
+        rebuilt=meta.index_name is not None,
+        reason=reason,
+    )
+
+
+def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
+    records, written = _records(ix, job.index_dir, name)
+    diff = _diff(job.vault, records, _scan(job.vault))
+    todo = diff.new + diff.changed
+    new_records = dict(records)
+    for path, info in diff.touched.items():
+        new_records[path] = replace(records[path], mtime_ns=info.mtime_ns)
+    warnings: list[NoteWarning] = []
+    counts = Counter[str]()
+    if todo or diff.removed:
+        ticker = _Ticker(job.progress, len(todo))
+        writer = _writer(ix, job)
+        try:
+            # One searcher for every delete: 0.2 ms each instead of 7 ms (research §1.3 D).
+            with writer.searcher() as searcher:
+                for path in diff.removed:
+                    writer.delete_by_term("source", path, searcher=searcher)
+                    del new_records[path]
+                    counts["removed"] += 1
+                for item in _load_all(str(job.vault), todo, job.jobs):
+                    warnings.extend(item.warnings)
+                    ticker.step(len(item.docs))
+                    if item.record is None and not item.gone:
+                        continue  # unreadable now: keep its old chunks and record
+                    # Delete by source before adding, so a half-applied state converges.
+                    writer.delete_by_term("source", item.path, searcher=searcher)
+                    if item.record is None:
+                        counts["removed"] += item.path in records
+                        new_records.pop(item.path, None)
+                        continue
+                    for doc in item.docs:
+                        writer.add_document(**doc)
+                    new_records[item.path] = item.record
+                    counts["changed" if item.path in records else "added"] += 1
+            writer.commit()
+        except BaseException:
+            _abort(writer)
+            raise
+        ticker.finish()
+    if todo or diff.removed or diff.touched or written is None:
+        manifest = Manifest(name, ix.latest_generation(), time.time(), new_records)
+        write_manifest(job.index_dir, manifest)
+    return UpdateReport(
+        added=counts["added"],
+        changed=counts["changed"],
+        removed=counts["removed"],
+        unchanged=diff.unchanged + len(diff.touched),
+        notes=len(new_records),
+        chunks=sum(r.chunks for r in new_records.values()),
+        seconds=time.perf_counter() - job.started,
+        warnings=tuple(warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Status
+
+
+def index_status(index_dir: str | Path, vault: str | Path | None = None) -> IndexStatus:
+    """What is indexed and how much of the vault is stale, without changing anything.
+
+    Staleness costs a stat scan plus hashing the files whose mtime alone differs.
+    """
+    index_dir = Path(index_dir).absolute()
+    meta = _read_built_meta(index_dir)
+    if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
+        raise VaultError(f"the index at {index_dir} belongs to vault {meta.vault}, not {vault}")
+    ix = _open_whoosh(index_dir, meta.index_name or "")
+    records, written = _records(ix, index_dir, meta.index_name or "")
+    chunks = ix.doc_count()
+    vault_path = Path(meta.vault)
+    if vault_path.is_dir():
+        diff = _diff(vault_path, records, _scan(vault_path))
+        new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)
+    else:  # the vault is gone: everything indexed is stale
+        new, changed, removed = 0, 0, len(records)
+    if written is None:
+        written = os.stat(index_dir / f"_{meta.index_name}_{ix.latest_generation()}.toc").st_mtime
+    return IndexStatus(
+        vault=meta.vault,
+        index_dir=str(index_dir),
+        notes=len(records),
+        chunks=chunks,
+        size_bytes=dir_size(index_dir),
+        last_update=written,
+        schema_version=meta.schema_version,
+        chunker_version=meta.chunker_version,
+        stale_new=new,
+        stale_changed=changed,
+        stale_removed=removed,
+        needs_rebuild=_version_problem(meta),
+    )

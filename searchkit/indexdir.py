@@ -1,0 +1,278 @@
+"""The files of an index directory other than Whoosh's own: the meta pointer, the per-note
+manifest and the writer lock.
+
+Layout of an index directory:
+
+- `searchkit.json` (meta): vault root, schema and chunker versions, and the name of the
+  Whoosh index that is current. Replacing this file (atomically) is the one switch that
+  makes a rebuilt index live, so a rebuild never leaves the directory without a readable
+  index.
+- `<name>` Whoosh files (`_<name>_<gen>.toc`, `<name>_<segid>.seg`…), `name` = `ix` + 12 hex.
+  A rebuild writes a new name next to the old one; stale names are deleted under the lock.
+- `manifest_<name>.json`: per note mtime_ns, size, content hash and chunk count, plus the
+  Whoosh generation it describes. Written after each commit; if its generation is not the
+  index's latest (crash between commit and manifest write) it is ignored and the record
+  is rebuilt from stored fields.
+- `searchkit.lock`: flock held by the one writer; it holds the writer's pid for messages.
+  The kernel drops the flock when the process dies, so a leftover file means nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexCorruptError, IndexLockedError
+
+META_FILE = "searchkit.json"
+LOCK_FILE = "searchkit.lock"
+FORMAT = "searchkit-index"
+REBUILD_HINT = "rebuild it with `searchkit index --rebuild VAULT`"
+
+_NAME = r"ix[0-9a-f]{12}"
+# Files a Whoosh index called `name` owns: TOC, segment files, lock, temp folder, manifest.
+_OWNED = re.compile(rf"^(?:_(?P<a>{_NAME})_|(?P<b>{_NAME})[_.]|manifest_(?P<c>{_NAME})\.json)")
+_TMP_SUFFIX = ".sktmp"
+
+
+def new_index_name() -> str:
+    return "ix" + os.urandom(6).hex()
+
+
+def owner_name(filename: str) -> str | None:
+    """The Whoosh index name a file in the index directory belongs to, if it is ours."""
+    m = _OWNED.match(filename)
+    return (m.group("a") or m.group("b") or m.group("c")) if m else None
+
+
+def is_ours(filename: str) -> bool:
+    return (
+        filename in (META_FILE, LOCK_FILE)
+        or filename.endswith(_TMP_SUFFIX)
+        or owner_name(filename) is not None
+    )
+
+
+def foreign_entries(index_dir: Path) -> list[str]:
+    """Entries of `index_dir` that searchkit did not write (empty if the dir is missing)."""
+    try:
+        names = os.listdir(index_dir)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if not is_ours(n))
+
+
+def remove_stale(index_dir: Path, keep: str | None) -> None:
+    """Delete files of Whoosh indexes other than `keep` and leftover temp files.
+
+    Only call this while holding the write lock: a live writer's files would go too.
+    """
+    for name in os.listdir(index_dir):
+        owner = owner_name(name)
+        if name.endswith(_TMP_SUFFIX) or (owner is not None and owner != keep):
+            path = index_dir / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    if keep is not None:
+        # Whoosh's temp folder for `keep`: left behind when a writer is killed.
+        shutil.rmtree(index_dir / f"{keep}.tmp", ignore_errors=True)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the whole new one, never a part."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}{_TMP_SUFFIX}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
+        f.flush()
+        # fsync so a power cut cannot leave a renamed-but-empty file; cheap at this size.
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def dir_size(index_dir: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(index_dir):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+# ---------------------------------------------------------------------------------------
+# Meta
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index directory records about itself (`searchkit.json`)."""
+
+    vault: str  # absolute path of the vault root
+    schema_version: int
+    chunker_version: int
+    index_name: str | None  # the live Whoosh index; None until the first build commits
+    created: float  # epoch seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "vault": self.vault,
+            "schema_version": self.schema_version,
+            "chunker_version": self.chunker_version,
+            "index_name": self.index_name,
+            "created": self.created,
+        }
+
+
+def read_meta(index_dir: Path) -> IndexMeta | None:
+    """The directory's meta, None if it has none; `IndexCorruptError` if it is unreadable."""
+    path = index_dir / META_FILE
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc.strerror}; {REBUILD_HINT}") from exc
+    try:
+        data = json.loads(raw)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format is {data.get('format')!r}")
+        name = data["index_name"]
+        if name is not None and not re.fullmatch(_NAME, name):
+            raise ValueError(f"bad index name {name!r}")
+        return IndexMeta(
+            vault=str(data["vault"]),
+            schema_version=int(data["schema_version"]),
+            chunker_version=int(data["chunker_version"]),
+            index_name=name,
+            created=float(data.get("created", 0.0)),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexCorruptError(
+            f"{path} is not a valid searchkit index record ({exc}); {REBUILD_HINT}"
+        ) from exc
+
+
+def write_meta(index_dir: Path, meta: IndexMeta) -> None:
+    atomic_write_json(index_dir / META_FILE, meta.to_json())
+
+
+# ---------------------------------------------------------------------------------------
+# Manifest
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    mtime_ns: int
+    size: int
+    hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    index_name: str
+    generation: int  # the Whoosh generation these records describe
+    updated: float  # epoch seconds of the write
+    notes: Mapping[str, NoteRecord] = field(default_factory=dict)
+
+
+def manifest_path(index_dir: Path, index_name: str) -> Path:
+    return index_dir / f"manifest_{index_name}.json"
+
+
+def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
+    """The manifest of `index_name`, or None when missing or unreadable (the caller then
+    rebuilds the record from the index, so a damaged manifest costs time, not answers)."""
+    try:
+        with open(manifest_path(index_dir, index_name), encoding="utf-8") as f:
+            data = json.load(f)
+        notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
+        return Manifest(data["index_name"], int(data["generation"]), data["updated"], notes)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    data = {
+        "index_name": manifest.index_name,
+        "generation": manifest.generation,
+        "updated": manifest.updated,
+        # Lists, not objects: a third smaller and faster to load for 10k notes.
+        "notes": {
+            p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
+        },
+    }
+    atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
+
+
+# ---------------------------------------------------------------------------------------
+# Writer lock
+
+
+def _flock() -> Any:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: Whoosh's own lock still applies
+        return None
+    return fcntl
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the index's writer lock, waiting up to `timeout` seconds for another writer.
+
+    Readers never take it. Raises `IndexLockedError` naming the lock file and holder pid.
+    """
+    fcntl = _flock()
+    path = index_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            _acquire(fcntl, fd, path, timeout)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            # Drop our pid first so a waiting writer never blames a finished process.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _acquire(fcntl: Any, fd: int, path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + max(timeout, 0.0)
+    delay = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IndexLockedError(_locked_message(path, timeout)) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+def _locked_message(path: Path, timeout: float) -> str:
+    try:
+        holder = path.read_text(encoding="ascii").strip()
+    except OSError:
+        holder = ""
+    who = f"process {holder}" if holder.isdigit() else "another process"
+    return (
+        f"index is locked by {who} (lock file {path}); waited {timeout:g} s. "
+        "Wait for that update to finish and try again."
+    )
