@@ -1,0 +1,109 @@
+"""Property tests: generated markdown never breaks the chunker, and nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searchkit import chunk_markdown
+
+MARKDOWN_ALPHABET = st.sampled_from(
+    list("abc XYZ019#>[]!|-*_`~<>/=:\"'\n\t\\&;()^") + ["[!", "[[", "]]", "```", "---", "\r\n",
+     '<a class="yt-timestamp" data-t="', "\ufeff", "é", "\x00"]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(MARKDOWN_ALPHABET, max_size=200).map("".join))
+def test_never_raises_and_lines_are_valid(text):
+    chunks = chunk_markdown(text, "fuzz.md")
+    n_lines = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+    starts = [c.line_start for c in chunks]
+    assert starts == sorted(starts)
+    for c in chunks:
+        assert 1 <= c.line_start <= c.line_end <= n_lines
+        assert all(0 <= t.offset <= len(c.text) for t in c.timestamps)
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+
+# A small grammar of the blocks real notes are made of. Words that must survive are unique
+# ("w<n>"); heading and callout-title words ("h<n>", "t<n>") are markup and must not appear
+# in any chunk's text.
+BLOCK_KINDS = ["para", "heading", "setext", "callout", "nested", "list", "code", "table", "html",
+               "quote", "list_callout", "stamp"]
+
+
+def render(kinds: list[str], sizes: list[int]) -> tuple[str, list[str]]:
+    counter = itertools.count()
+    content: list[str] = []
+
+    def words(prefix: str, n: int) -> str:
+        out = [f"{prefix}{next(counter)}" for _ in range(n)]
+        if prefix == "w":
+            content.extend(out)
+        return " ".join(out)
+
+    blocks: list[str] = []
+    for kind, n in zip(kinds, sizes):
+        if kind == "para":
+            blocks.append(words("w", n) + "\n" + words("w", 1))
+        elif kind == "heading":
+            blocks.append("#" * (n % 6 + 1) + " " + words("h", 2))
+        elif kind == "setext":
+            blocks.append(words("h", 2) + "\n" + ("=" if n % 2 else "-") * 3)
+        elif kind == "callout":
+            title = " " + words("t", 1) if n % 2 else ""
+            blocks.append(f"> [!note]{title}\n> {words('w', n)}\n>\n> {words('w', 1)}")
+        elif kind == "nested":
+            blocks.append(
+                f"> [!info] {words('t', 1)}\n> {words('w', n)}\n> > [!tip]\n> > {words('w', 2)}"
+            )
+        elif kind == "list":
+            blocks.append("\n".join(f"- {words('w', 2)}" for _ in range(n)))
+        elif kind == "code":
+            blocks.append(f"```\n## {words('w', 1)}\n{words('w', n)}\n```")
+        elif kind == "table":
+            blocks.append(f"| {words('w', 1)} | {words('w', 1)} |\n|---|---|\n"
+                          f"| {words('w', 1)} | {words('w', 1)} |")
+        elif kind == "html":
+            blocks.append(f"<div>{words('w', n)} <b>{words('w', 1)}</b></div>")
+        elif kind == "quote":
+            blocks.append(f"> {words('w', n)}")
+        elif kind == "list_callout":
+            blocks.append(f"- {words('w', 1)}\n  > [!warning]\n  > {words('w', n)}")
+        elif kind == "stamp":
+            blocks.append(
+                f'{words("w", n)} <a class="yt-timestamp" data-t="00:{n:02d}:00">[00:{n:02d}:00]</a>'
+            )
+    return "\n\n".join(blocks) + "\n", content
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(BLOCK_KINDS), min_size=1, max_size=25).flatmap(
+        lambda kinds: st.tuples(
+            st.just(kinds), st.lists(st.integers(1, 6), min_size=len(kinds), max_size=len(kinds))
+        )
+    ),
+    st.booleans(),
+)
+def test_every_content_word_in_exactly_one_chunk(spec, with_frontmatter):
+    kinds, sizes = spec
+    body, content = render(kinds, sizes)
+    text = ("---\ntitle: Generated\n---\n" + body) if with_frontmatter else body
+    chunks = chunk_markdown(text, "gen.md")
+    seen = Counter(word for c in chunks for word in c.text.replace("|", " ").split())
+    for word in content:
+        assert seen[word] == 1, (word, text)
+    assert not [w for w in seen if w[0] in "ht"], "markup words leaked into chunk text"
+    lines = text.split("\n")
+    for c in chunks:
+        span = "\n".join(lines[c.line_start - 1 : c.line_end])
+        for word in c.text.split():
+            if word.startswith("w"):
+                assert word in span, (word, c)
+    starts = [c.line_start for c in chunks]
+    assert starts == sorted(starts)
