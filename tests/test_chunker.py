@@ -68,7 +68,8 @@ def test_tags_as_string_and_inline_tags():
 
 
 def test_video_id_from_url_field():
-    note = parse_note("---\nurl: https://www.youtube.com/watch?v=Kx3mP9vLq2E&t=10\n---\nx\n", "n.md")
+    url = "https://www.youtube.com/watch?v=Kx3mP9vLq2E&t=10"
+    note = parse_note(f"---\nurl: {url}\n---\nx\n", "n.md")
     assert note.video_id == "Kx3mP9vLq2E"
     note = parse_note("---\nsource: https://youtu.be/Kx3mP9vLq2E\n---\nx\n", "n.md")
     assert note.video_id == "Kx3mP9vLq2E"
@@ -190,7 +191,7 @@ def test_atx_and_setext_headings_all_levels():
 def test_heading_with_links_emphasis_code_and_timestamp():
     text = md(
         """
-        ## The [[rust_notes|Borrow]] *checker* `&mut` <a class="yt-timestamp" data-t="00:01:05">[00:01:05]</a>
+        ## The [[rust_notes|Borrow]] *checker* `&mut` <a data-t="00:01:05">[00:01:05]</a>
         Body text.
         """
     )
@@ -381,7 +382,7 @@ def test_timestamp_forms_and_offsets():
     )
     (chunk,) = chunk_markdown(text, "t.md")
     assert [t.seconds for t in chunk.timestamps] == [4743, 754, 3647, 7342, 2530]
-    for stamp, word in zip(chunk.timestamps, ["beta", "gamma", "delta", "eps", "eta"]):
+    for stamp, word in zip(chunk.timestamps, ["beta", "gamma", "delta", "eps", "eta"], strict=True):
         assert chunk.text[stamp.offset :].lstrip(" []").startswith(word)
     assert "01:19:03" not in chunk.text and "N/A" in chunk.text
 

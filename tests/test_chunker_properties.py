@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from searchkit import chunk_markdown
 
 MARKDOWN_ALPHABET = st.sampled_from(
-    list("abc XYZ019#>[]!|-*_`~<>/=:\"'\n\t\\&;()^") + ["[!", "[[", "]]", "```", "---", "\r\n",
+    [*"abc XYZ019#>[]!|-*_`~<>/=:\"'\n\t\\&;()^", "[!", "[[", "]]", "```", "---", "\r\n",
      '<a class="yt-timestamp" data-t="', "\ufeff", "é", "\x00"]
 )
 
@@ -47,7 +47,7 @@ def render(kinds: list[str], sizes: list[int]) -> tuple[str, list[str]]:
         return " ".join(out)
 
     blocks: list[str] = []
-    for kind, n in zip(kinds, sizes):
+    for kind, n in zip(kinds, sizes, strict=True):
         if kind == "para":
             blocks.append(words("w", n) + "\n" + words("w", 1))
         elif kind == "heading":
@@ -75,9 +75,8 @@ def render(kinds: list[str], sizes: list[int]) -> tuple[str, list[str]]:
         elif kind == "list_callout":
             blocks.append(f"- {words('w', 1)}\n  > [!warning]\n  > {words('w', n)}")
         elif kind == "stamp":
-            blocks.append(
-                f'{words("w", n)} <a class="yt-timestamp" data-t="00:{n:02d}:00">[00:{n:02d}:00]</a>'
-            )
+            stamp = f"00:{n:02d}:00"
+            blocks.append(f'{words("w", n)} <a class="yt-timestamp" data-t="{stamp}">[{stamp}]</a>')
     return "\n\n".join(blocks) + "\n", content
 
 
