@@ -1,8 +1,52 @@
-"""searchkit: ranked passage search for markdown note vaults."""
+"""searchkit: ranked passage search for markdown note vaults.
 
+    >>> import searchkit
+    >>> with searchkit.open_index("index", vault="examples/vault") as ix:
+    ...     ix.update()
+    ...     for passage in ix.search("sleep memory", limit=3):
+    ...         print(passage.title, passage.links.file)
+"""
+
+from .api import SearchIndex, open_index
 from .chunker import Chunk, Timestamp, chunk_markdown, load_note
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    NoteError,
+    QuerySyntaxError,
+    SearchkitError,
+    VaultError,
+)
+from .index import IndexStatus, Progress, UpdateReport
+from .links import Links
 from .notes import Note, NoteWarning
+from .search import Passage, SearchResults
 
 __version__ = "0.1.0"
 
-__all__ = ["Chunk", "Note", "NoteWarning", "Timestamp", "chunk_markdown", "load_note"]
+__all__ = [
+    "Chunk",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexStatus",
+    "IndexVersionError",
+    "Links",
+    "Note",
+    "NoteError",
+    "NoteWarning",
+    "Passage",
+    "Progress",
+    "QuerySyntaxError",
+    "SearchIndex",
+    "SearchResults",
+    "SearchkitError",
+    "Timestamp",
+    "UpdateReport",
+    "VaultError",
+    "chunk_markdown",
+    "load_note",
+    "open_index",
+]

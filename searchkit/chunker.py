@@ -17,14 +17,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import NamedTuple
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import timestamps as ts
 from .links import slugify
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
@@ -102,6 +103,9 @@ def split_note(note: Note) -> tuple[Note, list[Chunk]]:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    # Imported here so that searching (which never parses markdown) does not pay for it.
+    from markdown_it import MarkdownIt
+
     # CommonMark (raw HTML allowed, as Obsidian does) plus GFM tables and strikethrough.
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 

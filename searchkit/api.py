@@ -1,0 +1,217 @@
+"""The embeddable API: `open_index()` and the `SearchIndex` it returns.
+
+Everything the CLI does goes through here. One `SearchIndex` keeps one Whoosh searcher per
+thread and only refreshes it when the index changed on disk, because opening a searcher
+costs 15-30 ms while a query costs a few (../shared/research/whoosh.md §4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import index as _index
+from .errors import IndexLockedError, IndexNotFoundError, SearchkitError
+from .indexdir import META_FILE, read_meta
+from .search import SearchResults, search
+
+DEFAULT_INDEX_DIR = "index"
+# A search-time refresh must not hang behind a long writer (e.g. `searchkit watch`); the
+# last committed index is searched instead.
+REFRESH_LOCK_TIMEOUT = 0.5
+
+FilterValue = str | Sequence[str]
+
+
+class SearchIndex:
+    """An index directory and (optionally) the vault it indexes.
+
+    Use as a context manager, or call `close()`. Safe to search from several threads.
+    """
+
+    def __init__(self, index_dir: str | os.PathLike[str], vault: str | os.PathLike[str] | None):
+        self.index_dir = Path(index_dir).expanduser().absolute()
+        self._vault = Path(vault).expanduser().resolve() if vault is not None else None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._ix: Any = None
+        self._meta: Any = None
+        self._meta_stamp: tuple[int, int, int] | None = None
+        self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
+        self._closed = False
+
+    # -- context manager ---------------------------------------------------------------
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every searcher this object opened. Idempotent."""
+        with self._lock:
+            self._close_searchers()
+            self._ix = None
+            self._closed = True
+
+    # -- facts ---------------------------------------------------------------------------
+
+    @property
+    def vault(self) -> Path | None:
+        """The vault given to `open_index`, else the one the index remembers, else None."""
+        if self._vault is not None:
+            return self._vault
+        meta = read_meta(self.index_dir) if self.index_dir.is_dir() else None
+        return Path(meta.vault) if meta is not None else None
+
+    @property
+    def vault_name(self) -> str:
+        """The vault's folder name, as Obsidian names vaults in its URIs."""
+        vault = self.vault
+        return vault.name if vault is not None else ""
+
+    def exists(self) -> bool:
+        """Whether a built index is present (it may still need an update)."""
+        try:
+            meta = read_meta(self.index_dir) if self.index_dir.is_dir() else None
+        except SearchkitError:
+            return True  # something is there; opening it will say what is wrong
+        return meta is not None and meta.index_name is not None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def update(
+        self,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[_index.Progress], None] | None = None,
+        lock_timeout: float = 10.0,
+        jobs: int | None = None,
+    ) -> _index.UpdateReport:
+        """Index new and changed notes, drop removed ones; build from scratch if needed.
+
+        Raises `IndexLockedError` if another writer holds the index past `lock_timeout`.
+        """
+        self._check_open()
+        return _index.update_index(
+            self.index_dir, self._vault, rebuild=rebuild, progress=progress,
+            lock_timeout=lock_timeout, jobs=jobs,
+        )
+
+    def needs_update(self) -> bool:
+        """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
+        return _index.needs_refresh(self.index_dir, self._vault)
+
+    def refresh(self) -> _index.UpdateReport | None:
+        """Update the index if notes changed; None when nothing changed or another writer
+        is busy (the last committed index stays searchable meanwhile)."""
+        if not self.needs_update():
+            return None
+        try:
+            return self.update(lock_timeout=REFRESH_LOCK_TIMEOUT)
+        except IndexLockedError:
+            return None
+
+    def status(self) -> _index.IndexStatus:
+        """Notes, chunks, size, last update and how many notes are stale right now."""
+        self._check_open()
+        return _index.index_status(self.index_dir, self._vault)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        offset: int = 0,
+        per_note: int = 2,
+        *,
+        explain: bool = False,
+        **filters: FilterValue | None,
+    ) -> SearchResults:
+        """Ranked passages for `query` (a list of `Passage`, with `.total` and
+        `.suggestion`).
+
+        Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
+        `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`).
+        Raises `QuerySyntaxError` for a query that cannot be understood even as text,
+        `IndexNotFoundError` if nothing has been indexed yet.
+        """
+        clean = {k: v for k, v in filters.items() if v not in (None, "", (), [])}
+        unknown = sorted(set(clean) - _FILTERS)
+        if unknown:
+            raise TypeError(f"unknown search filter(s): {', '.join(unknown)}")
+        searcher = self._searcher()
+        return search(
+            searcher, query, vault_name=self.vault_name, limit=limit, offset=offset,
+            per_note=per_note, filters=clean or None, explain=explain,
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SearchkitError("this SearchIndex is closed")
+
+    def _meta_file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.index_dir / META_FILE).stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _searcher(self) -> Any:
+        self._check_open()
+        stamp = self._meta_file_stamp()
+        with self._lock:
+            if stamp is None:
+                raise IndexNotFoundError(
+                    f"no index at {self.index_dir}; build it with `searchkit index VAULT`"
+                    + (f" --index {self.index_dir}" if self.index_dir.name != "index" else "")
+                )
+            if self._ix is None or stamp != self._meta_stamp:
+                # First use, or a rebuild switched to another Whoosh index: start afresh.
+                self._close_searchers()
+                self._ix, self._meta = _index.open_for_search(self.index_dir)
+                self._meta_stamp = stamp
+                self._local = threading.local()
+            ix = self._ix
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = ix.searcher()
+        elif not searcher.up_to_date():
+            # Whoosh 2.7.4's refresh() reuses unchanged segment readers and is correct (the
+            # forks' is not: research §1.3 A, which is why the version is pinned). The old
+            # searcher is dropped, not closed: its segment readers live on in the new one.
+            searcher = searcher.refresh()
+        else:
+            return searcher
+        self._local.searcher = searcher
+        with self._lock:
+            self._searchers[threading.get_ident()] = searcher
+        return searcher
+
+    def _close_searchers(self) -> None:
+        for s in self._searchers.values():
+            # A searcher of an index a rebuild deleted may fail to close; that is harmless.
+            with contextlib.suppress(Exception):
+                s.close()
+        self._searchers = {}
+
+
+_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}
+
+
+def open_index(
+    index_dir: str | os.PathLike[str] = DEFAULT_INDEX_DIR,
+    vault: str | os.PathLike[str] | None = None,
+) -> SearchIndex:
+    """Open (or prepare to build) the index in `index_dir` for `vault`.
+
+    Nothing is read until used: `update()` builds the index if it does not exist yet;
+    `search()` needs a built index. `vault=None` means the vault the index remembers.
+    """
+    return SearchIndex(index_dir, vault)
