@@ -143,8 +143,23 @@ class _TextBuilder:
         self.tags: list[str] = []
         # Inside a timestamp anchor its label ("[01:19:03]") is link chrome, not text.
         self.in_time_anchor = False
+        self.glue = False  # the last thing seen was a timestamp
 
     def _emit(self, s: str) -> None:
+        if not s:
+            return
+        if self.glue and self.parts and self.parts[-1].endswith(" "):
+            # A removed timestamp anchor left "word <a…>[1:02]</a>. next": close the gap so
+            # snippets read "word. next" and "word next", not "word ." or "word  next".
+            if s[0] == " ":
+                s = s[1:]
+            elif s[0] in ".,;:!?)":
+                self.parts[-1] = self.parts[-1][:-1]
+                self.length -= 1
+                self.timestamps = [
+                    Timestamp(t.seconds, min(t.offset, self.length)) for t in self.timestamps
+                ]
+        self.glue = False
         if s:
             self.parts.append(s)
             self.length += len(s)
@@ -152,6 +167,7 @@ class _TextBuilder:
     def mark_time(self, seconds: int | None) -> None:
         if seconds is not None:
             self.timestamps.append(Timestamp(seconds, self.length))
+            self.glue = True
 
     def code(self, s: str) -> None:
         self._emit(s)

@@ -390,7 +390,7 @@ def test_timestamp_forms_and_offsets():
 def test_youtube_link_with_time_is_a_timestamp():
     (chunk,) = chunk_markdown("Point [1:05](https://youtu.be/Kx3mP9vLq2E?t=65) here.\n", "y.md")
     assert chunk.timestamps == (Timestamp(65, 6),)
-    assert chunk.text == "Point  here."
+    assert chunk.text == "Point here."
 
 
 # --- text cleanup ------------------------------------------------------------------------

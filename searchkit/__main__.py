@@ -1,0 +1,5 @@
+"""`python -m searchkit` runs the CLI."""
+
+from .cli import main
+
+main()
