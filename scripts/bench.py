@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""searchkit benchmarks, one entry point.
+
+    python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
+    python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
+
+Each subcommand runs scripts/bench_<name>.py with the remaining arguments; `--help` after
+the subcommand lists its options.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py"}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in SCRIPTS:
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)
+    script = Path(__file__).with_name(SCRIPTS[sys.argv[1]])
+    sys.argv = [str(script), *sys.argv[2:]]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
