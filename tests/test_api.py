@@ -1,0 +1,124 @@
+"""The embeddable API: open_index() and SearchIndex."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import searchkit
+from searchkit import IndexNotFoundError, QuerySyntaxError
+
+
+def write_vault(root: Path, n: int = 12) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (root / f"note{i:02d}.md").write_text(
+            f"---\ntitle: Note {i}\ntags: [t{i % 3}]\n---\n\n## Topic {i}\n"
+            f"Shared words about gardening and topic{i} details.\n"
+        )
+    return root
+
+
+def test_update_search_close(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        assert not ix.exists()
+        report = ix.update()
+        assert (report.added, report.notes, report.chunks) == (12, 12, 12)
+        assert ix.exists() and ix.vault == vault.resolve() and ix.vault_name == "v"
+        results = ix.search("topic7")
+        assert [p.path for p in results] == ["note07.md"]
+        assert results.total == 1 and results.suggestion is None
+        assert isinstance(results[0], searchkit.Passage)
+    with pytest.raises(searchkit.SearchkitError, match="closed"):
+        ix.update()
+
+
+def test_index_remembers_vault(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    searchkit.open_index(tmp_path / "ix", vault).update()
+    with searchkit.open_index(tmp_path / "ix") as ix:
+        assert ix.vault == vault.resolve()
+        assert ix.update().unchanged == 12
+
+
+def test_search_sees_updates_without_reopening(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        assert len(ix.search("gardening", limit=50)) == 12
+        (vault / "note03.md").unlink()
+        (vault / "extra.md").write_text("# Extra\nbeekeeping and gardening\n")
+        assert ix.needs_update()
+        report = ix.refresh()
+        assert report is not None and (report.added, report.removed) == (1, 1)
+        paths = {p.path for p in ix.search("gardening", limit=50)}
+        assert "note03.md" not in paths and "extra.md" in paths
+        assert ix.refresh() is None  # nothing changed since
+
+
+def test_search_after_rebuild_switches_index(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        assert ix.search("topic1")
+        (vault / "note01.md").write_text("## Renamed\nnothing in common\n")
+        assert ix.update(rebuild=True).rebuilt
+        assert not ix.search("topic1")
+        assert ix.search("common")[0].path == "note01.md"
+
+
+def test_filters_as_keyword_arguments(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        tagged = ix.search("gardening", limit=50, tag="t1")
+        assert {p.path for p in tagged} == {f"note{i:02d}.md" for i in range(12) if i % 3 == 1}
+        assert {p.path for p in ix.search("gardening", limit=50, tag=["t0", "t1"])} == {
+            f"note{i:02d}.md" for i in range(12) if i % 3 != 2
+        }
+        with pytest.raises(TypeError, match="unknown search filter"):
+            ix.search("gardening", colour="red")
+
+
+def test_missing_index_raises_typed_error(tmp_path):
+    with searchkit.open_index(tmp_path / "nothing") as ix, pytest.raises(
+        IndexNotFoundError, match="searchkit index"
+    ):
+        ix.search("x")
+
+
+def test_concurrent_searches_from_threads(tmp_path):
+    vault = write_vault(tmp_path / "v", n=30)
+    errors: list[BaseException] = []
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+
+        def worker(k: int) -> None:
+            try:
+                for i in range(20):
+                    n = (k * 7 + i) % 30
+                    hits = ix.search(f"topic{n}")
+                    assert [p.path for p in hits] == [f"note{n:02d}.md"]
+            except BaseException as exc:  # collected for the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+
+
+def test_query_errors_are_typed(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        for query in ['"open', "(", "AND", "-", "title:", "***", "~", "a OR"]:
+            try:
+                ix.search(query)
+            except QuerySyntaxError as exc:
+                assert "\n" not in str(exc)
