@@ -5,6 +5,8 @@ Every test works in tmp_path and checks the index by reading its stored fields b
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -198,7 +200,7 @@ def test_progress_reports_notes_and_chunks(vault: Path, idx: Path):
     seen: list[Progress] = []
     report = update_index(idx, vault, progress=seen.append)
     assert seen and seen[-1] == Progress(3, 3, report.chunks)
-    assert all(a.notes_done <= b.notes_done for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.notes_done <= b.notes_done for a, b in itertools.pairwise(seen))
 
 
 def test_report_to_dict_keys(vault: Path, idx: Path):
@@ -312,7 +314,18 @@ def test_crash_between_commit_and_manifest_write(vault: Path, idx: Path, tmp_pat
 
 
 def generated_notes(n: int) -> dict[str, str]:
-    words = "river stone lantern orbit cedar violet harbor signal meadow ember".split()
+    words = [
+        "river",
+        "stone",
+        "lantern",
+        "orbit",
+        "cedar",
+        "violet",
+        "harbor",
+        "signal",
+        "meadow",
+        "ember",
+    ]
     notes = {}
     for i in range(n):
         parts = [f"# Note {i}\n"]
@@ -356,10 +369,9 @@ def test_sigkill_during_builds_and_updates_converges(tmp_path: Path):
     kills = 0
     for delay in (0.4, 0.9, 1.5):  # during the first build: nothing or something committed
         kills += kill_during(idx, vault, delay)
-        try:
-            contents(idx)  # whatever is committed is readable
-        except IndexNotFoundError:
-            pass  # killed before the first commit
+        # Whatever is committed is readable (not found: killed before the first commit).
+        with contextlib.suppress(IndexNotFoundError):
+            contents(idx)
     update_index(idx, vault)
     expected = clean_build(vault, tmp_path / "clean")
     assert contents(idx) == expected
