@@ -9,6 +9,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ import whoosh.index
 from whoosh import fields
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.lang import stemmer_for_language
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.support.charset import accent_map
 
 from .chunker import CHUNKER_VERSION, Chunk
@@ -264,8 +266,47 @@ def _load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[_Loaded]:
             yield _load(vault, path)
         return
     ctx = multiprocessing.get_context(_start_method())
-    with ctx.Pool(jobs) as pool:
+    with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.imap(_load_star, [(vault, p) for p in paths], chunksize=8)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process die when its parent does.
+
+    Forked workers inherit the lock file descriptors; an orphan outliving a SIGKILLed
+    parent would keep the index locked. Linux: PR_SET_PDEATHSIG; the check after it
+    closes the race of a parent that died before the call.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+class _SubWriterTask(SubWriterTask):
+    """Whoosh's indexing sub-process, made to die with its parent (see above)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._parent = os.getpid()
+
+    def run(self) -> None:
+        _die_with_parent(self._parent)
+        super().run()
+
+
+class _MpWriter(MpWriter):
+    def _new_task(self) -> Any:
+        task = _SubWriterTask(
+            self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+            self.multisegment,
+        )  # fmt: skip
+        self.tasks.append(task)
+        task.start()
+        return task
 
 
 def _start_method() -> str:
@@ -569,9 +610,15 @@ def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
     return _version_problem(meta)
 
 
-def _writer(ix: Any, job: _Job, **kwargs: Any) -> Any:
+def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
     try:
-        return ix.writer(timeout=job.lock_timeout, limitmb=WRITER_LIMITMB, **kwargs)
+        if procs > 1:
+            # Each process writes its own segment (multisegment): no merge at commit.
+            return _MpWriter(
+                ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
+                limitmb=WRITER_LIMITMB,
+            )  # fmt: skip
+        return ix.writer(timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
     except whoosh.index.LockError as exc:
         # Our own lock is held, so this is some other program writing with Whoosh directly.
         raise IndexLockedError(
@@ -604,8 +651,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     paths = list(_scan(job.vault))
     parallel = job.jobs > 1 and len(paths) >= _POOL_MIN_NOTES
-    extra = {"procs": job.jobs, "multisegment": True} if parallel else {}
-    writer = _writer(ix, job, **extra)
+    writer = _writer(ix, job, procs=job.jobs if parallel else 1)
     records: dict[str, NoteRecord] = {}
     warnings: list[NoteWarning] = []
     ticker = _Ticker(job.progress, len(paths))
