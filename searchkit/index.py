@@ -6,14 +6,11 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import re
-import signal
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,6 @@ import whoosh.index
 from whoosh import fields
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.lang import stemmer_for_language
-from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.support.charset import accent_map
 
 from .chunker import CHUNKER_VERSION, Chunk
@@ -31,7 +27,6 @@ from .errors import (
     IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
-    NoteError,
     VaultError,
 )
 from .indexdir import (
@@ -51,6 +46,7 @@ from .indexdir import (
     write_meta,
 )
 from .notes import FileInfo, Note, NoteWarning, content_hash, scan_vault
+from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # Bump when the fields below change: an index with another version is rebuilt.
 # 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
@@ -219,104 +215,6 @@ class IndexStatus:
             },
             "needs_rebuild": self.needs_rebuild,
         }
-
-
-# ---------------------------------------------------------------------------------------
-# Chunking (in worker processes for many notes)
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    """One note read and chunked, or why it could not be."""
-
-    path: str
-    record: NoteRecord | None  # None: the note could not be read
-    docs: list[dict[str, Any]]
-    warnings: tuple[NoteWarning, ...]
-    gone: bool = False  # the file no longer exists
-
-
-def _load(vault: str, path: str) -> _Loaded:
-    from .chunker import load_note
-
-    try:
-        note, chunks = load_note(vault, path)
-    except NoteError as exc:
-        gone = not os.path.lexists(os.path.join(vault, path))
-        return _Loaded(path, None, [], (NoteWarning(path, exc.message),), gone)
-    except Exception as exc:  # a chunker bug on one note must not stop the vault
-        msg = f"skipped: internal error while chunking ({type(exc).__name__}: {exc})"
-        return _Loaded(path, None, [], (NoteWarning(path, msg),))
-    record = NoteRecord(note.mtime_ns, note.size, note.content_hash, len(chunks))
-    return _Loaded(path, record, note_documents(note, chunks), tuple(note.warnings))
-
-
-def _load_star(args: tuple[str, str]) -> _Loaded:
-    return _load(*args)
-
-
-# Below this many notes the pool's start-up (~50 ms) costs more than it saves.
-_POOL_MIN_NOTES = 64
-
-
-def _load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[_Loaded]:
-    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it."""
-    if jobs <= 1 or len(paths) < _POOL_MIN_NOTES:
-        for path in paths:
-            yield _load(vault, path)
-        return
-    ctx = multiprocessing.get_context(_start_method())
-    with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        yield from pool.imap(_load_star, [(vault, p) for p in paths], chunksize=8)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this worker process die when its parent does.
-
-    Forked workers inherit the lock file descriptors; an orphan outliving a SIGKILLed
-    parent would keep the index locked. Linux: PR_SET_PDEATHSIG; the check after it
-    closes the race of a parent that died before the call.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-class _SubWriterTask(SubWriterTask):
-    """Whoosh's indexing sub-process, made to die with its parent (see above)."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._parent = os.getpid()
-
-    def run(self) -> None:
-        _die_with_parent(self._parent)
-        super().run()
-
-
-class _MpWriter(MpWriter):
-    def _new_task(self) -> Any:
-        task = _SubWriterTask(
-            self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
-            self.multisegment,
-        )  # fmt: skip
-        self.tasks.append(task)
-        task.start()
-        return task
-
-
-def _start_method() -> str:
-    # fork is cheapest where it is safe (Linux, 3.11); elsewhere the platform default.
-    methods = multiprocessing.get_all_start_methods()
-    return "fork" if sys.platform.startswith("linux") and "fork" in methods else methods[0]
-
-
-def _default_jobs() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 class _Ticker:
@@ -534,7 +432,7 @@ def update_index(
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
-    jobs = jobs or _default_jobs()
+    jobs = jobs or default_jobs()
     _refuse_foreign(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with write_lock(index_dir, lock_timeout):
@@ -614,7 +512,7 @@ def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
     try:
         if procs > 1:
             # Each process writes its own segment (multisegment): no merge at commit.
-            return _MpWriter(
+            return DyingMpWriter(
                 ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
                 limitmb=WRITER_LIMITMB,
             )  # fmt: skip
@@ -650,13 +548,13 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     paths = list(_scan(job.vault))
-    parallel = job.jobs > 1 and len(paths) >= _POOL_MIN_NOTES
+    parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
     writer = _writer(ix, job, procs=job.jobs if parallel else 1)
     records: dict[str, NoteRecord] = {}
     warnings: list[NoteWarning] = []
     ticker = _Ticker(job.progress, len(paths))
     try:
-        for item in _load_all(str(job.vault), paths, job.jobs if parallel else 1):
+        for item in load_all(str(job.vault), paths, job.jobs if parallel else 1):
             warnings.extend(item.warnings)
             if item.record is not None:
                 records[item.path] = item.record
@@ -715,7 +613,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                     writer.delete_by_term("source", path, searcher=searcher)
                     del new_records[path]
                     counts["removed"] += 1
-                for item in _load_all(str(job.vault), todo, job.jobs):
+                for item in load_all(str(job.vault), todo, job.jobs):
                     warnings.extend(item.warnings)
                     ticker.step(len(item.docs))
                     if item.record is None and not item.gone:
@@ -730,7 +628,10 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                         writer.add_document(**doc)
                     new_records[item.path] = item.record
                     counts["changed" if item.path in records else "added"] += 1
-            writer.commit()
+            if counts:
+                writer.commit()
+            else:  # only notes that failed to load: keep the generation as it is
+                writer.cancel()
         except BaseException:
             _abort(writer)
             raise

@@ -171,9 +171,11 @@ def test_bad_files_are_reported_and_the_rest_indexed(vault: Path, idx: Path):
 def test_note_that_becomes_unreadable_keeps_its_old_chunks(vault: Path, idx: Path):
     update_index(idx, vault)
     before = {c for c in contents(idx) if c[1] == "beta.md"}
+    gen = generation(idx)
     (vault / "beta.md").write_bytes(b"\x00binary now")  # NoteError, also for root
     report = update_index(idx)
     assert [w.path for w in report.warnings] == ["beta.md"]
+    assert generation(idx) == gen  # nothing to commit
     assert {c for c in contents(idx) if c[1] == "beta.md"} == before
     (vault / "beta.md").unlink()
     report = update_index(idx)
