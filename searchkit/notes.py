@@ -253,8 +253,7 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], NoteWarning 
     try:
         loaded = frontmatter.YAMLHandler().load(yaml_text)
     except Exception as exc:  # yaml raises many types; all mean "not valid YAML"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return {}, NoteWarning(path, f"malformed YAML frontmatter ignored ({first})")
+        return {}, NoteWarning(path, f"malformed YAML frontmatter ignored ({_yaml_problem(exc)})")
     if loaded is None:
         return {}, None
     if not isinstance(loaded, dict):
@@ -262,6 +261,16 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], NoteWarning 
             path, f"frontmatter is a {type(loaded).__name__}, not a mapping; ignored"
         )
     return {str(k): v for k, v in loaded.items()}, None
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's problem and file line ("line 9: found character '%'…"), for a fixable message."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"line {mark.line + 2}: {problem}"  # +1 for 1-based, +1 for the opening ---
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _frontmatter_title(meta: Mapping[str, Any]) -> str | None:
