@@ -35,6 +35,9 @@ class Snippet:
     anchor: int | None  # offset in the body of the best match (None: no body match)
 
 
+EMPTY = Snippet("", "", (), None)
+
+
 class _Collect(highlight.Formatter):
     """A formatter that returns the fragments instead of a string: we format ourselves."""
 

@@ -69,6 +69,10 @@ class Tuning:
     phrase_boost: float = 1.0  # optional bonus clause: the soft words as a phrase; 0 = off
     phrase_slop: int = 1
     phrase_fields: tuple[str, ...] = ("title", "headings", "body")
+    # Proximity: each adjacent pair of soft words found within `bigram_slop` positions adds
+    # a bonus (the ordered-window part of the sequential dependence model); 0 = off.
+    bigram_boost: float = 0.0
+    bigram_slop: int = 4
 
 
 DEFAULT_TUNING = Tuning()
@@ -323,7 +327,12 @@ class _Compiler:
 
     def _multi(self, make: Any, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query:
         boosts = self.t.field_boosts
-        subs = [make(f, boosts.get(f, 1.0)) for f in fields]
+        # A field boosted to 0 is left out (Whoosh divides by the boost when skipping).
+        subs = [make(f, b) for f in fields if (b := boosts.get(f, 1.0)) > 0]
+        if not subs:
+            return Q.NullQuery
+        if len(subs) == 1:
+            return subs[0]
         if self.t.field_combine == "max":
             return Q.DisjunctionMax(subs)
         return Q.Or(subs)
@@ -344,9 +353,7 @@ class _Compiler:
             if not keys:
                 return None
             self.scoring = True
-            return self._multi(
-                lambda f, b: Q.Or([Q.Prefix(f, k, boost=b) for k in sorted(keys)])
-            )
+            return self._multi(lambda f, b: Q.Or([Q.Prefix(f, k, boost=b) for k in sorted(keys)]))
         toks = _analyze(self.schema, "body", node.text)
         if not toks:
             return None  # a stop word or 1-character token: nothing in the index to find
@@ -444,6 +451,19 @@ class _Compiler:
             primary = Q.AndMaybe(primary, bonus) if primary is not None else None
             if fallback is not None:
                 fallback = Q.AndMaybe(fallback, bonus)
+        if top and len(soft_tokens) >= 3 and self.t.bigram_boost > 0:
+            pairs = list(dict.fromkeys(zip(soft_tokens, soft_tokens[1:], strict=False)))
+            bonus = Q.Or(
+                [
+                    Q.Phrase(
+                        "body", list(p), slop=self.t.bigram_slop, boost=self.t.bigram_boost
+                    )
+                    for p in pairs
+                ]
+            )
+            primary = Q.AndMaybe(primary, bonus) if primary is not None else None
+            if fallback is not None:
+                fallback = Q.AndMaybe(fallback, bonus)
         if negative:
             neg = _or(negative)
             primary = Q.AndNot(primary if primary is not None else Q.Every(), neg)
@@ -506,9 +526,7 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
     raise QuerySyntaxError(f"unknown filter {name!r}; known: {', '.join(FILTER_KEYS)}")
 
 
-def filters_query(
-    schema: Any, filters: Mapping[str, str | Sequence[str]] | None
-) -> Q.Query | None:
+def filters_query(schema: Any, filters: Mapping[str, str | Sequence[str]] | None) -> Q.Query | None:
     """API filters → one query: keys are ANDed, several values of one key are ORed."""
     if not filters:
         return None

@@ -202,12 +202,14 @@ def search(
     explain: bool = False,
     tuning: Tuning | None = None,
     weighting: Any = None,
+    snippets: bool = True,
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
     heading, callout, kind, video, has; a list value means any of them. `tuning` and
-    `weighting` exist for scripts/eval.py; the defaults are the tuned ones.
+    `weighting` exist for scripts/eval.py; the defaults are the tuned ones. `snippets=False`
+    skips snippet building (empty snippet, first timestamp) for callers that only rank.
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
@@ -225,7 +227,7 @@ def search(
         hits = _merge(hits, more, want, per_note)
     page = hits[offset:want]
     passages = [
-        _passage(searcher, hit, offset + i + 1, vault_name, explain, comp, weighting)
+        _passage(searcher, hit, offset + i + 1, vault_name, explain, comp, weighting, snippets)
         for i, hit in enumerate(page)
     ]
     suggestion = suggest(searcher, query, comp) if not hits else None
@@ -246,7 +248,8 @@ def _run(
         kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
     results = searcher.search(_Weighted(q, weighting), **kwargs)
     highlight.configure(results)
-    return list(results), results.estimated_length()
+    # Not list(results): that asks len(), which counts every match (slow for OR queries).
+    return [results[i] for i in range(results.scored_length())], results.estimated_length()
 
 
 def _merge(first: list[Any], more: list[Any], want: int, per_note: int) -> list[Any]:
@@ -275,10 +278,11 @@ def _passage(
     explain: bool,
     comp: Compiled,
     weighting: Any,
+    snippets: bool = True,
 ) -> Passage:
     f = hit.fields()
     body = f.get("body", "") or ""
-    snip = highlight.snippet_for_hit(hit, body)
+    snip = highlight.snippet_for_hit(hit, body) if snippets else highlight.EMPTY
     stamps = f.get("timestamps") or []
     seconds = nearest_timestamp(stamps, snip.anchor, body)
     tags = tuple(t.strip() for t in (f.get("tags") or "").split(",") if t.strip())
