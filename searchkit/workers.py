@@ -65,8 +65,21 @@ def load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[Loaded]:
             yield _load(vault, path)
         return
     ctx = multiprocessing.get_context(_start_method())
+    args = [(vault, p) for p in paths]
     with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        yield from pool.imap(_load_star, [(vault, p) for p in paths], chunksize=8)
+        # imap has no back-pressure: if writing lags, every chunked note would pile up in
+        # memory. Two windows in flight keep the workers busy and the backlog bounded.
+        pending: Iterator[Loaded] | None = None
+        for start in range(0, len(args), _WINDOW):
+            window = pool.imap(_load_star, args[start : start + _WINDOW], chunksize=8)
+            if pending is not None:
+                yield from pending
+            pending = window
+        if pending is not None:
+            yield from pending
+
+
+_WINDOW = 256  # notes
 
 
 def _die_with_parent(parent: int) -> None:
