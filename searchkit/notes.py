@@ -76,7 +76,7 @@ def _load_ignore_spec(root: Path) -> Any:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def is_note_name(name: str) -> bool:
