@@ -88,7 +88,10 @@ class _BM25Scorer(scoring.WeightLengthScorer):
         return self.idf * (weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * length / self.avgfl))
 
 
-DEFAULT_WEIGHTING = PassageBM25(K1=1.2, B=0.75, field_B={"title": 0.4, "headings": 0.4})
+# K1 2.0 beat 1.2/1.5 on SciFact train (0.678 vs 0.671/0.674); short fields normalise less.
+DEFAULT_WEIGHTING = PassageBM25(
+    K1=2.0, B=0.75, field_B={"title": 0.4, "aliases": 0.4, "headings": 0.4}
+)
 
 
 class _Weighted(Q.WrappingQuery):
