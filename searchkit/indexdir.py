@@ -61,13 +61,18 @@ def is_ours(filename: str) -> bool:
     )
 
 
+# Files a person may keep in an otherwise empty index folder (the repository ships
+# `index/README.md`); they do not make the folder "someone else's".
+_PLACEHOLDERS = frozenset({"README.md", "README", "README.txt", ".gitignore", ".gitkeep"})
+
+
 def foreign_entries(index_dir: Path) -> list[str]:
     """Entries of `index_dir` that searchkit did not write (empty if the dir is missing)."""
     try:
         names = os.listdir(index_dir)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if not is_ours(n))
+    return sorted(n for n in names if not is_ours(n) and n not in _PLACEHOLDERS)
 
 
 def remove_stale(index_dir: Path, keep: str | None) -> None:

@@ -78,6 +78,18 @@ def test_index_then_search_default_index_dir(run, vault, tmp_path):
     assert "https://www.youtube.com/watch?v=Kx3mP9vLq2E&t=100s" in lines[2]
 
 
+def test_index_dir_with_only_a_readme_is_usable(run, vault, tmp_path):
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "README.md").write_text("generated, ignored by git\n")
+    assert run("index", str(vault)).exit_code == 0
+    assert (tmp_path / "index" / "README.md").is_file()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.docx").write_text("not ours")
+    result = run("index", str(vault), "--index", str(tmp_path / "other"))
+    assert result.exit_code == 2 and "thesis.docx" in result.output
+    assert (tmp_path / "other" / "thesis.docx").read_text() == "not ours"
+
+
 def test_search_json_keys_and_links(run, vault):
     run("index", str(vault))
     result = run("search", "borrow checker", "--json")
