@@ -317,6 +317,7 @@ class Compiled:
     scoring: bool = True  # False: filters/negations only → sort by recency instead
     words: list[str] = field(default_factory=list)  # bare words, for did-you-mean
     tuning: Tuning = DEFAULT_TUNING
+    mask: Q.Query | None = None  # documents to exclude (top-level NOT / -word)
     has_text: bool = False  # the user typed searchable text (even if it analyzed to nothing)
 
 
@@ -331,6 +332,7 @@ class _Compiler:
         self.words: list[str] = []
         self.has_text = False
         self.scoring = False  # set once a scoring clause is produced
+        self.mask: list[Q.Query] = []  # top-level exclusions, applied as a search mask
 
     # Text clauses over every text field -------------------------------------------------
 
@@ -471,7 +473,13 @@ class _Compiler:
             primary = Q.AndMaybe(primary, bonus) if primary is not None else None
             if fallback is not None:
                 fallback = Q.AndMaybe(fallback, bonus)
-        if negative:
+        if negative and top:
+            # Whoosh's AndNotMatcher can crash under block-quality skipping (IndexError in
+            # _find_next, seen on tubegraph), so top-level exclusions become a search mask.
+            self.mask.extend(negative)
+            if primary is None:
+                primary = Q.Every()
+        elif negative:
             neg = _or(negative)
             primary = Q.AndNot(primary if primary is not None else Q.Every(), neg)
             if fallback is not None:
@@ -567,7 +575,13 @@ def compile_query(
     """Parse and compile; filters are folded in as required, non-scoring clauses."""
     tree = parse_tree(text)
     comp = _Compiler(schema, tuning)
-    primary, fallback = (None, None) if tree is None else comp.compile(tree, top=True)
+    if tree is not None and tree.kind == "not":
+        neg = comp._negated(tree.children[0])
+        primary, fallback = (Q.Every(), None) if neg is not None else (None, None)
+        if neg is not None:
+            comp.mask.append(neg)
+    else:
+        primary, fallback = (None, None) if tree is None else comp.compile(tree, top=True)
     fq = filters_query(schema, filters)
     if fq is not None:
         fq = Q.ConstantScoreQuery(fq, 0.0)
@@ -582,6 +596,7 @@ def compile_query(
         words=comp.words,
         has_text=comp.has_text,
         tuning=tuning,
+        mask=_or(comp.mask) if primary is not Q.NullQuery else None,
     )
 
 
@@ -589,4 +604,5 @@ def parse_query(
     query: str, schema: Any, filters: Mapping[str, str | Sequence[str]] | None = None
 ) -> Q.Query:
     """The Whoosh query for `query` (+ API filters). Raises QuerySyntaxError, nothing else."""
-    return compile_query(query, schema, filters).primary
+    comp = compile_query(query, schema, filters)
+    return Q.AndNot(comp.primary, comp.mask) if comp.mask is not None else comp.primary

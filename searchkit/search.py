@@ -249,7 +249,14 @@ def _run(
     if not comp.scoring:
         # Only filters/negations: every score is 0, so show the most recently edited first.
         kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
-    results = searcher.search(_Weighted(q, weighting), **kwargs)
+    if comp.mask is not None:
+        kwargs["mask"] = comp.mask
+    try:
+        results = searcher.search(_Weighted(q, weighting), **kwargs)
+    except (IndexError, AssertionError):
+        # Whoosh 2.7.4 matcher bugs under block-quality skipping (AndNot, nested Not):
+        # exhaustive scoring gives the same ranking, just slower.
+        results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
     highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
     return [results[i] for i in range(results.scored_length())], results.estimated_length()

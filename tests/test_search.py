@@ -138,6 +138,8 @@ def test_or_not_minus_and_groups(searcher):
     assert set(paths(run(searcher, "gamma NOT beta"))) == {"alpha.md"}
     assert set(paths(run(searcher, "(alpha OR beta) gamma"))) == {"alpha.md", "beta.md"}
     assert set(paths(run(searcher, "alpha AND beta"))) == {"ab.md"}
+    assert set(paths(run(searcher, "(gamma -alpha) OR together"))) == {"beta.md", "ab.md"}
+    assert set(paths(run(searcher, "words gamma -alpha -beta"))) == set()
     # Only a negation: everything else, most recent first, unscored.
     res = run(searcher, "-llama", per_note=0, limit=50)
     assert "many.md" not in paths(res) and len(res) == len(CHUNKS) - 5
