@@ -318,6 +318,7 @@ class Compiled:
     words: list[str] = field(default_factory=list)  # bare words, for did-you-mean
     tuning: Tuning = DEFAULT_TUNING
     mask: Q.Query | None = None  # documents to exclude (top-level NOT / -word)
+    phrase_tokens: list[str] = field(default_factory=list)  # rerank: whole-query phrase
     has_text: bool = False  # the user typed searchable text (even if it analyzed to nothing)
 
 
@@ -333,6 +334,7 @@ class _Compiler:
         self.has_text = False
         self.scoring = False  # set once a scoring clause is produced
         self.mask: list[Q.Query] = []  # top-level exclusions, applied as a search mask
+        self.phrase_tokens: list[str] = []
 
     # Text clauses over every text field -------------------------------------------------
 
@@ -452,16 +454,9 @@ class _Compiler:
             primary = _and(soft + required)
             fallback = _and([*required, Q.Or(soft, scale=self.t.or_scale)])
         if top and len(soft_tokens) >= 2 and self.t.phrase_boost > 0:
-            # Rank the whole query as a phrase above the same words scattered.
-            bonus = self._multi(
-                lambda f, b: Q.Phrase(
-                    f, soft_tokens, slop=self.t.phrase_slop, boost=b * self.t.phrase_boost
-                ),
-                self.t.phrase_fields,
-            )
-            primary = Q.AndMaybe(primary, bonus) if primary is not None else None
-            if fallback is not None:
-                fallback = Q.AndMaybe(fallback, bonus)
+            # The whole-query phrase bonus is applied by search.py to the top candidates
+            # only: as an AndMaybe(Phrase) clause it doubled latency on tubegraph.
+            self.phrase_tokens = list(soft_tokens)
         if top and len(soft_tokens) >= 3 and self.t.bigram_boost > 0:
             pairs = list(dict.fromkeys(itertools.pairwise(soft_tokens)))
             bonus = Q.Or(
@@ -597,6 +592,7 @@ def compile_query(
         has_text=comp.has_text,
         tuning=tuning,
         mask=_or(comp.mask) if primary is not Q.NullQuery else None,
+        phrase_tokens=comp.phrase_tokens,
     )
 
 
