@@ -232,9 +232,11 @@ def search(
         hits = _merge(hits, more, fetch, per_note)
     scored = _phrase_rerank(searcher, hits, comp)
     page = scored[offset:want]
+    termed = _with_terms(searcher, comp, weighting, [h.docnum for _, _, h in page])
     passages = [
         _passage(
-            searcher, hit, sc, mult, offset + i + 1, vault_name, explain, comp, weighting, snippets
+            searcher, termed.get(hit.docnum, hit), sc, mult, offset + i + 1, vault_name,
+            explain, comp, weighting, snippets,
         )
         for i, (sc, mult, hit) in enumerate(page)
     ]
@@ -247,10 +249,62 @@ def search(
 def _run(
     searcher: Any, q: Q.Query, comp: Compiled, want: int, per_note: int, weighting: Any
 ) -> tuple[list[Any], int]:
-    kwargs: dict[str, Any] = {"limit": want, "terms": True}
     if per_note > 0:
+        # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
+        # times `want` plain hits grouped here. Only when they do not is collapse used.
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, weighting, None)
+        grouped = _cap_per_note(searcher, hits, per_note, want)
+        if len(grouped) >= want or exhausted:
+            return grouped, total
+        hits, total, _ = _search(searcher, q, comp, want, weighting, per_note)
+        return hits, total
+    hits, total, _ = _search(searcher, q, comp, want, weighting, None)
+    return hits, total
+
+
+def _with_terms(searcher: Any, comp: Compiled, weighting: Any, docnums: list[int]) -> dict:
+    """Hits of the shown passages that know their matched terms (snippets and explain need
+    them). Asking for terms in the ranking search costs ~40% of a query, because Whoosh
+    records them for every match; here only the page's documents are collected."""
+    if not docnums:
+        return {}
+    # ANDed with their unique ids, the query's matchers skip straight to these documents
+    # (a `filter=` would still walk every posting).
+    ids = Q.Or([Q.Term("id", searcher.stored_fields(d)["id"]) for d in docnums])
+    q = Q.And([ids, comp.fallback if comp.fallback is not None else comp.primary])
+    kwargs: dict[str, Any] = {"limit": len(docnums), "terms": True}
+    if comp.mask is not None:
+        kwargs["mask"] = comp.mask
+    try:
+        results = searcher.search(_Weighted(q, weighting), **kwargs)
+    except (IndexError, AssertionError):  # see _search
+        results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
+    highlight.configure(results)
+    return {results[i].docnum: results[i] for i in range(results.scored_length())}
+
+
+def _cap_per_note(searcher: Any, hits: list[Any], per_note: int, want: int) -> list[Any]:
+    sources = searcher.reader().column_reader("source")
+    per: dict[Any, int] = {}
+    out = []
+    for h in hits:
+        key = sources[h.docnum]
+        if per.get(key, 0) < per_note:
+            per[key] = per.get(key, 0) + 1
+            out.append(h)
+            if len(out) >= want:
+                break
+    return out
+
+
+def _search(
+    searcher: Any, q: Q.Query, comp: Compiled, limit: int, weighting: Any, collapse: int | None
+) -> tuple[list[Any], int, bool]:
+    """Top `limit` hits, the estimated match count, and whether every match was returned."""
+    kwargs: dict[str, Any] = {"limit": limit}
+    if collapse:
         kwargs["collapse"] = sorting.FieldFacet("source")
-        kwargs["collapse_limit"] = per_note
+        kwargs["collapse_limit"] = collapse
     if not comp.scoring:
         # Only filters/negations: every score is 0, so show the most recently edited first.
         kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
@@ -264,7 +318,8 @@ def _run(
         results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
     highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
-    return [results[i] for i in range(results.scored_length())], results.estimated_length()
+    n = results.scored_length()
+    return [results[i] for i in range(n)], results.estimated_length(), n < limit
 
 
 def _phrase_rerank(searcher: Any, hits: list[Any], comp: Compiled) -> list[Any]:
@@ -385,7 +440,9 @@ def _passage(
             video_id=video,
             seconds=seconds,
         ),
-        explanation=_explain(searcher, hit, comp, weighting, mult) if explain else None,
+        explanation=(
+            _explain(searcher, hit, comp, weighting, score / mult, mult) if explain else None
+        ),
     )
 
 
@@ -478,8 +535,11 @@ def _closest_term(reader: Any, tok: str) -> str | None:
 # --- explain -------------------------------------------------------------------------------
 
 
-def _explain(searcher: Any, hit: Any, comp: Compiled, weighting: Any, mult: float = 1.0) -> str:
-    """Per-field/term BM25 contributions of one hit, e.g.
+def _explain(
+    searcher: Any, hit: Any, comp: Compiled, weighting: Any, total: float, mult: float = 1.0
+) -> str:
+    """Per-field/term BM25 contributions of one hit (`total`: its ranking score before the
+    phrase multiplier), e.g.
     `12.31 = title:fossil 4.10 (x2.0) + body:fossil 2.05 + … + 1.20 phrase/coordination`."""
     boosts = comp.tuning.field_boosts
     if not comp.scoring:
@@ -503,7 +563,6 @@ def _explain(searcher: Any, hit: Any, comp: Compiled, weighting: Any, mult: floa
         label = f"{fieldname}:{text} {s:.2f}" + (f" (x{boost:g})" if boost != 1 else "")
         parts.append((s, label))
     parts.sort(key=lambda p: -p[0])
-    total = float(hit.score or 0.0)
     rest = total - sum(s for s, _ in parts)
     terms = " + ".join(label for _, label in parts) or "no scored term"
     extra = f" + {rest:.2f} phrase/coordination bonus" if rest > 0.005 else ""
