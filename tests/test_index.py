@@ -368,11 +368,16 @@ def kill_during(
 
 
 def test_sigkill_during_builds_and_updates_converges(tmp_path: Path):
-    vault = write_vault(tmp_path / "v", generated_notes(300))
+    vault = write_vault(tmp_path / "v", generated_notes(600))
     idx = tmp_path / "index"
+    # Kill times scale with this machine's speed: a fixed delay lands after the work on a
+    # fast idle machine and before it under load. A subprocess spends ~0.3 s importing.
+    started = time.monotonic()
+    clean_build(vault, tmp_path / "timing")
+    build = time.monotonic() - started
     kills = 0
-    for delay in (0.4, 0.9, 1.5):  # during the first build: nothing or something committed
-        kills += kill_during(idx, vault, delay, group=delay != 0.9)
+    for n, frac in enumerate((0.1, 0.2, 0.3)):  # during the first build
+        kills += kill_during(idx, vault, 0.3 + frac * build, group=n != 1)
         # Whatever is committed is readable (not found: killed before the first commit).
         with contextlib.suppress(IndexNotFoundError):
             contents(idx)
@@ -380,17 +385,20 @@ def test_sigkill_during_builds_and_updates_converges(tmp_path: Path):
     expected = clean_build(vault, tmp_path / "clean")
     assert contents(idx) == expected
 
-    for i in range(0, 300, 3):  # edits for the next updates
+    for i in range(0, 600, 3):  # edits for the next updates
         note = vault / f"d{i % 5}/note{i}.md"
         note.write_text(note.read_text() + f"\nedited {i}\n")
-    for i in range(1, 300, 50):
+    for i in range(1, 600, 50):
         (vault / f"d{i % 5}/note{i}.md").unlink()
-    for delay in (0.5, 1.0):  # during a rebuild, the old index stays what readers see
-        kills += kill_during(idx, vault, delay, rebuild=True)
-        assert contents(idx) == expected
+    edited = clean_build(vault, tmp_path / "clean-edited")
+    for frac in (0.1, 0.25):  # during a rebuild, readers see the old index or the new one
+        kills += kill_during(idx, vault, 0.3 + frac * build, rebuild=True)
+        # The kill may land after the switch to the new index (a fast machine finishes the
+        # rebuild first); what must never be seen is a mixture or an unreadable index.
+        assert contents(idx) in (expected, edited)
     # During an incremental update, killing only the main process: its orphaned workers
     # must not keep the lock (they die with their parent).
-    kills += kill_during(idx, vault, 0.6, group=False)
+    kills += kill_during(idx, vault, 0.3 + 0.05 * build, group=False)
     contents(idx)
     update_index(idx, lock_timeout=2)
     assert contents(idx) == clean_build(vault, tmp_path / "clean2")
