@@ -256,7 +256,9 @@ def _run(
         grouped = _cap_per_note(searcher, hits, per_note, want)
         if len(grouped) >= want or exhausted:
             return grouped, total
-        hits, total, _ = _search(searcher, q, comp, want, weighting, per_note)
+        # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
+        # results (CollapseCollector.count() raises AttributeError).
+        hits, _, _ = _search(searcher, q, comp, want, weighting, per_note)
         return hits, total
     hits, total, _ = _search(searcher, q, comp, want, weighting, None)
     return hits, total
@@ -319,7 +321,8 @@ def _search(
     highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
     n = results.scored_length()
-    return [results[i] for i in range(n)], results.estimated_length(), n < limit
+    total = n if collapse else results.estimated_length()
+    return [results[i] for i in range(n)], total, n < limit
 
 
 def _phrase_rerank(searcher: Any, hits: list[Any], comp: Compiled) -> list[Any]:

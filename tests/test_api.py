@@ -122,3 +122,20 @@ def test_query_errors_are_typed(tmp_path):
                 ix.search(query)
             except QuerySyntaxError as exc:
                 assert "\n" not in str(exc)
+
+
+def test_per_note_cap_when_one_note_dominates(tmp_path):
+    vault = tmp_path / "v"
+    vault.mkdir()
+    sections = "\n".join(f"## Part {i}\nkelp kelp kelp forest {i}\n" for i in range(12))
+    (vault / "kelp.md").write_text(sections)
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        # A second update adds a second segment: Whoosh collapses per segment.
+        (vault / "other.md").write_text("## Aside\nA long passage that mentions kelp only "
+                                        "once among many other words about tides and rocks.\n")
+        ix.update()
+        results = ix.search("kelp", limit=2, per_note=1)
+        assert [p.path for p in results] == ["kelp.md", "other.md"]
+        assert results.total >= 13
+        assert len(ix.search("kelp", limit=20, per_note=3)) == 4
