@@ -21,6 +21,7 @@ are required.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -311,6 +312,24 @@ def parse_tree(text: str) -> Node | None:
 
 # --- compiler ----------------------------------------------------------------------------
 
+MAX_PREFIX_TERMS = 16
+
+
+class TopPrefix(Q.Prefix):
+    """A prefix query that expands to its `MAX_PREFIX_TERMS` most frequent words.
+
+    `comp*` matches thousands of words on a large vault and scoring their union took 1.6 s
+    on tubegraph; the most frequent expansions are the ones a person means, and the cap
+    bounds the cost.
+    """
+
+    def _btexts(self, ixreader: Any) -> list[bytes]:
+        # One sweep of the term dictionary yields each term with its stats.
+        found = itertools.islice(ixreader.iter_prefix(self.fieldname, self.text), 20_000)
+        top = heapq.nlargest(MAX_PREFIX_TERMS, found, key=lambda ti: ti[1].doc_frequency())
+        return [text for text, _ in top]
+
+
 
 @dataclass
 class Compiled:
@@ -322,6 +341,10 @@ class Compiled:
     words: list[str] = field(default_factory=list)  # bare words, for did-you-mean
     tuning: Tuning = DEFAULT_TUNING
     mask: Q.Query | None = None  # documents to exclude (top-level NOT / -word)
+    # Required structural filters (tag:, path:, API filters), run as the search's `filter`
+    # (a doc set computed once) rather than ANDed: an And over a `path:` prefix's hundreds
+    # of note paths cost ~300 ms a query on tubegraph.
+    filter: Q.Query | None = None
     phrase_tokens: list[str] = field(default_factory=list)  # rerank: whole-query phrase
     has_text: bool = False  # the user typed searchable text (even if it analyzed to nothing)
 
@@ -338,6 +361,7 @@ class _Compiler:
         self.has_text = False
         self.scoring = False  # set once a scoring clause is produced
         self.mask: list[Q.Query] = []  # top-level exclusions, applied as a search mask
+        self.filters: list[Q.Query] = []  # top-level structural filters, a search filter
         self.phrase_tokens: list[str] = []
 
     # Text clauses over every text field -------------------------------------------------
@@ -370,7 +394,9 @@ class _Compiler:
             if not keys:
                 return None
             self.scoring = True
-            return self._multi(lambda f, b: Q.Or([Q.Prefix(f, k, boost=b) for k in sorted(keys)]))
+            return self._multi(
+                lambda f, b: Q.Or([TopPrefix(f, k, boost=b) for k in sorted(keys)])
+            )
         toks = _analyze(self.schema, "body", node.text)
         if not toks:
             return None  # a stop word or 1-character token: nothing in the index to find
@@ -437,6 +463,11 @@ class _Compiler:
                 if q is not None:
                     negative.append(q)
                 continue
+            if top and c.kind == "field" and c.name not in TEXT_FILTERS:
+                flt = keyword_filter(c.name, c.text)
+                if flt is not None:
+                    self.filters.append(flt)
+                continue
             q, _ = self.compile(c)
             if q is None:
                 continue
@@ -472,6 +503,8 @@ class _Compiler:
             primary = Q.AndMaybe(primary, bonus) if primary is not None else None
             if fallback is not None:
                 fallback = Q.AndMaybe(fallback, bonus)
+        if self.filters and top and primary is None:
+            primary = Q.Every()  # only filters: every passage they let through
         if negative and top:
             # Whoosh's AndNotMatcher can crash under block-quality skipping (IndexError in
             # _find_next, seen on tubegraph), so top-level exclusions become a search mask.
@@ -583,9 +616,9 @@ def compile_query(
         primary, fallback = (None, None) if tree is None else comp.compile(tree, top=True)
     fq = filters_query(schema, filters)
     if fq is not None:
-        fq = Q.ConstantScoreQuery(fq, 0.0)
-        primary = Q.And([primary, fq]) if primary is not None else fq
-        fallback = Q.And([fallback, fq]) if fallback is not None else None
+        comp.filters.append(fq)
+        if primary is None and (tree is None or not comp.has_text):
+            primary = Q.Every()  # filters alone select, newest first
     if primary is None:
         primary = Q.NullQuery
     return Compiled(
@@ -596,6 +629,7 @@ def compile_query(
         has_text=comp.has_text,
         tuning=tuning,
         mask=_or(comp.mask) if primary is not Q.NullQuery else None,
+        filter=_and(comp.filters),
         phrase_tokens=comp.phrase_tokens,
     )
 
@@ -605,4 +639,7 @@ def parse_query(
 ) -> Q.Query:
     """The Whoosh query for `query` (+ API filters). Raises QuerySyntaxError, nothing else."""
     comp = compile_query(query, schema, filters)
-    return Q.AndNot(comp.primary, comp.mask) if comp.mask is not None else comp.primary
+    q = comp.primary
+    if comp.filter is not None and q is not Q.NullQuery:
+        q = Q.And([q, Q.ConstantScoreQuery(comp.filter, 0.0)])
+    return Q.AndNot(q, comp.mask) if comp.mask is not None else q
