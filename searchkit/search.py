@@ -222,13 +222,18 @@ def search(
         suggestion = suggest(searcher, query, comp) if limit else None
         return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
 
+    # Computed once for the AND, OR and collapse passes below.
+    allowed = _filter_docs(searcher, comp.filter) if comp.filter is not None else None
+    if allowed is not None and not allowed:  # Whoosh reads an empty set as "no filter"
+        return SearchResults(query=query, total=0, offset=offset)
+
     want = offset + limit
     # Fetch extra candidates when a phrase bonus may reorder them.
     fetch = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
-    hits, total = _run(searcher, comp.primary, comp, fetch, per_note, weighting)
+    hits, total = _run(searcher, comp.primary, comp, fetch, per_note, weighting, allowed)
     if comp.fallback is not None and len(hits) < want:
         # AND found too few: top up with OR hits, keeping the per-note cap over both lists.
-        more, total = _run(searcher, comp.fallback, comp, fetch, per_note, weighting)
+        more, total = _run(searcher, comp.fallback, comp, fetch, per_note, weighting, allowed)
         hits = _merge(hits, more, fetch, per_note)
     scored = _phrase_rerank(searcher, hits, comp)
     page = scored[offset:want]
@@ -247,20 +252,26 @@ def search(
 
 
 def _run(
-    searcher: Any, q: Q.Query, comp: Compiled, want: int, per_note: int, weighting: Any
+    searcher: Any,
+    q: Q.Query,
+    comp: Compiled,
+    want: int,
+    per_note: int,
+    weighting: Any,
+    allowed: set[int] | None,
 ) -> tuple[list[Any], int]:
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
-        hits, total, exhausted = _search(searcher, q, comp, want * 3, weighting, None)
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, weighting, None, allowed)
         grouped = _cap_per_note(searcher, hits, per_note, want)
         if len(grouped) >= want or exhausted:
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
         # results (CollapseCollector.count() raises AttributeError).
-        hits, _, _ = _search(searcher, q, comp, want, weighting, per_note)
+        hits, _, _ = _search(searcher, q, comp, want, weighting, per_note, allowed)
         return hits, total
-    hits, total, _ = _search(searcher, q, comp, want, weighting, None)
+    hits, total, _ = _search(searcher, q, comp, want, weighting, None, allowed)
     return hits, total
 
 
@@ -300,9 +311,16 @@ def _cap_per_note(searcher: Any, hits: list[Any], per_note: int, want: int) -> l
 
 
 def _search(
-    searcher: Any, q: Q.Query, comp: Compiled, limit: int, weighting: Any, collapse: int | None
+    searcher: Any,
+    q: Q.Query,
+    comp: Compiled,
+    limit: int,
+    weighting: Any,
+    collapse: int | None,
+    allowed: set[int] | None,
 ) -> tuple[list[Any], int, bool]:
-    """Top `limit` hits, the estimated match count, and whether every match was returned."""
+    """Top `limit` hits (only `allowed` documents, if given), the estimated match count,
+    and whether every match was returned."""
     kwargs: dict[str, Any] = {"limit": limit}
     if collapse:
         kwargs["collapse"] = sorting.FieldFacet("source")
@@ -312,10 +330,7 @@ def _search(
         kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
     if comp.mask is not None:
         kwargs["mask"] = comp.mask
-    if comp.filter is not None:
-        allowed = _filter_docs(searcher, comp.filter)
-        if not allowed:  # Whoosh reads an empty filter set as "no filter"
-            return [], 0, True
+    if allowed is not None:
         kwargs["filter"] = allowed
     try:
         results = searcher.search(_Weighted(q, weighting), **kwargs)
