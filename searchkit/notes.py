@@ -154,9 +154,11 @@ def decode_note_bytes(data: bytes, path: str) -> tuple[str, list[NoteWarning]]:
         warnings.append(
             NoteWarning(path, f"invalid UTF-8 at byte {exc.start}; bad bytes shown as U+FFFD")
         )
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, warnings
+    return _unify_newlines(text), warnings
+
+
+def _unify_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def read_note(
@@ -188,10 +190,11 @@ def read_note(
 
 def parse_note(data: bytes | str, rel_path: str, *, mtime_ns: int = 0) -> Note:
     """Turn a note's bytes (or text) into a `Note`. Never raises for content problems."""
-    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
     if isinstance(data, str):
-        text, warnings = data.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), []
+        raw = data.encode("utf-8", errors="surrogatepass")
+        text, warnings = _unify_newlines(data.lstrip("\ufeff")), []
     else:
+        raw = data
         text, warnings = decode_note_bytes(data, rel_path)
     meta, body, body_line, fm_warning = split_frontmatter(text, rel_path)
     if fm_warning is not None:
@@ -225,11 +228,9 @@ def split_frontmatter(
     The delimiters are found here (so line numbers stay exact); the YAML itself is parsed
     by python-frontmatter's handler. A broken block never costs the body.
     """
-    if not (text.startswith("---\n") or text.rstrip(" \t") == "---" or text.startswith("--- \n")):
+    if text.partition("\n")[0].rstrip(" \t") != "---":
         return {}, text, 1, None
     lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return {}, text, 1, None
     for i in range(1, len(lines)):
         if _FENCE_CLOSE.match(lines[i]):
             close = i
