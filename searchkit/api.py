@@ -147,8 +147,10 @@ class SearchIndex:
         if unknown:
             raise TypeError(f"unknown search filter(s): {', '.join(unknown)}")
         searcher = self._searcher()
+        # The meta read when the searcher was opened names the vault: no file read per query.
+        vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
         return search(
-            searcher, query, vault_name=self.vault_name, limit=limit, offset=offset,
+            searcher, query, vault_name=vault.name if vault else "", limit=limit, offset=offset,
             per_note=per_note, filters=clean or None, explain=explain,
         )
 
