@@ -59,6 +59,9 @@ class Chunk:
     callout_title: str | None = None
     links: tuple[str, ...] = ()  # wiki-link targets, in order of appearance
     timestamps: tuple[Timestamp, ...] = ()
+    # Characters of `text` that are the labels of links (wiki or markdown): a passage that
+    # is mostly links is a table of contents, ranked below passages with content.
+    link_chars: int = 0
     tags: tuple[str, ...] = ()  # the note's tags (frontmatter + inline)
     aliases: tuple[str, ...] = ()
     video_id: str | None = None
@@ -141,6 +144,8 @@ class _TextBuilder:
         self.timestamps: list[Timestamp] = []
         self.links: list[str] = []
         self.tags: list[str] = []
+        self.link_chars = 0
+        self.in_link = False  # inside a markdown link that is not a timestamp
         # Inside a timestamp anchor its label ("[01:19:03]") is link chrome, not text.
         self.in_time_anchor = False
         self.glue = False  # the last thing seen was a timestamp
@@ -163,6 +168,8 @@ class _TextBuilder:
         if s:
             self.parts.append(s)
             self.length += len(s)
+            if self.in_link:
+                self.link_chars += len(s.strip())
 
     def mark_time(self, seconds: int | None) -> None:
         if seconds is not None:
@@ -182,7 +189,9 @@ class _TextBuilder:
             target, shown = wikilink_parts(match.group(1))
             if target:
                 self.links.append(target)
+            outer, self.in_link = self.in_link, True
             self._emit(shown)
+            self.in_link = outer
             pos = match.end()
         self._plain(s[pos:])
 
@@ -229,11 +238,14 @@ class _TextBuilder:
                 seconds = ts.url_seconds(str(tok.attrGet("href") or ""))
                 self.mark_time(seconds)
                 self.in_time_anchor = seconds is not None
+                self.in_link = seconds is None
             elif kind == "link_close":
                 self.in_time_anchor = False
+                self.in_link = False
 
     def piece(self) -> _Piece:
-        return _Piece("".join(self.parts), tuple(self.timestamps), tuple(self.links)).strip()
+        text = "".join(self.parts)
+        return _Piece(text, tuple(self.timestamps), tuple(self.links), self.link_chars).strip()
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,7 @@ class _Piece:
     text: str
     timestamps: tuple[Timestamp, ...] = ()
     links: tuple[str, ...] = ()
+    link_chars: int = 0
 
     def strip(self) -> _Piece:
         lead = len(self.text) - len(self.text.lstrip())
@@ -248,16 +261,20 @@ class _Piece:
         stamps = tuple(
             Timestamp(t.seconds, min(max(t.offset - lead, 0), len(text))) for t in self.timestamps
         )
-        return _Piece(text, stamps, self.links)
+        return _Piece(text, stamps, self.links, min(self.link_chars, len(text)))
 
     def cut(self, at: int) -> tuple[_Piece, _Piece]:
         """Split at a character offset; timestamps go with their side."""
         head = _Piece(
             self.text[:at], tuple(t for t in self.timestamps if t.offset < at), self.links
         )
+        # Link characters are not tracked by position; the tail (the body, when a callout
+        # title is cut off) keeps them, capped at its length.
         tail = _Piece(
             self.text[at:],
             tuple(Timestamp(t.seconds, t.offset - at) for t in self.timestamps if t.offset >= at),
+            (),
+            self.link_chars,
         )
         return head.strip(), tail.strip()
 
@@ -379,7 +396,7 @@ def _take_callout_title(piece: _Piece, callouts: list[_Callout], index: int) -> 
         return _Piece("", tuple(Timestamp(t.seconds, 0) for t in piece.timestamps), piece.links)
     head, body = piece.cut(newline + 1)
     stamps = tuple(Timestamp(t.seconds, 0) for t in head.timestamps) + body.timestamps
-    return _Piece(body.text, stamps, piece.links)
+    return _Piece(body.text, stamps, piece.links, body.link_chars)
 
 
 # ---------------------------------------------------------------------------------------
@@ -458,6 +475,7 @@ def _join(blocks: Sequence[_Block], lead: _Piece) -> _Piece:
     parts: list[str] = []
     stamps = [Timestamp(t.seconds, 0) for t in lead.timestamps]
     links = list(lead.links)
+    link_chars = 0
     length = 0
     for block in blocks:
         piece = block.piece
@@ -468,9 +486,10 @@ def _join(blocks: Sequence[_Block], lead: _Piece) -> _Piece:
             length += len(block.sep)
         stamps.extend(Timestamp(t.seconds, t.offset + length) for t in piece.timestamps)
         links.extend(piece.links)
+        link_chars += piece.link_chars
         parts.append(piece.text)
         length += len(piece.text)
-    return _Piece("".join(parts), tuple(stamps), tuple(dict.fromkeys(links)))
+    return _Piece("".join(parts), tuple(stamps), tuple(dict.fromkeys(links)), link_chars)
 
 
 def _parts(draft: _Draft, limit: int) -> list[tuple[list[_Block], int]]:
@@ -529,6 +548,7 @@ def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
                     callout_title=callout.title if callout else None,
                     links=piece.links,
                     timestamps=piece.timestamps,
+                    link_chars=piece.link_chars,
                     tags=note.tags,
                     aliases=note.aliases,
                     video_id=note.video_id,

@@ -444,3 +444,36 @@ def test_chunk_ids_and_order():
     assert [c.id for c in chunks] == [f"dir/o.md#{i}" for i in range(4)]
     assert [c.kind for c in chunks] == ["intro", "section", "callout", "section"]
     assert [c.line_start for c in chunks] == sorted(c.line_start for c in chunks)
+
+
+# --- link density (hub notes) ------------------------------------------------------------
+
+
+def test_link_chars_count_link_labels_not_prose():
+    text = md(
+        """
+        # Episodes
+        - [[ep_one | First episode]]
+        - [[ep_two]]
+        - [Third](third.md)
+
+        # Notes
+        Prose with one [[ep_one | link]] inside a longer sentence about sleep.
+        """
+    )
+    hub, prose = chunk_markdown(text, "hub.md")
+    assert hub.text == "First episode\nep_two\nThird"
+    assert hub.link_chars == len("First episode") + len("ep_two") + len("Third")
+    assert prose.link_chars == len("link")
+
+
+def test_timestamp_links_are_not_link_text():
+    text = md(
+        """
+        # Talk
+        Sleep matters [01:02](https://youtu.be/abc?t=62) a lot.
+        """
+    )
+    (chunk,) = chunk_markdown(text, "t.md")
+    assert chunk.link_chars == 0
+    assert [t.seconds for t in chunk.timestamps] == [62]
