@@ -21,16 +21,16 @@ are required.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import query as Q
 
 from .errors import QuerySyntaxError
+from .ranking import FUNCTION_WORDS, SCORED_FIELDS, Concept, top_prefix_terms
 
 TEXT_FIELDS = ("title", "aliases", "headings", "body")
 # Query-string field name → index field. `heading`/`headings` and `tag`/`tags` are synonyms.
@@ -312,22 +312,13 @@ def parse_tree(text: str) -> Node | None:
 
 # --- compiler ----------------------------------------------------------------------------
 
-MAX_PREFIX_TERMS = 16
 
 
 class TopPrefix(Q.Prefix):
-    """A prefix query that expands to its `MAX_PREFIX_TERMS` most frequent words.
-
-    `comp*` matches thousands of words on a large vault and scoring their union took 1.6 s
-    on tubegraph; the most frequent expansions are the ones a person means, and the cap
-    bounds the cost.
-    """
+    """A prefix query that expands to its most frequent words only (ranking.py)."""
 
     def _btexts(self, ixreader: Any) -> list[bytes]:
-        # One sweep of the term dictionary yields each term with its stats.
-        found = itertools.islice(ixreader.iter_prefix(self.fieldname, self.text), 20_000)
-        top = heapq.nlargest(MAX_PREFIX_TERMS, found, key=lambda ti: ti[1].doc_frequency())
-        return [text for text, _ in top]
+        return top_prefix_terms(ixreader, self.fieldname, self.text)
 
 
 
@@ -347,6 +338,13 @@ class Compiled:
     filter: Q.Query | None = None
     phrase_tokens: list[str] = field(default_factory=list)  # rerank: whole-query phrase
     has_text: bool = False  # the user typed searchable text (even if it analyzed to nothing)
+    # What ranks: every positive word, phrase word, prefix and fuzzy word (ranking.py).
+    concepts: list[Concept] = field(default_factory=list)
+    # What must match beyond "any gating concept": phrases, explicit AND/OR groups, field
+    # clauses (None when the query is a bag of words).
+    required: Q.Query | None = None
+    # Concept.phrase id -> the Whoosh phrase its concepts must stand in.
+    phrases: dict[int, Q.Query] = field(default_factory=dict)
 
 
 def _analyze(schema: Any, fieldname: str, text: str) -> list[str]:
@@ -363,6 +361,31 @@ class _Compiler:
         self.mask: list[Q.Query] = []  # top-level exclusions, applied as a search mask
         self.filters: list[Q.Query] = []  # top-level structural filters, a search filter
         self.phrase_tokens: list[str] = []
+        self.concepts: list[Concept] = []
+        self.phrases: dict[int, Q.Query] = {}
+        self.required: list[Q.Query] | None = None  # set by a top-level bag of words
+
+    def _concepts(
+        self, word: str, toks: list[str], fields: Sequence[str] = TEXT_FIELDS, phrase: bool = False
+    ) -> None:
+        function = word.lower() in FUNCTION_WORDS
+        scored = tuple(f for f in fields if f in SCORED_FIELDS) or SCORED_FIELDS
+        pid = 0
+        if phrase and len(toks) > 1:
+            # A punctuated word (ADR-016, 2024-05-01, snake_case) counts only where its
+            # parts stand together.
+            pid = len(self.phrases) + 1
+            self.phrases[pid] = self._multi(lambda f, b: Q.Phrase(f, toks), fields)
+        for tok in toks:
+            self.concepts.append(
+                Concept(
+                    (tok,),
+                    function=function,
+                    fields=scored,
+                    phrase=pid,
+                    label=word if len(toks) == 1 else tok,
+                )
+            )
 
     # Text clauses over every text field -------------------------------------------------
 
@@ -394,6 +417,9 @@ class _Compiler:
             if not keys:
                 return None
             self.scoring = True
+            self.concepts.append(
+                Concept(tuple(sorted(keys)), kind="prefix", label=node.text + "*")
+            )
             return self._multi(
                 lambda f, b: Q.Or([TopPrefix(f, k, boost=b) for k in sorted(keys)])
             )
@@ -402,10 +428,14 @@ class _Compiler:
             return None  # a stop word or 1-character token: nothing in the index to find
         if node.kind == "fuzzy" and len(toks) == 1:
             self.scoring = True
+            self.concepts.append(
+                Concept((toks[0],), kind="fuzzy", dist=node.dist, label=f"{node.text}~")
+            )
             return self._multi(
                 lambda f, b: Q.FuzzyTerm(f, toks[0], boost=b, maxdist=node.dist, prefixlength=1)
             )
         self.words.append(node.text)
+        self._concepts(node.text, toks, phrase=True)
         return self._tokens_clause(toks)
 
     def phrase(self, text: str, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query | None:
@@ -413,6 +443,8 @@ class _Compiler:
         toks = _analyze(self.schema, "body", text)
         if not toks:
             return None
+        for word in _WORD_RE.findall(text):
+            self._concepts(word, _analyze(self.schema, "body", word), fields)
         return self._tokens_clause(toks, fields)
 
     # Field clauses ----------------------------------------------------------------------
@@ -441,15 +473,20 @@ class _Compiler:
                 return None, None
             return Q.Not(inner), None
         if k == "or":
+            first = len(self.concepts)
             subs = [q for c in node.children if (q := self.compile(c)[0]) is not None]
+            # Alternatives count once for coordination: "(alpha OR beta) gamma" is two
+            # things asked for, not three.
+            group = first + 1
+            self.concepts[first:] = [replace(c, group=group) for c in self.concepts[first:]]
             return (_or(subs), None)
         return self._and(node, top)
 
     def _negated(self, node: Node) -> Q.Query | None:
         # What is excluded does not make the query a ranked one, nor feed did-you-mean.
-        scoring, words = self.scoring, list(self.words)
+        saved = self.scoring, list(self.words), list(self.concepts), dict(self.phrases)
         q, _ = self.compile(node)
-        self.scoring, self.words = scoring, words
+        self.scoring, self.words, self.concepts, self.phrases = saved
         return q
 
     def _and(self, node: Node, top: bool) -> tuple[Q.Query | None, Q.Query | None]:
@@ -477,6 +514,9 @@ class _Compiler:
                     soft_tokens.extend(_analyze(self.schema, "body", c.text))
             else:
                 required.append(q)
+        if top and not node.explicit:
+            # Soft words rank and bring passages in; only the rest must match.
+            self.required = list(required)
         if len(soft) <= 1 or self.t.group == "and":
             required = soft + required
             soft = []
@@ -621,6 +661,12 @@ def compile_query(
             primary = Q.Every()  # filters alone select, newest first
     if primary is None:
         primary = Q.NullQuery
+    if tree is None or tree.kind in ("word", "prefix", "fuzzy", "not"):
+        required = None
+    elif comp.required is not None:
+        required = _and(comp.required)
+    else:
+        required = primary if primary is not Q.NullQuery else None
     return Compiled(
         primary=primary,
         fallback=fallback,
@@ -631,6 +677,9 @@ def compile_query(
         mask=_or(comp.mask) if primary is not Q.NullQuery else None,
         filter=_and(comp.filters),
         phrase_tokens=comp.phrase_tokens,
+        concepts=comp.concepts,
+        required=required,
+        phrases=comp.phrases,
     )
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from whoosh import query as Q
 from whoosh import scoring, sorting
 from whoosh.searching import SearchContext
 
-from . import highlight
+from . import highlight, ranking, spelling
 from .links import Links, make_links
-from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
+from .query import DEFAULT_TUNING, TEXT_FIELDS, Compiled, Tuning, compile_query, parse_query
+from .ranking import DEFAULT_PARAMS, RankParams
 
 __all__ = [
     "Passage",
@@ -176,17 +177,29 @@ class SearchResults(list):  # list[Passage]
         total: int = 0,
         suggestion: str | None = None,
         offset: int = 0,
+        total_exact: bool = True,
+        available: int | None = None,
+        corrected: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(passages)
         self.query = query
-        self.total = total  # estimated number of matching passages (before per-note grouping)
-        self.suggestion = suggestion  # "did you mean", only when nothing was found
+        # Matching passages, before the per-note cap: exact when `total_exact`, else a
+        # lower bound (filter-only searches sorted by date stop counting early).
+        self.total = total
+        self.total_exact = total_exact
+        # How many results the whole search can show (after the per-note cap), when known:
+        # there is a next page exactly when offset + len(self) < available.
+        self.available = available
+        self.suggestion = suggestion  # "did you mean": set when a word is not in the index
+        # (typed word, correction) for each unknown word that was searched as its correction
+        self.corrected = tuple(corrected)
         self.offset = offset
 
     def __repr__(self) -> str:
         return (
             f"SearchResults({list.__repr__(self)}, query={self.query!r}, total={self.total}, "
-            f"suggestion={self.suggestion!r}, offset={self.offset})"
+            f"total_exact={self.total_exact}, suggestion={self.suggestion!r}, "
+            f"offset={self.offset})"
         )
 
 
@@ -206,13 +219,15 @@ def search(
     tuning: Tuning | None = None,
     weighting: Any = None,
     snippets: bool = True,
+    params: RankParams | None = None,
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
-    heading, callout, kind, video, has; a list value means any of them. `tuning` and
-    `weighting` exist for scripts/eval.py; the defaults are the tuned ones. `snippets=False`
-    skips snippet building (empty snippet, first timestamp) for callers that only rank.
+    heading, callout, kind, video, has; a list value means any of them. `tuning`, `params`
+    and `weighting` exist for scripts/eval.py; the defaults are the tuned ones.
+    `snippets=False` skips snippet building (empty snippet, first timestamp) for callers
+    that only rank.
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
@@ -228,27 +243,148 @@ def search(
         return SearchResults(query=query, total=0, offset=offset)
 
     want = offset + limit
-    # Fetch extra candidates when a phrase bonus may reorder them.
-    fetch = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
-    hits, total = _run(searcher, comp.primary, comp, fetch, per_note, weighting, allowed)
-    if comp.fallback is not None and len(hits) < want:
-        # AND found too few: top up with OR hits, keeping the per-note cap over both lists.
-        more, total = _run(searcher, comp.fallback, comp, fetch, per_note, weighting, allowed)
-        hits = _merge(hits, more, fetch, per_note)
-    scored = _phrase_rerank(searcher, hits, comp)
-    page = scored[offset:want]
-    termed = _with_terms(searcher, comp, weighting, [h.docnum for _, _, h in page])
-    passages = [
-        _passage(
-            searcher, termed.get(hit.docnum, hit), sc, mult, offset + i + 1, vault_name,
-            explain, comp, weighting, snippets,
+    if comp.scoring and comp.concepts:
+        return _ranked(
+            searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
+            weighting, snippets, params or DEFAULT_PARAMS,
         )
+    # Filters and exclusions only: every passage they let through, newest first.
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, weighting, allowed)
+    page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
+    passages = [
+        _passage(searcher, hit, sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
         for i, (sc, mult, hit) in enumerate(page)
     ]
-    suggestion = suggest(searcher, query, comp) if not hits else None
+    exact = len(hits) < want
     return SearchResults(
-        passages, query=query, total=max(total, len(hits)), suggestion=suggestion, offset=offset
+        passages, query=query, total=max(total, len(hits)), offset=offset,
+        total_exact=exact, available=len(hits) if exact else None,
     )
+
+
+def _ranked(
+    searcher: Any,
+    query: str,
+    comp: Compiled,
+    allowed: set[int] | None,
+    want: int,
+    offset: int,
+    per_note: int,
+    vault_name: str,
+    explain: bool,
+    weighting: Any,
+    snippets: bool,
+    params: RankParams,
+) -> SearchResults:
+    """Score every passage the query matches (ranking.py), cap per note, rerank the top by
+    the whole-query phrase, and build the page."""
+    # A word the index does not hold is searched as its correction too ("dopmaine" finds
+    # dopamine), and the correction is offered as "did you mean".
+    fixes = spelling.corrections(searcher, comp.words)
+    concepts, applied = _corrected(comp.concepts, fixes)
+    exclude = set(searcher.docs_for_query(comp.mask)) if comp.mask is not None else None
+    within = allowed
+    if comp.required is not None:
+        required = set(searcher.docs_for_query(comp.required))
+        within = required if within is None else within & required
+    phrase_docs = {pid: set(searcher.docs_for_query(q)) for pid, q in comp.phrases.items()}
+    scored = ranking.score_concepts(
+        searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
+    )
+    scores = scored.scores
+    # Enough candidates for the page after the per-note cap, plus room for the phrase
+    # rerank to lift a passage from below the page.
+    pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
+    order = sorted(scores, key=scores.__getitem__, reverse=True)
+    capped = _cap_docs(searcher, order, per_note, pool)
+    ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
+    page = ranked[offset:want]
+    hits = _hits_for(searcher, concepts, weighting, [d for _, _, d in page])
+    passages = []
+    for i, (sc, mult, d) in enumerate(page):
+        passage = _passage(
+            searcher, hits[d], sc, mult, offset + i + 1, vault_name, False, comp, snippets
+        )
+        if explain:
+            why = _explain(searcher, d, concepts, params, sc / mult, mult)
+            passage = replace(passage, explanation=why)
+        passages.append(passage)
+    available = len(_cap_docs(searcher, order, per_note, 0)) if per_note > 0 else len(order)
+    return SearchResults(
+        passages,
+        query=query,
+        total=len(scores),
+        suggestion=suggest(searcher, query, comp, fixes),
+        offset=offset,
+        total_exact=True,
+        corrected=applied,
+        available=available,
+    )
+
+
+def _corrected(
+    concepts: list[ranking.Concept], fixes: list[spelling.Correction]
+) -> tuple[list[ranking.Concept], list[tuple[str, str]]]:
+    """The concepts with each unknown word's correction added to its terms, and the
+    (word, correction) pairs applied."""
+    # Only words that look like words: "topic1" or "k8s" is a name, not a typo of another.
+    usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4]
+    if not usable:
+        return concepts, []
+    better = {f.term: f.best for f in usable}
+    return [
+        replace(c, terms=(*c.terms, better[c.terms[0]]))
+        if c.kind == "terms" and len(c.terms) == 1 and c.terms[0] in better
+        else c
+        for c in concepts
+    ], [(f.word, f.surface) for f in usable]
+
+
+def _cap_docs(searcher: Any, order: list[int], per_note: int, want: int) -> list[int]:
+    """The first `want` documents of `order` (all, if `want` is 0), at most `per_note` from
+    any one note."""
+    if per_note <= 0:
+        return order[:want] if want else list(order)
+    sources = searcher.reader().column_reader("source")
+    per: dict[Any, int] = {}
+    out = []
+    for d in order:
+        key = sources[d]
+        n = per.get(key, 0)
+        if n < per_note:
+            per[key] = n + 1
+            out.append(d)
+            if want and len(out) >= want:
+                break
+    return out
+
+
+def _hits_for(
+    searcher: Any, concepts: list[ranking.Concept], weighting: Any, docnums: list[int]
+) -> dict:
+    """Whoosh hits of the shown passages that know their matched terms (snippets need
+    them). Asking for terms while ranking would record them for every match (~40% of a
+    query); here only the page's documents are collected."""
+    if not docnums:
+        return {}
+    ids = Q.Or([Q.Term("id", searcher.stored_fields(d)["id"]) for d in docnums])
+    words = Q.Or(
+        [
+            Q.Term(f, t)
+            for c in ranking.expand(searcher, concepts)
+            for t in c.terms
+            for f in TEXT_FIELDS
+        ]
+    )
+    out: dict[int, Any] = {}
+    for q, terms in ((Q.And([ids, words]), True), (ids, False)):
+        results = searcher.search(_Weighted(q, weighting), limit=len(docnums), terms=terms)
+        highlight.configure(results)
+        for i in range(results.scored_length()):
+            out.setdefault(results[i].docnum, results[i])
+        if len(out) >= len(set(docnums)):
+            break
+    return out
 
 
 def _run(
@@ -260,6 +396,7 @@ def _run(
     weighting: Any,
     allowed: set[int] | None,
 ) -> tuple[list[Any], int]:
+    """Top hits of a Whoosh query (filter-only searches, sorted by date), per-note capped."""
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
@@ -273,27 +410,6 @@ def _run(
         return hits, total
     hits, total, _ = _search(searcher, q, comp, want, weighting, None, allowed)
     return hits, total
-
-
-def _with_terms(searcher: Any, comp: Compiled, weighting: Any, docnums: list[int]) -> dict:
-    """Hits of the shown passages that know their matched terms (snippets and explain need
-    them). Asking for terms in the ranking search costs ~40% of a query, because Whoosh
-    records them for every match; here only the page's documents are collected."""
-    if not docnums:
-        return {}
-    # ANDed with their unique ids, the query's matchers skip straight to these documents
-    # (a `filter=` would still walk every posting).
-    ids = Q.Or([Q.Term("id", searcher.stored_fields(d)["id"]) for d in docnums])
-    q = Q.And([ids, comp.fallback if comp.fallback is not None else comp.primary])
-    kwargs: dict[str, Any] = {"limit": len(docnums), "terms": True}
-    if comp.mask is not None:
-        kwargs["mask"] = comp.mask
-    try:
-        results = searcher.search(_Weighted(q, weighting), **kwargs)
-    except (IndexError, AssertionError):  # see _search
-        results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
-    highlight.configure(results)
-    return {results[i].docnum: results[i] for i in range(results.scored_length())}
 
 
 def _cap_per_note(searcher: Any, hits: list[Any], per_note: int, want: int) -> list[Any]:
@@ -383,22 +499,24 @@ def _estimate(searcher: Any, q: Q.Query, n: int, limit: int) -> int:
         return n
 
 
-def _phrase_rerank(searcher: Any, hits: list[Any], comp: Compiled) -> list[Any]:
-    """[(score, multiplier, hit)] best first: hits whose title, headings or body hold the
-    soft words as a phrase (within `phrase_slop`) get their score x (1 + phrase_boost).
+def _phrase_rerank(
+    searcher: Any, hits: list[tuple[float, int]], comp: Compiled
+) -> list[tuple[float, float, int]]:
+    """[(score, multiplier, docnum)] best first: passages whose title, headings or body hold
+    the soft words as a phrase (within `phrase_slop`) get their score x (1 + phrase_boost).
 
     Checked with position postings for the candidates only (skip_to per candidate), which
     costs a few ms where a Phrase clause in the query cost tens of ms on 73k passages.
     """
-    out = [(float(h.score or 0.0), 1.0, h) for h in hits]
+    out = [(sc, 1.0, d) for sc, d in hits]
     toks = comp.phrase_tokens
     if len(toks) < 2 or not hits or not comp.scoring:
         return out
-    found = _phrase_docs(searcher.reader(), toks, [h.docnum for h in hits], comp.tuning)
+    found = _phrase_docs(searcher.reader(), toks, [d for _, d in hits], comp.tuning)
     if not found:
         return out
     mult = 1.0 + comp.tuning.phrase_boost
-    out = [(s * mult, mult, h) if h.docnum in found else (s, m, h) for s, m, h in out]
+    out = [(s * mult, mult, d) if d in found else (s, m, d) for s, m, d in out]
     out.sort(key=lambda t: -t[0])  # stable: ties keep Whoosh's order
     return out
 
@@ -439,24 +557,6 @@ def _in_order(positions: list[Any], slop: int) -> bool:
     return False
 
 
-def _merge(first: list[Any], more: list[Any], want: int, per_note: int) -> list[Any]:
-    seen = {h.docnum for h in first}
-    per: dict[str, int] = {}
-    for h in first:
-        per[h["source"]] = per.get(h["source"], 0) + 1
-    out = list(first)
-    for h in more:
-        if len(out) >= want:
-            break
-        src = h["source"]
-        if h.docnum in seen or (per_note > 0 and per.get(src, 0) >= per_note):
-            continue
-        seen.add(h.docnum)
-        per[src] = per.get(src, 0) + 1
-        out.append(h)
-    return out
-
-
 def _passage(
     searcher: Any,
     hit: Any,
@@ -466,7 +566,6 @@ def _passage(
     vault: str,
     explain: bool,
     comp: Compiled,
-    weighting: Any,
     snippets: bool = True,
 ) -> Passage:
     f = hit.fields()
@@ -502,7 +601,9 @@ def _passage(
             seconds=seconds,
         ),
         explanation=(
-            _explain(searcher, hit, comp, weighting, score / mult, mult) if explain else None
+            "filters only: no relevance score; sorted by modification time"
+            if explain and not comp.scoring
+            else None
         ),
     )
 
@@ -540,96 +641,52 @@ def nearest_timestamp(
 
 # --- did you mean --------------------------------------------------------------------------
 
-_SPELL_FIELDS = ("body", "title", "headings")
 
-
-def suggest(searcher: Any, query: str, comp: Compiled | None = None) -> str | None:
-    """A corrected query when some bare words are not in the index (else None).
-
-    Costs 50-200 ms on large vaults, so `search` calls it only when nothing was found. The
-    index holds stems ("psycholog"); a suggestion is turned back into a word by re-attaching
-    the typed suffix ("psycology" → stem "psycolog" → "psycholog" + "y") when that analyzes
-    to the suggested stem, else the stem itself is shown.
-    """
+def suggest(
+    searcher: Any,
+    query: str,
+    comp: Compiled | None = None,
+    fixes: list[spelling.Correction] | None = None,
+) -> str | None:
+    """The query with each word the index does not hold replaced by its closest frequent
+    word (spelling.py), or None when every word is known or nothing close exists."""
     if comp is None:
         comp = compile_query(query, searcher.schema)
-    reader = searcher.reader()
-    schema = searcher.schema
+    if fixes is None:
+        fixes = spelling.corrections(searcher, comp.words)
     new = query
-    changed = False
-    for word in dict.fromkeys(comp.words):
-        toks = list(schema["body"].process_text(word, mode="query"))
-        if len(toks) != 1:
-            continue
-        tok = toks[0]
-        if any(reader.doc_frequency(f, tok) for f in _SPELL_FIELDS):
-            continue
-        best = _closest_term(reader, tok)
-        if best is None:
-            continue
-        low = word.lower()
-        surface = best
-        if low.startswith(tok):
-            cand = best + low[len(tok) :]
-            if list(schema["body"].process_text(cand, mode="query")) == [best]:
-                surface = cand
-        new = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _m, s=surface: s, new, count=1)
-        changed = True
-    return new if changed and new != query else None
-
-
-def _closest_term(reader: Any, tok: str) -> str | None:
-    for dist in (1, 2):
-        best: tuple[int, str] | None = None
-        for f in ("body", "title"):
-            for cand in reader.terms_within(f, tok, dist, prefix=1):
-                if cand == tok:
-                    continue
-                df = reader.doc_frequency(f, cand)
-                if best is None or (df, cand) > best:
-                    best = (df, cand)
-        if best is not None:
-            return best[1]
-    return None
+    for fix in fixes:
+        new = re.sub(
+            rf"(?<!\w){re.escape(fix.word)}(?!\w)", lambda _m, s=fix.surface: s, new, count=1
+        )
+    return new if new != query else None
 
 
 # --- explain -------------------------------------------------------------------------------
 
 
 def _explain(
-    searcher: Any, hit: Any, comp: Compiled, weighting: Any, total: float, mult: float = 1.0
+    searcher: Any,
+    docnum: int,
+    concepts: list[ranking.Concept],
+    params: RankParams,
+    total: float,
+    mult: float,
 ) -> str:
-    """Per-field/term BM25 contributions of one hit (`total`: its ranking score before the
-    phrase multiplier), e.g.
-    `12.31 = title:fossil 4.10 (x2.0) + body:fossil 2.05 + … + 1.20 phrase/coordination`."""
-    boosts = comp.tuning.field_boosts
-    if not comp.scoring:
-        return "filters only: no relevance score; sorted by modification time"
-    context = SearchContext(weighting=weighting)
-    parts: list[tuple[float, str]] = []
-    terms = {
-        (f, t.decode("utf-8") if isinstance(t, bytes) else str(t)) for f, t in hit.matched_terms()
-    }
-    for fieldname, text in sorted(terms):
-        if fieldname not in boosts:
-            continue
-        boost = boosts.get(fieldname, 1.0)
-        m = Q.Term(fieldname, text, boost=boost).matcher(searcher, context)
-        if not m.is_active():
-            continue
-        m.skip_to(hit.docnum)
-        if not m.is_active() or m.id() != hit.docnum:
-            continue
-        s = m.score()
-        label = f"{fieldname}:{text} {s:.2f}" + (f" (x{boost:g})" if boost != 1 else "")
-        parts.append((s, label))
-    parts.sort(key=lambda p: -p[0])
-    rest = total - sum(s for s, _ in parts)
-    terms = " + ".join(label for _, label in parts) or "no scored term"
-    extra = f" + {rest:.2f} phrase/coordination bonus" if rest > 0.005 else ""
-    if rest < -0.005:
-        extra = f" - {-rest:.2f} coordination (not every word matched)"
-    text = f"{total:.2f} = {terms}{extra}"
+    """Where one passage's score comes from, e.g.
+    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination/links x3 whole-query phrase bonus`:
+    each query word's BM25F points over title, aliases, headings and body, then the rules
+    of ranking.py that scale them."""
+    parts = ranking.explain_doc(searcher, docnum, concepts, params)
+    parts.sort(key=lambda p: -p[1])
+    raw = sum(points for _, points in parts)
+    terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"
+    text = f"({terms})" if len(parts) > 1 else terms
+    factor = total / raw if raw else 1.0
+    if abs(factor - 1.0) > 0.005:
+        share = ranking.hub_share(searcher, docnum)
+        why = "coordination, link share" if share > 0.005 else "coordination"
+        text = f"{text} x{factor:.2f} {why}"
     if mult != 1.0:
-        text = f"{total * mult:.2f} = ({text}) x{mult:g} whole-query phrase bonus"
-    return text
+        text = f"{text} x{mult:g} whole-query phrase bonus"
+    return f"{total * mult:.2f} = {text}"
