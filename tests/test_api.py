@@ -9,6 +9,15 @@ import pytest
 
 import searchkit
 from searchkit import IndexNotFoundError, QuerySyntaxError
+from searchkit.errors import InvalidArgumentError
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path, monkeypatch):
+    # Default indexes and the config file go to the test's tmp_path, never the user's.
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    monkeypatch.delenv("SEARCHKIT_VAULT", raising=False)
 
 
 def write_vault(root: Path, n: int = 12) -> Path:
@@ -79,7 +88,7 @@ def test_filters_as_keyword_arguments(tmp_path):
         assert {p.path for p in ix.search("gardening", limit=50, tag=["t0", "t1"])} == {
             f"note{i:02d}.md" for i in range(12) if i % 3 != 2
         }
-        with pytest.raises(TypeError, match="unknown search filter"):
+        with pytest.raises(InvalidArgumentError, match="unknown search filter"):
             ix.search("gardening", colour="red")
 
 

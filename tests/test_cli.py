@@ -56,6 +56,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
     monkeypatch.delenv("SEARCHKIT_VAULT", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    # Per-user data and config folders inside the test's own tmp_path.
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None):
@@ -67,21 +70,24 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_index_then_search_default_index_dir(run, vault, tmp_path):
     result = run("index", str(vault))
     assert result.exit_code == 0, result.output
-    assert "Updated 2 notes" in result.output and "2 added" in result.output
-    assert (tmp_path / "index" / "searchkit.json").is_file()
+    assert result.output.startswith("Built 2 notes, 5 chunks in ")
+    # The index lives in the per-user data folder, nothing is written to the current one.
+    assert not (tmp_path / "index").exists()
+    assert len(list((tmp_path / "home" / "data" / "indexes").glob("My_Vault-*"))) == 1
     result = run("search", "hippocampus", "replays", "--no-color")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == " 1. Sleep and memory › Slow-wave sleep"
     assert "hippocampus replays" in lines[1]
-    assert "sleep.md:9" in lines[2]
+    # The file link opens from the current folder (tmp_path holds the vault).
+    assert lines[2].startswith("    My Vault/sleep.md:9  ")
     assert "https://www.youtube.com/watch?v=Kx3mP9vLq2E&t=100s" in lines[2]
 
 
 def test_index_dir_with_only_a_readme_is_usable(run, vault, tmp_path):
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "README.md").write_text("generated, ignored by git\n")
-    assert run("index", str(vault)).exit_code == 0
+    assert run("index", str(vault), "--index", "index").exit_code == 0
     assert (tmp_path / "index" / "README.md").is_file()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "thesis.docx").write_text("not ours")
@@ -99,12 +105,13 @@ def test_search_json_keys_and_links(run, vault):
     assert data["query"] == "borrow checker"
     first = data["results"][0]
     assert set(first) >= {
-        "rank", "score", "path", "title", "heading", "kind", "callout", "callout_title",
-        "line", "snippet", "timestamp", "tags", "links",
+        "rank", "score", "path", "title", "heading_path", "kind", "callout_type",
+        "callout_title", "line", "snippet", "timestamp", "tags", "links", "abs_path",
     }
     assert first["path"] == "sub/rust notes.md"
-    assert first["heading"] == ["Rust ownership", "Borrowing"]
-    assert first["callout"] is None and first["timestamp"] is None
+    assert first["abs_path"] == str(vault.resolve() / "sub" / "rust notes.md")
+    assert first["heading_path"] == ["Rust ownership", "Borrowing"]
+    assert first["callout_type"] is None and first["timestamp"] is None
     assert first["links"]["file"] == "sub/rust notes.md:3"
     assert first["links"]["obsidian"].startswith("obsidian://open?vault=My%20Vault&file=sub%2F")
     assert first["links"]["video"] is None
@@ -114,9 +121,9 @@ def test_callout_result_and_tag_filter(run, vault):
     run("index", str(vault))
     data = json.loads(run("search", "bedtime", "--json", "--tag", "sleep").output)
     (hit,) = data["results"]
-    assert (hit["kind"], hit["callout"]) == ("callout", "tip")
+    assert (hit["kind"], hit["callout_type"]) == ("callout", "tip")
     assert hit["callout_title"] == "Practical advice"
-    assert hit["heading"] == ["Slow-wave sleep"]
+    assert hit["heading_path"] == ["Slow-wave sleep"]
     result = run("search", "bedtime", "--tag", "rust")
     assert result.exit_code == 1
 
@@ -129,17 +136,46 @@ def test_no_results_exit_1_with_suggestion(run, vault):
     assert "hippocampus" in result.output  # did-you-mean
 
 
-def test_exclusion_word_is_not_an_option(run, vault):
+def test_exclusion_word_in_quotes_or_after_double_dash(run, vault):
     run("index", str(vault))
-    data = json.loads(run("search", "sleep", "-dreams", "--json").output)
-    assert data["results"]
-    assert all("REM" not in " ".join(r["heading"]) for r in data["results"])
+    everything = json.loads(run("search", "sleep", "--json", "--per-note", "0").output)
+    assert any("REM" in " ".join(r["heading_path"]) for r in everything["results"])
+    for args in (["sleep -dreams"], ["-dreams sleep"], ["sleep", "--", "-dreams"],
+                 ["--json", "--", "sleep", "-dreams"]):
+        opts = ["--per-note", "0"] + ([] if "--json" in args else ["--json"])
+        result = run("search", *opts, *args)
+        assert result.exit_code == 0, (args, result.output)
+        results = json.loads(result.output)["results"]
+        assert results and len(results) < len(everything["results"]), args
+        assert all("REM" not in " ".join(r["heading_path"]) for r in results), args
+
+
+def test_unknown_options_are_errors_with_a_suggestion(run, vault):
+    run("index", str(vault))
+    result = run("search", "sleep", "--limt", "1")
+    assert result.exit_code == 2
+    assert "No such option '--limt'" in result.output and "'--limit'" in result.output
+    result = run("search", "sleep", "--josn")
+    assert result.exit_code == 2 and "--json" in result.output
+    result = run("search", "sleep", "-dreams")
+    assert result.exit_code == 2
+    assert "No such option '-dreams'" in result.output
+    assert '"sleep -dreams"' in result.output and "-- -dreams" in result.output
+    # Short options and their values still parse, in any position.
+    data = json.loads(run("search", "-n", "1", "sleep", "--json").output)
+    assert len(data["results"]) == 1
+    assert len(json.loads(run("search", "sleep", "-n1", "--json").output)["results"]) == 1
+    assert len(json.loads(run("search", "sleep", "--limit=1", "--json").output)["results"]) == 1
+    # An option's value may start with a dash-free word that looks like a query word.
+    data = json.loads(run("search", "--tag", "sleep", "bedtime", "--json").output)
+    assert data["results"][0]["path"] == "sleep.md"
 
 
 def test_missing_index_exits_2_with_build_command(run):
     result = run("search", "anything")
     assert result.exit_code == 2
     assert "searchkit index" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_index_without_vault_or_index_is_usage_error(run):
