@@ -193,7 +193,7 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch (the old index stays "
               "searchable until the new one is ready).")
 @click.option("--json", "as_json", is_flag=True, help="Print the update report as JSON.")
-@click.option("--jobs", type=click.IntRange(1), show_default="number of CPUs, at most 2",
+@click.option("--jobs", type=click.IntRange(1), show_default="CPU count, at most 2",
               help="Worker processes for a full build.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another writer.")
@@ -495,6 +495,47 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
         rows.append(("rebuild", st.needs_rebuild))
     for key, value in rows:
         click.echo(f"{key:<12} {value}")
+
+
+@main.command("config", short_help="Show or set the default vault (search from anywhere).")
+@click.argument("key", required=False, type=click.Choice(["vault", "index"]))
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove KEY from the config file.")
+def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
+    """Show the config, or set KEY to VALUE in the per-user config file.
+
+    \b
+    searchkit config vault ~/notes    search ~/notes from any folder
+    searchkit config index DIR        or name the index folder itself
+    searchkit config vault --unset
+
+    Inside another indexed vault, that vault's index still wins; --vault/--index and
+    SEARCHKIT_VAULT/SEARCHKIT_INDEX override both.
+    """
+    from .locate import config_path, known_indexes, read_config, write_config
+
+    try:
+        if key is None:
+            if value is not None or unset:
+                raise click.UsageError("name the KEY to set or unset (vault or index)")
+            config = read_config()
+            click.echo(f"config file  {config_path()}")
+            for name in ("vault", "index"):
+                click.echo(f"{name:<12} {config.get(name, '(not set)')}")
+            for vault, index_dir in known_indexes():
+                click.echo(f"indexed      {vault}  ({index_dir})")
+            return
+        if unset == (value is not None):
+            raise click.UsageError("give a VALUE to set, or --unset")
+        if value is not None:
+            folder = Path(value).expanduser()
+            if key == "vault" and not folder.is_dir():
+                raise click.UsageError(f"vault not found or not a directory: {value}")
+            value = str(folder.resolve() if key == "vault" else folder.absolute())
+        path = write_config({key: value})
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{key} = {value}  ({path})" if value is not None else f"{key} unset ({path})")
 
 
 _FOUND_BY = {
