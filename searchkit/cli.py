@@ -263,12 +263,13 @@ class _SearchCommand(click.Command):
                     opts.append(args[i])
                     i += 1
             else:
+                typed = " ".join(words) or "WORDS"
                 raise click.NoSuchOption(
                     arg,
                     message=(
                         f"No such option '{arg}'. To exclude a word, quote the query "
-                        f"(searchkit search \"sleep {arg}\") or put it after -- "
-                        f"(searchkit search sleep -- {arg})."
+                        f"(searchkit search \"{typed} {arg}\") or put it after -- "
+                        f"(searchkit search {typed} -- {arg})."
                     ),
                     ctx=ctx,
                 )
