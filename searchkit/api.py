@@ -132,8 +132,13 @@ class SearchIndex:
         if self._vault is not None and not self._vault.is_dir():
             raise VaultError(f"vault not found or not a directory: {self._vault}")
         with self._hints():
-            meta = self._read_meta()
-            if self._vault is None and meta is None:
+            try:
+                meta = self._read_meta()
+            except IndexCorruptError:
+                if not rebuild:
+                    raise
+                meta = None  # a rebuild replaces an unreadable record (index.py decides)
+            if self._vault is None and meta is None and not rebuild:
                 raise VaultError(
                     f"no vault given, and {self.index_dir} does not record one; "
                     f"run `searchkit index VAULT`"
@@ -174,7 +179,10 @@ class SearchIndex:
         """The `searchkit index` command line that acts on this index, for messages:
         `args` as given (`VAULT` replaced by the vault when known), plus `--index DIR` when
         the index is not the vault's default one."""
-        vault = self.vault
+        try:
+            vault = self.vault
+        except SearchkitError:  # an unreadable record: the message keeps `VAULT`
+            vault = None
         if vault is not None:
             args = re.sub(r"(?<!\S)VAULT(?!\S)", lambda _m: shlex.quote(str(vault)), args)
         cmd = "searchkit index" + (f" {args.strip()}" if args.strip() else "")

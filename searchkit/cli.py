@@ -158,11 +158,11 @@ def _shown_path(vault: Path | None, rel: str) -> str:
     if vault is None:
         return rel
     full = vault / rel
-    cwd = Path.cwd()
     try:
+        cwd = Path.cwd()
         inside = cwd.resolve().is_relative_to(vault) or full.is_relative_to(cwd)
-    except OSError:
-        inside = False
+    except OSError:  # the current folder is gone: only an absolute path opens
+        return str(full)
     return os.path.relpath(full, cwd) if inside else str(full)
 
 

@@ -198,13 +198,17 @@ def locate(
         return Location(ix, vault_path, "--index", explicit_index=explicit)
     if vault_path is not None:
         return Location(default_index_dir(vault_path), vault_path, "--vault")
-    here = Path(cwd if cwd is not None else os.getcwd()).absolute()
-    found = find_from(here)
-    if found is not None:
-        return Location(found[1], found[0], "current folder")
-    legacy = here / LEGACY_INDEX_DIR
-    if _has_meta(legacy):
-        return Location(legacy, None, "./index", explicit_index=True)
+    try:
+        here: Path | None = Path(cwd if cwd is not None else os.getcwd()).absolute()
+    except OSError:  # the current folder was deleted: only the defaults below can apply
+        here = None
+    if here is not None:
+        found = find_from(here)
+        if found is not None:
+            return Location(found[1], found[0], "current folder")
+        legacy = here / LEGACY_INDEX_DIR
+        if _has_meta(legacy):
+            return Location(legacy, None, "./index", explicit_index=True)
     config = read_config()
     if config.get("index"):
         ix = Path(config["index"]).expanduser().absolute()
@@ -221,7 +225,7 @@ def locate(
         )
     vaults = ", ".join(str(v) for v, _ in known[:5]) + (", …" if len(known) > 5 else "")
     raise IndexNotFoundError(
-        f"{here} is not inside an indexed vault and no default vault is set "
-        f"(indexed vaults: {vaults}); cd into one, pass --vault DIR, or set a default "
+        f"{here or 'the current folder'} is not inside an indexed vault and no default "
+        f"vault is set (indexed vaults: {vaults}); cd into one, pass --vault DIR, or set a default "
         "with `searchkit config vault DIR`"
     )

@@ -514,3 +514,24 @@ def test_minute_second_frame_timestamps_link_into_the_video(run, tmp_path):
     assert data["results"][0]["links"]["video"].endswith("&t=782s")
     data = json.loads(run("search", "784", "neurons", "--json").output)
     assert data["results"][0]["timestamp"] == 3600 + 9 * 60 + 30  # real h:mm:ss kept
+
+
+def test_a_deleted_current_folder_still_finds_the_only_index(run, vault, tmp_path, monkeypatch):
+    run("index", str(vault))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = run("search", "borrow", "--no-color")
+    assert result.exit_code == 0, result.output
+    assert f"    {vault.resolve()}/sub/rust notes.md:3" in result.output
+
+
+def test_rebuild_replaces_an_unreadable_index_record(run, vault, tmp_path):
+    ix = tmp_path / "ix"
+    assert run("index", str(vault), "--index", str(ix)).exit_code == 0
+    (ix / "searchkit.json").write_text("{broken")
+    result = run("search", "borrow", "--index", str(ix))
+    assert result.exit_code == 2 and f"--rebuild VAULT --index {ix}" in result.output
+    assert run("index", str(vault), "--index", str(ix), "--rebuild").exit_code == 0
+    assert run("search", "borrow", "--index", str(ix)).exit_code == 0
