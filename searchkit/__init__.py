@@ -10,10 +10,12 @@
 from .api import SearchIndex, open_index
 from .chunker import Chunk, Timestamp, chunk_markdown, load_note
 from .errors import (
+    ConfigError,
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
+    InvalidArgumentError,
     NoteError,
     QuerySyntaxError,
     SearchkitError,
@@ -28,11 +30,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Chunk",
+    "ConfigError",
     "IndexCorruptError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexStatus",
     "IndexVersionError",
+    "InvalidArgumentError",
     "Links",
     "Note",
     "NoteError",

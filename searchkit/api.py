@@ -8,18 +8,38 @@ costs 15-30 ms while a query costs a few (../shared/research/whoosh.md §4).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import shlex
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import index as _index
-from .errors import IndexLockedError, IndexNotFoundError, SearchkitError
-from .indexdir import META_FILE, read_meta
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    InvalidArgumentError,
+    QuerySyntaxError,
+    SearchkitError,
+    VaultError,
+)
+from .indexdir import LOCK_FILE, META_FILE, IndexMeta, read_meta
+from .locate import Location, locate
 from .search import SearchResults, search
 
-DEFAULT_INDEX_DIR = "index"
+# Passage kinds, shared with the CLI's --kind choices so both refuse the same values.
+KINDS = ("intro", "section", "callout")
+# Written by the writer of a first build (the only time no index is searchable yet), so a
+# search can say how far it got. The `.sktmp` suffix makes it one of the index's own files
+# (indexdir.is_ours) that the writer's clean-up removes when the build commits.
+PROGRESS_FILE = "first-build-progress.sktmp"
+PROGRESS_EVERY = 0.5  # seconds between progress-file writes
 # A search-time refresh must not hang behind a long writer (e.g. `searchkit watch`); the
 # last committed index is searched instead.
 REFRESH_LOCK_TIMEOUT = 0.5
@@ -33,9 +53,17 @@ class SearchIndex:
     Use as a context manager, or call `close()`. Safe to search from several threads.
     """
 
-    def __init__(self, index_dir: str | os.PathLike[str], vault: str | os.PathLike[str] | None):
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str],
+        vault: str | os.PathLike[str] | None,
+        *,
+        location: Location | None = None,
+    ):
         self.index_dir = Path(index_dir).expanduser().absolute()
         self._vault = Path(vault).expanduser().resolve() if vault is not None else None
+        # How the index was found; decides whether suggested commands need `--index DIR`.
+        self.location = location or Location(self.index_dir, self._vault, "--index", True)
         self._lock = threading.Lock()
         self._local = threading.local()
         self._ix: Any = None
@@ -95,13 +123,36 @@ class SearchIndex:
     ) -> _index.UpdateReport:
         """Index new and changed notes, drop removed ones; build from scratch if needed.
 
-        Raises `IndexLockedError` if another writer holds the index past `lock_timeout`.
+        Raises `IndexLockedError` if another writer holds the index past `lock_timeout`,
+        `VaultError` (before creating anything) if the vault is missing or unknown.
         """
         self._check_open()
-        return _index.update_index(
-            self.index_dir, self._vault, rebuild=rebuild, progress=progress,
-            lock_timeout=lock_timeout, jobs=jobs,
-        )
+        if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+            raise InvalidArgumentError(f"jobs must be a whole number >= 1, not {jobs!r}")
+        if self._vault is not None and not self._vault.is_dir():
+            raise VaultError(f"vault not found or not a directory: {self._vault}")
+        with self._hints():
+            try:
+                meta = self._read_meta()
+            except IndexCorruptError:
+                if not rebuild:
+                    raise
+                meta = None  # a rebuild replaces an unreadable record (index.py decides)
+            if self._vault is None and meta is None and not rebuild:
+                raise VaultError(
+                    f"no vault given, and {self.index_dir} does not record one; "
+                    f"run `searchkit index VAULT`"
+                )
+            first = meta is None or meta.index_name is None
+            writer = _ProgressWriter(self.index_dir, progress) if first else None
+            try:
+                return _index.update_index(
+                    self.index_dir, self._vault, rebuild=rebuild,
+                    progress=writer or progress, lock_timeout=lock_timeout, jobs=jobs,
+                )
+            finally:
+                if writer is not None:
+                    writer.remove()
 
     def needs_update(self) -> bool:
         """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
@@ -120,7 +171,69 @@ class SearchIndex:
     def status(self) -> _index.IndexStatus:
         """Notes, chunks, size, last update and how many notes are stale right now."""
         self._check_open()
-        return _index.index_status(self.index_dir, self._vault)
+        with self._hints():
+            self._check_built()
+            return _index.index_status(self.index_dir, self._vault)
+
+    def fix_command(self, args: str = "") -> str:
+        """The `searchkit index` command line that acts on this index, for messages:
+        `args` as given (`VAULT` replaced by the vault when known), plus `--index DIR` when
+        the index is not the vault's default one."""
+        try:
+            vault = self.vault
+        except SearchkitError:  # an unreadable record: the message keeps `VAULT`
+            vault = None
+        if vault is not None:
+            args = re.sub(r"(?<!\S)VAULT(?!\S)", lambda _m: shlex.quote(str(vault)), args)
+        cmd = "searchkit index" + (f" {args.strip()}" if args.strip() else "")
+        if self.location.explicit_index and "--index" not in args:
+            cmd += f" --index {shlex.quote(str(self.index_dir))}"
+        return cmd
+
+    # -- messages ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _hints(self) -> Iterator[None]:
+        """Rewrite the `searchkit index …` fixes suggested by index.py's errors so that
+        following them reaches this index (its --index DIR, its vault)."""
+        try:
+            yield
+        except (IndexNotFoundError, IndexVersionError, IndexCorruptError, VaultError) as exc:
+            text = str(exc)
+            fixed = re.sub(
+                r"`searchkit index([^`]*)`", lambda m: f"`{self.fix_command(m.group(1))}`", text
+            )
+            if fixed == text:
+                raise
+            raise type(exc)(fixed) from exc
+
+    def _read_meta(self) -> IndexMeta | None:
+        return read_meta(self.index_dir) if self.index_dir.is_dir() else None
+
+    def _check_built(self) -> None:
+        """Raise the `IndexNotFoundError` that says what to do when nothing is searchable
+        yet: no index, or a first build that is running or was interrupted."""
+        meta = self._read_meta()
+        if meta is None:
+            if self.index_dir.is_dir():
+                return  # let index.py say whether the folder is someone else's
+            raise IndexNotFoundError(
+                f"no index at {self.index_dir}; build it with `{self.fix_command('VAULT')}`"
+            )
+        if meta.index_name is not None:
+            return
+        done = _read_progress(self.index_dir)
+        counts = f"{done[0]:,} of {done[1]:,} notes" if done else "scanning the vault"
+        if _writer_alive(self.index_dir):
+            raise IndexNotFoundError(
+                f"the first build of {meta.vault} is in progress ({counts}); "
+                "search again when it finishes"
+            )
+        stopped = f" (it stopped at {counts})" if done else ""
+        raise IndexNotFoundError(
+            f"the first build of {meta.vault} did not finish{stopped}; "
+            f"run `{self.fix_command('VAULT')}` to finish it"
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -139,20 +252,23 @@ class SearchIndex:
 
         Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
         `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`).
-        Raises `QuerySyntaxError` for a query that cannot be understood even as text,
-        `IndexNotFoundError` if nothing has been indexed yet.
+        Raises `InvalidArgumentError` for arguments the CLI refuses too (limit < 1,
+        offset < 0, per_note < 0, an unknown filter or kind, a query that is not a
+        string), `QuerySyntaxError` for a query that cannot be understood even as text or
+        that has no searchable word (empty, or only stop words), `IndexNotFoundError` if
+        nothing has been indexed yet.
         """
-        clean = {k: v for k, v in filters.items() if v not in (None, "", (), [])}
-        unknown = sorted(set(clean) - _FILTERS)
-        if unknown:
-            raise TypeError(f"unknown search filter(s): {', '.join(unknown)}")
+        clean = _check_search_args(query, limit, offset, per_note, filters)
         searcher = self._searcher()
         # The meta read when the searcher was opened names the vault: no file read per query.
         vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
-        return search(
+        results = search(
             searcher, query, vault_name=vault.name if vault else "", limit=limit, offset=offset,
             per_note=per_note, filters=clean or None, explain=explain,
         )
+        if not results and results.suggestion is None:
+            _explain_nothing(searcher, query, clean)
+        return results
 
     def _check_open(self) -> None:
         if self._closed:
@@ -168,16 +284,19 @@ class SearchIndex:
     def _searcher(self) -> Any:
         self._check_open()
         stamp = self._meta_file_stamp()
+        if stamp is None or (self._ix is None or stamp != self._meta_stamp):
+            with self._hints():
+                self._check_built()
         with self._lock:
             if stamp is None:
                 raise IndexNotFoundError(
-                    f"no index at {self.index_dir}; build it with `searchkit index VAULT`"
-                    + (f" --index {self.index_dir}" if self.index_dir.name != "index" else "")
+                    f"no index at {self.index_dir}; build it with `{self.fix_command('VAULT')}`"
                 )
             if self._ix is None or stamp != self._meta_stamp:
                 # First use, or a rebuild switched to another Whoosh index: start afresh.
                 self._close_searchers()
-                self._ix, self._meta = _index.open_for_search(self.index_dir)
+                with self._hints():
+                    self._ix, self._meta = _index.open_for_search(self.index_dir)
                 self._meta_stamp = stamp
                 self._local = threading.local()
             ix = self._ix
@@ -207,13 +326,120 @@ class SearchIndex:
 _FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}
 
 
+def _check_search_args(
+    query: Any, limit: Any, offset: Any, per_note: Any, filters: dict[str, Any]
+) -> dict[str, Any]:
+    """The CLI's option checks, for API callers: same limits, typed errors."""
+    if not isinstance(query, str):
+        raise InvalidArgumentError(f"query must be a string, not {type(query).__name__}")
+    for name, value, least in (("limit", limit, 1), ("offset", offset, 0),
+                               ("per_note", per_note, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidArgumentError(f"{name} must be a whole number >= {least}, not {value!r}")
+    clean = {k: v for k, v in filters.items() if v not in (None, "", (), [])}
+    unknown = sorted(set(clean) - _FILTERS)
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown search filter(s): {', '.join(unknown)}; known: {', '.join(sorted(_FILTERS))}"
+        )
+    for key, value in clean.items():
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+            raise InvalidArgumentError(f"filter {key}= takes a string or a list of strings")
+        if key == "kind":
+            bad = [v for v in values if v.strip().lower() not in (*KINDS, "*")]
+            if bad:
+                raise InvalidArgumentError(
+                    f"kind={bad[0]!r} is not a passage kind; use one of: {', '.join(KINDS)}"
+                )
+    return clean
+
+
+def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None:
+    """Raise `QuerySyntaxError` when a query found nothing because it has nothing to look
+    for: no words at all, or only words the index does not keep (stop words, 1 letter)."""
+    from whoosh import query as Q
+
+    from .query import compile_query
+
+    comp = compile_query(query, searcher.schema, filters or None)
+    if comp.primary is not Q.NullQuery:
+        return
+    if comp.has_text:
+        raise QuerySyntaxError(
+            f"nothing to search for in {query!r}: every word is too common or too short to "
+            "be indexed (the, of, a…); add a more specific word"
+        )
+    raise QuerySyntaxError("the query is empty: type at least one word or a filter such as tag:x")
+
+
+class _ProgressWriter:
+    """Passes progress on, and records it in the index folder for other processes."""
+
+    def __init__(self, index_dir: Path, then: Callable[[Any], None] | None) -> None:
+        self.path = index_dir / PROGRESS_FILE
+        self.then = then
+        self.last = 0.0
+        self.wrote = False
+
+    def __call__(self, p: Any) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY or p.notes_done == p.notes_total:
+            self.last = now
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.sktmp")
+            # No fsync: a lost progress record only makes a message vaguer.
+            with contextlib.suppress(OSError):
+                tmp.write_text(json.dumps([p.notes_done, p.notes_total]), encoding="utf-8")
+                os.replace(tmp, self.path)
+                self.wrote = True
+        if self.then is not None:
+            self.then(p)
+
+    def remove(self) -> None:
+        if self.wrote:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+def _read_progress(index_dir: Path) -> tuple[int, int] | None:
+    try:
+        done, total = json.loads((index_dir / PROGRESS_FILE).read_text(encoding="utf-8"))
+        return int(done), int(total)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _writer_alive(index_dir: Path) -> bool:
+    """Whether a writer holds the index: the lock file names its pid while it does.
+
+    A stat and a signal-0, no lock taken, so a reader never delays the writer."""
+    try:
+        pid = int((index_dir / LOCK_FILE).read_text(encoding="ascii").strip() or 0)
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # alive, another user's
+    except OSError:
+        return False
+    return True
+
+
 def open_index(
-    index_dir: str | os.PathLike[str] = DEFAULT_INDEX_DIR,
+    index_dir: str | os.PathLike[str] | None = None,
     vault: str | os.PathLike[str] | None = None,
 ) -> SearchIndex:
     """Open (or prepare to build) the index in `index_dir` for `vault`.
 
     Nothing is read until used: `update()` builds the index if it does not exist yet;
     `search()` needs a built index. `vault=None` means the vault the index remembers.
+    `index_dir=None` finds the index the way the CLI does (`searchkit.locate.locate`): the
+    vault's default index in the per-user data folder, the index of the vault the current
+    folder is in, the configured default vault, or the only index; `IndexNotFoundError`
+    if none applies.
     """
-    return SearchIndex(index_dir, vault)
+    loc = locate(index_dir, vault)
+    return SearchIndex(loc.index_dir, loc.vault, location=loc)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ import click
 
 from . import __version__
 from .errors import IndexLockedError, SearchkitError
+from .links import file_link
 
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
@@ -34,16 +37,15 @@ def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "vault_opt",
         envvar="SEARCHKIT_VAULT",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Vault folder (default: the one the index remembers). Env: SEARCHKIT_VAULT.",
+        help="Vault folder; its index is found without --index. Env: SEARCHKIT_VAULT.",
     )(f)
     return click.option(
         "--index",
         "index_dir",
         envvar="SEARCHKIT_INDEX",
-        default="index",
-        show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Index directory. Env: SEARCHKIT_INDEX.",
+        help="Index directory (default: the index of the vault you are in, of --vault, or "
+        "the default vault; see `searchkit config`). Env: SEARCHKIT_INDEX.",
     )(f)
 
 
@@ -101,16 +103,26 @@ class _ProgressBar:
 
 
 def _summary(report: Any) -> str:
-    head = "Rebuilt" if report.rebuilt else "Updated"
-    line = (
-        f"{head} {report.notes:,} notes, {report.chunks:,} chunks in {report.seconds:.2f} s "
-        f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-        f"{report.unchanged} unchanged"
+    """One line saying what the update did: a build counts the notes it read, an
+    incremental update the notes that changed."""
+    size = f"{report.notes:,} notes, {report.chunks:,} chunks in {report.seconds:.2f} s"
+    warned = f"; {len(report.warnings)} warnings" if report.warnings else ""
+    if report.rebuilt:
+        # Every note was read again; the added/changed/removed counts only compare the new
+        # index with the one it replaced.
+        line = f"Rebuilt {size}{warned}"
+        if report.reason:
+            line += f" — {report.reason}"
+        diff = (report.added, report.changed, report.removed)
+        if any(diff):
+            line += " (vs. the old index: {} added, {} changed, {} removed)".format(*diff)
+        return line
+    if report.reason:  # the first build
+        return f"Built {size}{warned}"
+    return (
+        f"Updated {size} ({report.added} added, {report.changed} changed, "
+        f"{report.removed} removed, {report.unchanged} unchanged{warned})"
     )
-    line += f"; {len(report.warnings)} warnings)" if report.warnings else ")"
-    if report.rebuilt and report.reason:
-        line += f" — {report.reason}"
-    return line
 
 
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
@@ -119,12 +131,39 @@ def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | Non
     return vault_arg or vault_opt
 
 
-def _open(index_dir: Path, vault: Path | None) -> Any:
+def _open(index_dir: Path | None, vault: Path | None) -> Any:
+    """The index the options name, else the one `searchkit.locate` finds from here."""
     from .api import open_index  # Whoosh loads only for commands that use an index
 
     if vault is not None and not vault.is_dir():
         raise click.UsageError(f"vault not found or not a directory: {vault}")
-    return open_index(index_dir, vault)
+    try:
+        return open_index(index_dir, vault)
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+
+
+def _terminal_width() -> int | None:
+    """Width to wrap text output to: the terminal's, or $COLUMNS when set; None (no
+    wrapping) when output goes to a pipe or file, so grep and scripts see whole lines."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else None
+
+
+def _shown_path(vault: Path | None, rel: str) -> str:
+    """A note's path as it opens from the current folder: relative when the note is
+    under it or both are in the same vault, absolute otherwise."""
+    if vault is None:
+        return rel
+    full = vault / rel
+    try:
+        cwd = Path.cwd()
+        inside = cwd.resolve().is_relative_to(vault) or full.is_relative_to(cwd)
+    except OSError:  # the current folder is gone: only an absolute path opens
+        return str(full)
+    return os.path.relpath(full, cwd) if inside else str(full)
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,20 +176,25 @@ def main() -> None:
     """Ranked passage search for markdown note vaults.
 
     \b
-    searchkit index ~/notes          build or update the index (in ./index)
+    searchkit index ~/notes          build or update the vault's index
     searchkit search sleep memory    ranked passages with links
     searchkit status                 what is indexed and what is stale
     searchkit watch                  re-index as notes change
+    searchkit config vault ~/notes   search ~/notes from any folder
+
+    Inside an indexed vault no --index is needed: its index is found from the current
+    folder (indexes live in the per-user data folder, not in the vault).
     """
 
 
-@main.command("index")
+@main.command("index", short_help="Build or update the index of a vault.")
 @click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
 @_index_options
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch (the old index stays "
               "searchable until the new one is ready).")
 @click.option("--json", "as_json", is_flag=True, help="Print the update report as JSON.")
-@click.option("--jobs", type=click.IntRange(1), help="Worker processes for a full build.")
+@click.option("--jobs", type=click.IntRange(1), show_default="CPU count, at most 2",
+              help="Worker processes for a full build.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another writer.")
 def index_cmd(
@@ -163,9 +207,10 @@ def index_cmd(
     """
     vault = _resolve_vault(vault, vault_opt)
     ix = _open(index_dir, vault)
-    if vault is None and not ix.exists():
+    if ix.vault is None and not ix.exists():
         raise click.UsageError(
-            f"no index at {index_dir} yet: name the vault, e.g. `searchkit index PATH/TO/VAULT`"
+            f"no index at {ix.index_dir} yet: name the vault, e.g. "
+            f"`{ix.fix_command('PATH/TO/VAULT')}`"
         )
     bar = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
@@ -182,8 +227,57 @@ def index_cmd(
     click.echo(_summary(report))
 
 
-@main.command("search", context_settings={"ignore_unknown_options": True})
-@click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
+class _SearchCommand(click.Command):
+    """Strict options, free query words.
+
+    A mistyped option (`--limt`) is an error with click's did-you-mean, not a query word.
+    Query words go after the options or among them; a word starting with `-` (an
+    exclusion) must be inside a quoted query (`"sleep -dreams"`) or after `--`. The
+    arguments are reordered as options, `--`, words, so a quoted query that starts with
+    `-` ("-dreams sleep") is taken as words too.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        opts: list[str] = []
+        words: list[str] = []
+        takes_value: set[str] = set()
+        short: set[str] = set()
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                names = [*param.opts, *param.secondary_opts]
+                short.update(n for n in names if not n.startswith("--"))
+                if not param.is_flag and not param.count:
+                    takes_value.update(names)
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            if arg == "--":
+                words.extend(args[i:])
+                break
+            if not arg.startswith("-") or arg == "-" or any(c.isspace() for c in arg):
+                words.append(arg)
+            elif arg.startswith("--") or arg[:2] in short:
+                opts.append(arg)
+                if arg in takes_value and i < len(args):  # `--limit 3`, not `--limit=3`/`-n3`
+                    opts.append(args[i])
+                    i += 1
+            else:
+                typed = " ".join(words) or "WORDS"
+                raise click.NoSuchOption(
+                    arg,
+                    message=(
+                        f"No such option '{arg}'. To exclude a word, quote the query "
+                        f"(searchkit search \"{typed} {arg}\") or put it after -- "
+                        f"(searchkit search {typed} -- {arg})."
+                    ),
+                    ctx=ctx,
+                )
+        return super().parse_args(ctx, [*opts, "--", *words])
+
+
+@main.command("search", cls=_SearchCommand, short_help="Ranked passages for a query.")
+@click.argument("query", nargs=-1, required=True)
 @_index_options
 @click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True,
               help="Passages to show.")
@@ -210,9 +304,11 @@ def search_cmd(
     \b
     Words:      sleep memory       every word counts; passages with all rank first
     Phrase:     "slow wave sleep"
-    Boolean:    sleep OR rest, sleep -caffeine, NOT caffeine, (a OR b) c
+    Boolean:    sleep OR rest, "sleep -caffeine", NOT caffeine, (a OR b) c
     Prefix:     consolid*          Fuzzy: memroy~
     Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
+
+    A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
     ix = _open(index_dir, vault_opt)
@@ -230,93 +326,157 @@ def search_cmd(
     finally:
         ix.close()
     if as_json:
-        _echo_json(results_json(results))
+        _echo_json(results_json(results, ix.vault, ix.index_dir))
     else:
-        _print_results(results, _use_color(color), explain)
+        _print_results(results, _use_color(color), explain, ix.vault, _terminal_width())
     if not results:
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
 
 
-def results_json(results: Any) -> dict[str, Any]:
-    """The documented `--json` shape: stable keys, absent values as null."""
+def results_json(
+    results: Any, vault: Path | None = None, index_dir: Path | None = None
+) -> dict[str, Any]:
+    """The documented `--json` shape: `Passage.to_dict()` per result plus `abs_path`;
+    stable keys, absent values as null."""
     return {
         "query": results.query,
         "total": results.total,
+        "total_exact": bool(getattr(results, "total_exact", False)),
         "offset": results.offset,
+        "available": getattr(results, "available", None),
         "suggestion": results.suggestion,
+        "corrected": [list(pair) for pair in getattr(results, "corrected", ())],
+        "vault": str(vault) if vault is not None else None,
+        "index": str(index_dir) if index_dir is not None else None,
         "results": [
-            {
-                "rank": p.rank,
-                "score": round(p.score, 4),
-                "path": p.path,
-                "title": p.title,
-                "heading": list(p.heading_path),
-                "kind": p.kind,
-                "callout": p.callout_type,
-                "callout_title": p.callout_title,
-                "line": p.line,
-                "snippet": p.snippet,
-                "snippet_marked": p.snippet_marked,
-                "timestamp": p.timestamp,
-                "tags": list(p.tags),
-                "links": {
-                    "file": p.links.file,
-                    "obsidian": p.links.obsidian,
-                    "web": p.links.web,
-                    "video": p.links.video,
-                },
-                "id": p.id,
-                **({"explanation": p.explanation} if p.explanation is not None else {}),
-            }
+            {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
             for p in results
         ],
     }
 
 
-def _highlight(snippet: str, spans: Any, color: bool) -> str:
+def _count(results: Any) -> str:
+    exact = getattr(results, "total_exact", False)
+    return f"{results.total:,}" if exact else f"at least {results.total:,}"
+
+
+def _footer(results: Any) -> str | None:
+    """Where this page sits in the whole result list; more is offered only when there is
+    more. `available` counts what the search can show (after the per-note cap), `total`
+    the passages that matched."""
+    shown = len(results)
+    first, last = results.offset + 1, results.offset + shown
+    span = f"{first}–{last}" if last > first else f"{first}"
+    available = getattr(results, "available", None)
+    if available is None:  # only a lower bound is known
+        if results.total > last:
+            return f"{span} of {_count(results)} matching passages; --offset {last} for more"
+        return f"{span} of {last:,} results; no more" if results.offset else None
+    matched = ""
+    if results.total != available:
+        matched = f" ({results.total:,} matching passages, capped per note)"
+    if available > last:
+        return f"{span} of {available:,} results{matched}; --offset {last} for more"
+    if results.offset:
+        return f"{span} of {available:,} results{matched}; no more"
+    return None
+
+
+def _crumbs(p: Any) -> list[str]:
+    """title › headings, without the first heading when it only repeats the title
+    (a note whose title came from its H1)."""
+    heads = list(p.heading_path)
+    if heads and heads[0].strip().casefold() == p.title.strip().casefold():
+        heads = heads[1:]
+    return [p.title, *heads]
+
+
+def _wrap(text: str, width: int | None) -> list[tuple[int, int]]:
+    """(start, end) of each line when `text` is filled to `width` columns, breaking at
+    spaces only; offsets into `text`, so highlight spans can be cut per line."""
+    if width is None or len(text) <= width:
+        return [(0, len(text))]
+    lines: list[tuple[int, int]] = []
+    start = end = None
+    for m in re.finditer(r"\S+", text):
+        if start is None:
+            start, end = m.start(), m.end()
+        elif m.end() - start <= width:
+            end = m.end()
+        else:
+            lines.append((start, end))  # type: ignore[arg-type]
+            start, end = m.start(), m.end()
+    if start is not None:
+        lines.append((start, end))  # type: ignore[arg-type]
+    return lines or [(0, 0)]
+
+
+def _highlight(
+    snippet: str, spans: Any, color: bool, width: int | None = None, indent: str = ""
+) -> str:
+    """The snippet on one line, or filled to `width` with `indent`; matches styled."""
     text = " ".join(snippet.split("\n"))  # same length: the spans stay valid
-    if not color:
-        return text
-    out, pos = [], 0
-    for start, end in spans:
-        out.append(text[pos:start])
-        out.append(click.style(text[start:end], fg="yellow", bold=True))
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+    rows = []
+    for lo, hi in _wrap(text, None if width is None else max(20, width - len(indent))):
+        if not color:
+            rows.append(indent + text[lo:hi])
+            continue
+        out, pos = [], lo
+        for start, end in spans:
+            start, end = max(start, lo), min(end, hi)
+            if start >= end:
+                continue
+            out.append(text[pos:start])
+            out.append(click.style(text[start:end], fg="yellow", bold=True))
+            pos = end
+        out.append(text[pos:hi])
+        rows.append(indent + "".join(out))
+    return "\n".join(rows)
 
 
-def _print_results(results: Any, color: bool, explain: bool) -> None:
+def _print_results(
+    results: Any, color: bool, explain: bool, vault: Path | None = None,
+    width: int | None = None,
+) -> None:
     if not results:
+        if results.offset and results.total:
+            click.echo(
+                f"Nothing at --offset {results.offset}: the results for {results.query!r} "
+                f"end before that ({_count(results)} matching passages).",
+                err=True,
+            )
+            return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
             msg += f" Did you mean: {results.suggestion}"
         click.echo(msg, err=True)
         return
+    for word, fixed in getattr(results, "corrected", ()):
+        click.echo(f"No {word!r} in the notes: also searched for {fixed!r}.", err=True)
     for p in results:
-        crumbs = [click.style(p.title, bold=True) if color else p.title, *p.heading_path]
+        crumbs = _crumbs(p)
+        if color:
+            crumbs[0] = click.style(crumbs[0], bold=True)
         if p.kind == "callout":
             label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
             crumbs.append(label)
         click.echo(f"{p.rank:>2}. " + " › ".join(crumbs), color=color)
-        click.echo("    " + _highlight(p.snippet, p.highlights, color), color=color)
-        links = [p.links.file] + ([p.links.video] if p.links.video else [])
+        click.echo(_highlight(p.snippet, p.highlights, color, width, "    "), color=color)
+        # Never wrapped: a link cut in two opens nothing.
+        links = [file_link(_shown_path(vault, p.path), p.line)]
+        links += [p.links.video] if p.links.video else []
         line = "    " + "  ".join(links)
         click.echo(click.style(line, dim=True) if color else line, color=color)
         if explain and p.explanation:
             for row in p.explanation.splitlines():
                 click.echo(f"      {row}")
         click.echo()
-    shown = len(results)
-    if results.total > results.offset + shown:
-        click.echo(
-            f"{shown} of about {results.total} matching passages; "
-            f"--offset {results.offset + shown} for more",
-            err=True,
-        )
+    footer = _footer(results)
+    if footer:
+        click.echo(footer, err=True)
 
 
-@main.command("status")
+@main.command("status", short_help="What is indexed, and what is stale.")
 @_index_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
@@ -337,12 +497,13 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
     )
     rows = [
         ("vault", st.vault),
-        ("index", f"{st.index_dir} ({st.size_bytes / 1e6:.1f} MB)"),
+        ("index", f"{st.index_dir} ({st.size_bytes / 1e6:.1f} MB; found by "
+                  f"{_FOUND_BY.get(ix.location.how, ix.location.how)})"),
         ("notes", f"{st.notes:,}"),
         ("chunks", f"{st.chunks:,}"),
         ("last update", when),
         ("stale", f"{st.stale_new} new, {st.stale_changed} changed, {st.stale_removed} removed"
-                  + (" — run `searchkit index` to update" if st.stale else "")),
+                  + (f" — run `{ix.fix_command()}` to update" if st.stale else "")),
     ]
     if st.needs_rebuild:
         rows.append(("rebuild", st.needs_rebuild))
@@ -350,7 +511,58 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
         click.echo(f"{key:<12} {value}")
 
 
-@main.command("watch")
+@main.command("config", short_help="Show or set the default vault (search from anywhere).")
+@click.argument("key", required=False, type=click.Choice(["vault", "index"]))
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove KEY from the config file.")
+def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
+    """Show the config, or set KEY to VALUE in the per-user config file.
+
+    \b
+    searchkit config vault ~/notes    search ~/notes from any folder
+    searchkit config index DIR        or name the index folder itself
+    searchkit config vault --unset
+
+    Inside another indexed vault, that vault's index still wins; --vault/--index and
+    SEARCHKIT_VAULT/SEARCHKIT_INDEX override both.
+    """
+    from .locate import config_path, known_indexes, read_config, write_config
+
+    try:
+        if key is None:
+            if value is not None or unset:
+                raise click.UsageError("name the KEY to set or unset (vault or index)")
+            config = read_config()
+            click.echo(f"config file  {config_path()}")
+            for name in ("vault", "index"):
+                click.echo(f"{name:<12} {config.get(name, '(not set)')}")
+            for vault, index_dir in known_indexes():
+                click.echo(f"indexed      {vault}  ({index_dir})")
+            return
+        if unset == (value is not None):
+            raise click.UsageError("give a VALUE to set, or --unset")
+        if value is not None:
+            folder = Path(value).expanduser()
+            if key == "vault" and not folder.is_dir():
+                raise click.UsageError(f"vault not found or not a directory: {value}")
+            value = str(folder.resolve() if key == "vault" else folder.absolute())
+        path = write_config({key: value})
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{key} = {value}  ({path})" if value is not None else f"{key} unset ({path})")
+
+
+_FOUND_BY = {
+    "--index": "--index / SEARCHKIT_INDEX",
+    "--vault": "--vault / SEARCHKIT_VAULT",
+    "current folder": "the current folder",
+    "./index": "./index in the current folder",
+    "config": "the config file (searchkit config)",
+    "only index": "being the only index",
+}
+
+
+@main.command("watch", short_help="Re-index whenever notes change (Ctrl-C stops).")
 @click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
 @_index_options
 @click.option("--debounce", type=click.IntRange(50), default=500, show_default=True,
@@ -361,8 +573,8 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
 
     vault = _resolve_vault(vault, vault_opt)
     ix = _open(index_dir, vault)
-    if vault is None and not ix.exists():
-        raise click.UsageError(f"no index at {index_dir} yet: name the vault to watch")
+    if ix.vault is None and not ix.exists():
+        raise click.UsageError(f"no index at {ix.index_dir} yet: name the vault to watch")
     click.echo(f"Watching {ix.vault} (Ctrl-C to stop)…", err=True)
 
     def on_report(r: Any) -> None:
@@ -373,7 +585,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
         click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
 
     try:
-        watch_vault(index_dir, vault, on_report, debounce_ms=debounce, on_error=on_error)
+        watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
     except SearchkitError as exc:
         raise _fail(exc) from exc
     except KeyboardInterrupt:
@@ -383,7 +595,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     click.echo("Stopped watching.", err=True)
 
 
-@main.command("chunks")
+@main.command("chunks", short_help="Show how notes split into passages.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
                                                                   path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
@@ -402,9 +614,10 @@ def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
         for c in chunks:
             if as_json:
                 data = {
+                    # Same names as Passage.to_dict() for the same facts.
                     "id": c.id, "path": str(file), "title": c.title,
-                    "heading": list(c.heading_path), "kind": c.kind,
-                    "callout": c.callout_type, "callout_title": c.callout_title,
+                    "heading_path": list(c.heading_path), "kind": c.kind,
+                    "callout_type": c.callout_type, "callout_title": c.callout_title,
                     "lines": [c.line_start, c.line_end], "anchor": c.anchor, "slug": c.slug,
                     "links": list(c.links), "timestamps": [list(t) for t in c.timestamps],
                     "tags": list(c.tags), "text": c.text,

@@ -39,3 +39,12 @@ class IndexLockedError(SearchkitError):
 
 class QuerySyntaxError(SearchkitError):
     """A query that cannot be understood even as plain text."""
+
+
+class InvalidArgumentError(SearchkitError, ValueError):
+    """An API argument the CLI would refuse too (negative limit, unknown kind, a query
+    that is not a string…). Also a ValueError, so generic callers can catch that."""
+
+
+class ConfigError(SearchkitError):
+    """The per-user config file cannot be read or holds a value of the wrong type."""

@@ -9,6 +9,15 @@ import pytest
 
 import searchkit
 from searchkit import IndexNotFoundError, QuerySyntaxError
+from searchkit.errors import InvalidArgumentError
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path, monkeypatch):
+    # Default indexes and the config file go to the test's tmp_path, never the user's.
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    monkeypatch.delenv("SEARCHKIT_VAULT", raising=False)
 
 
 def write_vault(root: Path, n: int = 12) -> Path:
@@ -79,7 +88,7 @@ def test_filters_as_keyword_arguments(tmp_path):
         assert {p.path for p in ix.search("gardening", limit=50, tag=["t0", "t1"])} == {
             f"note{i:02d}.md" for i in range(12) if i % 3 != 2
         }
-        with pytest.raises(TypeError, match="unknown search filter"):
+        with pytest.raises(InvalidArgumentError, match="unknown search filter"):
             ix.search("gardening", colour="red")
 
 
@@ -139,3 +148,62 @@ def test_per_note_cap_when_one_note_dominates(tmp_path):
         assert [p.path for p in results] == ["kelp.md", "other.md"]
         assert results.total >= 13
         assert len(ix.search("kelp", limit=20, per_note=3)) == 4
+
+
+def test_arguments_the_cli_refuses_raise_typed_errors(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        bad = [
+            dict(query=None), dict(query=b"bytes"), dict(query="x", limit=-1),
+            dict(query="x", limit=0), dict(query="x", limit=True), dict(query="x", limit="3"),
+            dict(query="x", offset=-5), dict(query="x", per_note=-1),
+            dict(query="x", kind="bogus"), dict(query="x", kind=["section", "bogus"]),
+            dict(query="x", tag=3), dict(query="x", colour="red"),
+        ]
+        for kwargs in bad:
+            with pytest.raises(InvalidArgumentError) as info:
+                ix.search(**kwargs)
+            assert isinstance(info.value, searchkit.SearchkitError), kwargs
+        assert ix.search("gardening", kind="section", tag=["t0"])
+        with pytest.raises(InvalidArgumentError, match="jobs"):
+            ix.update(jobs=0)
+
+
+def test_update_with_a_missing_vault_creates_nothing(tmp_path):
+    target = tmp_path / "ix"
+    with pytest.raises(searchkit.VaultError, match="nonexistent"):
+        searchkit.open_index(target, vault=tmp_path / "nonexistent").update()
+    assert not target.exists()
+    with pytest.raises(searchkit.VaultError, match="no vault given"):
+        searchkit.open_index(target).update()
+    assert not target.exists()
+
+
+def test_empty_and_stopword_queries_are_explained(tmp_path):
+    vault = write_vault(tmp_path / "v")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        ix.update()
+        with pytest.raises(QuerySyntaxError, match="empty"):
+            ix.search("   ")
+        with pytest.raises(QuerySyntaxError, match="too common or too short"):
+            ix.search("the of")
+        assert ix.search("", tag="t1")  # filters alone still select
+        assert not ix.search("xylophone")  # a real word that is absent: no error
+
+
+def test_open_index_finds_the_index_like_the_cli(tmp_path, monkeypatch):
+    vault = write_vault(tmp_path / "v")
+    (vault / "deep" / "er").mkdir(parents=True)
+    with pytest.raises(IndexNotFoundError, match="no index yet"):
+        searchkit.open_index()
+    with searchkit.open_index(vault=vault) as ix:
+        ix.update()
+        assert ix.index_dir.parent == tmp_path / "home" / "data" / "indexes"
+        assert ix.fix_command("VAULT") == f"searchkit index {vault.resolve()}"
+    monkeypatch.chdir(vault / "deep" / "er")
+    with searchkit.open_index() as ix:
+        assert ix.location.how == "current folder" and ix.vault == vault.resolve()
+        assert [p.path for p in ix.search("topic3")] == ["note03.md"]
+    with searchkit.open_index(tmp_path / "custom", vault) as ix:
+        assert ix.fix_command("--rebuild VAULT").endswith(f"--index {tmp_path / 'custom'}")

@@ -56,6 +56,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
     monkeypatch.delenv("SEARCHKIT_VAULT", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    # Per-user data and config folders inside the test's own tmp_path.
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None):
@@ -67,21 +70,24 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_index_then_search_default_index_dir(run, vault, tmp_path):
     result = run("index", str(vault))
     assert result.exit_code == 0, result.output
-    assert "Updated 2 notes" in result.output and "2 added" in result.output
-    assert (tmp_path / "index" / "searchkit.json").is_file()
+    assert result.output.startswith("Built 2 notes, 5 chunks in ")
+    # The index lives in the per-user data folder, nothing is written to the current one.
+    assert not (tmp_path / "index").exists()
+    assert len(list((tmp_path / "home" / "data" / "indexes").glob("My_Vault-*"))) == 1
     result = run("search", "hippocampus", "replays", "--no-color")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == " 1. Sleep and memory › Slow-wave sleep"
     assert "hippocampus replays" in lines[1]
-    assert "sleep.md:9" in lines[2]
+    # The file link opens from the current folder (tmp_path holds the vault).
+    assert lines[2].startswith("    My Vault/sleep.md:9  ")
     assert "https://www.youtube.com/watch?v=Kx3mP9vLq2E&t=100s" in lines[2]
 
 
 def test_index_dir_with_only_a_readme_is_usable(run, vault, tmp_path):
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "README.md").write_text("generated, ignored by git\n")
-    assert run("index", str(vault)).exit_code == 0
+    assert run("index", str(vault), "--index", "index").exit_code == 0
     assert (tmp_path / "index" / "README.md").is_file()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "thesis.docx").write_text("not ours")
@@ -99,12 +105,13 @@ def test_search_json_keys_and_links(run, vault):
     assert data["query"] == "borrow checker"
     first = data["results"][0]
     assert set(first) >= {
-        "rank", "score", "path", "title", "heading", "kind", "callout", "callout_title",
-        "line", "snippet", "timestamp", "tags", "links",
+        "rank", "score", "path", "title", "heading_path", "kind", "callout_type",
+        "callout_title", "line", "snippet", "timestamp", "tags", "links", "abs_path",
     }
     assert first["path"] == "sub/rust notes.md"
-    assert first["heading"] == ["Rust ownership", "Borrowing"]
-    assert first["callout"] is None and first["timestamp"] is None
+    assert first["abs_path"] == str(vault.resolve() / "sub" / "rust notes.md")
+    assert first["heading_path"] == ["Rust ownership", "Borrowing"]
+    assert first["callout_type"] is None and first["timestamp"] is None
     assert first["links"]["file"] == "sub/rust notes.md:3"
     assert first["links"]["obsidian"].startswith("obsidian://open?vault=My%20Vault&file=sub%2F")
     assert first["links"]["video"] is None
@@ -114,32 +121,70 @@ def test_callout_result_and_tag_filter(run, vault):
     run("index", str(vault))
     data = json.loads(run("search", "bedtime", "--json", "--tag", "sleep").output)
     (hit,) = data["results"]
-    assert (hit["kind"], hit["callout"]) == ("callout", "tip")
+    assert (hit["kind"], hit["callout_type"]) == ("callout", "tip")
     assert hit["callout_title"] == "Practical advice"
-    assert hit["heading"] == ["Slow-wave sleep"]
+    assert hit["heading_path"] == ["Slow-wave sleep"]
     result = run("search", "bedtime", "--tag", "rust")
     assert result.exit_code == 1
 
 
-def test_no_results_exit_1_with_suggestion(run, vault):
+def test_unknown_word_searched_as_its_correction(run, vault):
     run("index", str(vault))
     result = run("search", "hipocampus")
+    assert result.exit_code == 0
+    assert "No 'hipocampus' in the notes: also searched for 'hippocampus'." in result.output
+    data = json.loads(run("search", "hipocampus", "--json").output)
+    assert data["corrected"] == [["hipocampus", "hippocampus"]] and data["results"]
+
+
+def test_no_results_exit_1_with_suggestion(run, vault):
+    run("index", str(vault))
+    # Words with digits are names, never replaced by a correction, only suggested.
+    result = run("search", "hippocampus9")
     assert result.exit_code == 1
     assert "No passages match" in result.output
-    assert "hippocampus" in result.output  # did-you-mean
 
 
-def test_exclusion_word_is_not_an_option(run, vault):
+def test_exclusion_word_in_quotes_or_after_double_dash(run, vault):
     run("index", str(vault))
-    data = json.loads(run("search", "sleep", "-dreams", "--json").output)
-    assert data["results"]
-    assert all("REM" not in " ".join(r["heading"]) for r in data["results"])
+    everything = json.loads(run("search", "sleep", "--json", "--per-note", "0").output)
+    assert any("REM" in " ".join(r["heading_path"]) for r in everything["results"])
+    for args in (["sleep -dreams"], ["-dreams sleep"], ["sleep", "--", "-dreams"],
+                 ["--json", "--", "sleep", "-dreams"]):
+        opts = ["--per-note", "0"] + ([] if "--json" in args else ["--json"])
+        result = run("search", *opts, *args)
+        assert result.exit_code == 0, (args, result.output)
+        results = json.loads(result.output)["results"]
+        assert results and len(results) < len(everything["results"]), args
+        assert all("REM" not in " ".join(r["heading_path"]) for r in results), args
+
+
+def test_unknown_options_are_errors_with_a_suggestion(run, vault):
+    run("index", str(vault))
+    result = run("search", "sleep", "--limt", "1")
+    assert result.exit_code == 2
+    assert "No such option '--limt'" in result.output and "'--limit'" in result.output
+    result = run("search", "sleep", "--josn")
+    assert result.exit_code == 2 and "--json" in result.output
+    result = run("search", "sleep", "-dreams")
+    assert result.exit_code == 2
+    assert "No such option '-dreams'" in result.output
+    assert '"sleep -dreams"' in result.output and "-- -dreams" in result.output
+    # Short options and their values still parse, in any position.
+    data = json.loads(run("search", "-n", "1", "sleep", "--json").output)
+    assert len(data["results"]) == 1
+    assert len(json.loads(run("search", "sleep", "-n1", "--json").output)["results"]) == 1
+    assert len(json.loads(run("search", "sleep", "--limit=1", "--json").output)["results"]) == 1
+    # An option's value may start with a dash-free word that looks like a query word.
+    data = json.loads(run("search", "--tag", "sleep", "bedtime", "--json").output)
+    assert data["results"][0]["path"] == "sleep.md"
 
 
 def test_missing_index_exits_2_with_build_command(run):
     result = run("search", "anything")
     assert result.exit_code == 2
     assert "searchkit index" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_index_without_vault_or_index_is_usage_error(run):
@@ -238,3 +283,262 @@ def test_readme_api_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").symlink_to(vault.parent)
     exec(compile(textwrap.dedent(code), "README.md", "exec"), {})
+
+
+# --- where things are --------------------------------------------------------------------
+
+
+def test_every_command_finds_the_index_from_inside_the_vault(run, vault, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run("index", str(vault)).exit_code == 0
+    assert list(elsewhere.iterdir()) == []  # building from elsewhere writes nothing here
+    other = tmp_path / "Other"
+    other.mkdir()
+    (other / "o.md").write_text("## Borrowing\nborrow money from banks\n")
+    assert run("index", str(other)).exit_code == 0
+    monkeypatch.chdir(vault / "sub")
+    result = run("search", "borrow", "--no-color")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == " 1. Rust ownership › Borrowing"
+    assert lines[2] == "    rust notes.md:3"  # opens from the current folder
+    result = run("search", "hippocampus", "--no-color")
+    assert "    ../sleep.md:9  https://" in result.output
+    assert json.loads(run("status", "--json").output)["vault"] == str(vault.resolve())
+    (vault / "sub" / "new.md").write_text("## Fresh\nzebrafish\n")
+    assert "1 added" in run("index").output  # updates the vault it is in, not `Other`
+    monkeypatch.chdir(other)
+    data = json.loads(run("search", "borrow", "--json").output)
+    assert [r["path"] for r in data["results"]] == ["o.md"]
+
+
+def test_outside_any_vault_the_default_vault_or_the_only_index(run, vault, tmp_path, monkeypatch):
+    neutral = tmp_path / "neutral"
+    neutral.mkdir()
+    monkeypatch.chdir(neutral)
+    run("index", str(vault))
+    result = run("search", "borrow", "--no-color")  # the only index there is
+    assert result.exit_code == 0
+    assert f"    {vault.resolve()}/sub/rust notes.md:3" in result.output  # absolute here
+    other = tmp_path / "Other"
+    other.mkdir()
+    (other / "o.md").write_text("## Borrowing\nborrow money\n")
+    run("index", str(other))
+    result = run("search", "borrow")
+    assert result.exit_code == 2
+    assert "not inside an indexed vault" in result.output
+    assert "searchkit config vault DIR" in result.output and str(other.resolve()) in result.output
+    assert run("config", "vault", str(other)).exit_code == 0
+    assert (tmp_path / "home" / "config.toml").is_file()
+    shown = run("config").output
+    assert f"vault        {other.resolve()}" in shown
+    data = json.loads(run("search", "borrow", "--json").output)
+    assert data["vault"] == str(other.resolve())
+    assert data["results"][0]["abs_path"] == str(other.resolve() / "o.md")
+    # The environment is explicit and wins over the config file, like --vault.
+    data = json.loads(run("search", "borrow", "--json", env={"SEARCHKIT_VAULT": str(vault)}).output)
+    assert data["vault"] == str(vault.resolve())
+    assert "vault unset" in run("config", "vault", "--unset").output
+    assert run("search", "borrow").exit_code == 2
+
+
+def test_an_index_folder_in_the_current_folder_is_still_used(run, vault, tmp_path):
+    assert run("index", str(vault), "--index", "index").exit_code == 0
+    assert (tmp_path / "index" / "searchkit.json").is_file()
+    data = json.loads(run("search", "borrow", "--json").output)
+    assert data["index"] == str(tmp_path / "index")
+    assert "./index" in run("status").output
+
+
+def test_suggested_fixes_repeat_the_index_option(run, vault, tmp_path):
+    fresh = tmp_path / "fresh"
+    result = run("search", "borrow", "--index", str(fresh))
+    assert result.exit_code == 2
+    assert f"`searchkit index VAULT --index {fresh}`" in result.output
+    result = run("search", "borrow", "--index", str(fresh), "--vault", str(vault))
+    assert f"`searchkit index '{vault.resolve()}' --index {fresh}`" in result.output
+    assert run("index", str(vault), "--index", str(fresh)).exit_code == 0
+    (vault / "sleep.md").write_text(SLEEP + "\nMore.\n")
+    assert f"run `searchkit index --index {fresh}` to update" in run(
+        "status", "--index", str(fresh)
+    ).output
+
+
+def test_search_during_a_first_build_says_how_far_it_got(run, vault, tmp_path):
+    import threading
+
+    import searchkit
+
+    for i in range(5):
+        (vault / f"extra{i}.md").write_text(f"## Extra {i}\nfiller words {i}\n")
+    ix_dir = tmp_path / "ix"
+    reached, release = threading.Event(), threading.Event()
+
+    def slow(p):
+        reached.set()
+        release.wait(10)
+
+    def build():
+        with searchkit.open_index(ix_dir, vault) as ix:
+            ix.update(progress=slow, jobs=1)
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    try:
+        assert reached.wait(10)
+        result = run("search", "borrow", "--index", str(ix_dir))
+        assert result.exit_code == 2
+        assert "the first build of" in result.output
+        assert "is in progress (1 of 7 notes)" in result.output
+    finally:
+        release.set()
+        worker.join(10)
+    assert run("search", "borrow", "--index", str(ix_dir)).exit_code == 0
+
+    def boom(p):
+        raise KeyboardInterrupt  # an interrupted first build
+
+    broken = tmp_path / "broken"
+    with pytest.raises(KeyboardInterrupt), searchkit.open_index(broken, vault) as ix:
+        ix.update(progress=boom, jobs=1)
+    result = run("search", "borrow", "--index", str(broken))
+    assert result.exit_code == 2
+    assert "did not finish" in result.output
+    assert f"`searchkit index '{vault.resolve()}' --index {broken}`" in result.output
+
+
+# --- honest numbers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def garden(tmp_path: Path) -> Path:
+    v = tmp_path / "garden"
+    v.mkdir()
+    for i in range(5):
+        (v / f"g{i}.md").write_text(f"## Bed {i}\nGardening notes number {i}.\n")
+    return v
+
+
+def test_footer_offers_more_only_when_there_is_more(run, garden):
+    run("index", str(garden))
+    result = run("search", "gardening", "-n", "2")
+    assert result.exit_code == 0
+    assert result.output.rstrip().endswith("1–2 of 5 results; --offset 2 for more")
+    result = run("search", "gardening", "-n", "2", "--offset", "4")
+    assert result.output.rstrip().endswith("5 of 5 results; no more")
+    assert "for more" not in run("search", "gardening").output
+    result = run("search", "gardening", "--offset", "5")
+    assert result.exit_code == 1
+    assert "Nothing at --offset 5: the results for 'gardening' end before that" in result.output
+    assert "No passages match" not in result.output
+    data = json.loads(run("search", "gardening", "-n", "2", "--json").output)
+    assert data["total"] == 5 and isinstance(data["total_exact"], bool)
+
+
+def test_empty_and_stopword_queries_say_what_happened(run, garden):
+    run("index", str(garden))
+    result = run("search", "")
+    assert result.exit_code == 2 and "the query is empty" in result.output
+    result = run("search", "the", "of", "a")
+    assert result.exit_code == 2
+    assert "too common or too short" in result.output
+    assert "No passages match" not in result.output
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def test_json_result_is_passage_to_dict_plus_abs_path(run, vault):
+    import searchkit
+
+    run("index", str(vault))
+    data = json.loads(run("search", "consolidation", "--json", "--explain").output)
+    with searchkit.open_index(vault=vault) as ix:
+        expected = [p.to_dict() for p in ix.search("consolidation", explain=True)]
+    got = [{k: v for k, v in r.items() if k != "abs_path"} for r in data["results"]]
+    assert got == expected
+
+
+def test_breadcrumb_does_not_repeat_an_h1_title(run, vault):
+    run("index", str(vault))
+    lines = run("search", "borrow", "checker").output.splitlines()
+    assert lines[0] == " 1. Rust ownership › Borrowing"
+    data = json.loads(run("search", "borrow", "checker", "--json").output)
+    assert data["results"][0]["heading_path"] == ["Rust ownership", "Borrowing"]  # data kept
+
+
+def test_long_snippets_wrap_to_the_terminal_width(run, tmp_path):
+    v = tmp_path / "wide"
+    v.mkdir()
+    words = " ".join(f"word{i}" for i in range(60))
+    (v / "long note with a long name.md").write_text(f"## Long\nalpha {words} omega\n")
+    run("index", str(v))
+    flat = run("search", "alpha").output.splitlines()
+    assert len(flat[1]) > 200  # piped: one line, for grep
+    wrapped = run("search", "alpha", env={"COLUMNS": "50"}).output.splitlines()
+    body = wrapped[1 : wrapped.index("") - 1]
+    assert len(body) > 4 and all(len(line) <= 50 and line.startswith("    ") for line in body)
+    assert " ".join(line.strip() for line in body) == flat[1].strip()
+    assert wrapped[len(body) + 1] == flat[2]  # the link line is never cut
+    coloured = run("search", "alpha", "word26", "--color", env={"COLUMNS": "50"}).output
+    rows = coloured.splitlines()
+    (row26,) = [r for r in rows if "word26" in r]
+    assert "\x1b[33m" in rows[1] and row26 != rows[1] and "\x1b[33m" in row26
+
+
+def test_help_is_not_cut_off_and_shows_defaults(run):
+    out = run("--help").output
+    commands = out[out.index("Commands:") :].splitlines()[1:]
+    assert commands and not any(line.rstrip().endswith("...") for line in commands)
+    for command in ("index", "search", "status", "watch", "chunks", "config"):
+        assert f"  {command} " in out
+    assert "[default: (CPU count, at most 2)" in " ".join(run("index", "--help").output.split())
+
+
+def test_rebuild_reports_the_notes_it_built(run, vault):
+    run("index", str(vault))
+    result = run("index", "--rebuild")
+    assert result.exit_code == 0
+    assert result.output.startswith("Rebuilt 2 notes, 5 chunks in ")
+    assert "rebuild requested" in result.output and "added" not in result.output
+    assert run("index").output.startswith("Updated 2 notes, 5 chunks in ")
+
+
+def test_minute_second_frame_timestamps_link_into_the_video(run, tmp_path):
+    v = tmp_path / "lectures"
+    v.mkdir()
+    (v / "backprop.md").write_text(
+        "---\nvideoId: IHZwWFHWa-w\n---\n## Cost\n"
+        'The cost function averages errors <a class="yt-timestamp" data-t="13:02:00">x</a>.\n'
+        "## Recap\n"
+        'An input layer of 784 neurons <a class="yt-timestamp" data-t="01:09:30">y</a>.\n'
+    )
+    run("index", str(v))
+    data = json.loads(run("search", "cost", "function", "--json").output)
+    assert data["results"][0]["timestamp"] == 13 * 60 + 2
+    assert data["results"][0]["links"]["video"].endswith("&t=782s")
+    data = json.loads(run("search", "784", "neurons", "--json").output)
+    assert data["results"][0]["timestamp"] == 3600 + 9 * 60 + 30  # real h:mm:ss kept
+
+
+def test_a_deleted_current_folder_still_finds_the_only_index(run, vault, tmp_path, monkeypatch):
+    run("index", str(vault))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    result = run("search", "borrow", "--no-color")
+    assert result.exit_code == 0, result.output
+    assert f"    {vault.resolve()}/sub/rust notes.md:3" in result.output
+
+
+def test_rebuild_replaces_an_unreadable_index_record(run, vault, tmp_path):
+    ix = tmp_path / "ix"
+    assert run("index", str(vault), "--index", str(ix)).exit_code == 0
+    (ix / "searchkit.json").write_text("{broken")
+    result = run("search", "borrow", "--index", str(ix))
+    assert result.exit_code == 2 and f"--rebuild VAULT --index {ix}" in result.output
+    assert run("index", str(vault), "--index", str(ix), "--rebuild").exit_code == 0
+    assert run("search", "borrow", "--index", str(ix)).exit_code == 0

@@ -67,3 +67,17 @@ def test_make_links_bundles_every_form():
         web="a/b%20c#h2",
         video="https://www.youtube.com/watch?v=xyz&t=61s",
     )
+
+
+# --- timestamp plausibility ----------------------------------------------------------------
+
+
+def test_minute_second_frame_stamps_are_read_as_minutes_and_seconds():
+    from searchkit.timestamps import MMSS00_FROM_HOURS, parse_timestamp
+
+    assert parse_timestamp("13:02:00") == 13 * 60 + 2  # not 13 hours into a 40-minute video
+    assert parse_timestamp("04:05:00") == 4 * 60 + 5
+    assert parse_timestamp(f"{MMSS00_FROM_HOURS - 1:02d}:19:00") == 3 * 3600 + 19 * 60
+    assert parse_timestamp("13:02:05") == 13 * 3600 + 2 * 60 + 5  # seconds given: h:mm:ss
+    assert parse_timestamp("01:19:03") == 4743
+    assert parse_timestamp("02:02:22:00") == 7342  # four parts: frames dropped as before
