@@ -232,6 +232,9 @@ def serve(
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listen now, before the warm-CLI file names the port: connections made before
+        # uvicorn runs wait in the backlog instead of being refused.
+        sock.listen(128)
         port = sock.getsockname()[1]
         allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
         app = create_app(live, token=token, allowed_hosts=frozenset(allowed))
