@@ -229,7 +229,10 @@ def serve(
     live = LiveIndex(index_dir, vault, on_report=on_report, on_error=on_error)
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
+        # when the socket says TCP (proto 0 does not), and without it each small response
+        # waits ~40 ms for the client's delayed ACK (Nagle).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         # Listen now, before the warm-CLI file names the port: connections made before
