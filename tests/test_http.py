@@ -215,3 +215,24 @@ def test_a_note_edited_while_serving_is_found(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert results[0]["path"] == "rust.md"
         assert server.get("/read", path="rust.md", start=7)[1]["lines"] == ["A zeppelin floats."]
+
+
+def test_a_stale_server_file_falls_back_to_a_local_search(tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+    from searchkit.remote import ServerInfo, write_server_info
+
+    vault, index = make_vault(tmp_path)
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for pid in (os.getpid(), 2**22 + 12345):  # a live process without a server; no process
+        write_server_info(index, ServerInfo(pid, "127.0.0.1", port, None, str(index),
+                                            str(vault.resolve())))
+        result = CliRunner().invoke(main, ["search", "--index", str(index), "borrow", "--json"],
+                                    env={"SEARCHKIT_NO_SERVER": "0"})
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["results"][0]["path"] == "rust.md"
