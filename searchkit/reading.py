@@ -45,7 +45,10 @@ class NoteLines:
     def numbered(self) -> str:
         """The window as `cat -n`-style text: `  12  text`."""
         width = len(str(max(self.end, 1)))
-        return "\n".join(f"{n:>{width}}  {line}" for n, line in enumerate(self.lines, self.start))
+        return "\n".join(
+            f"{n:>{width}}  {line}" if line else f"{n:>{width}}"
+            for n, line in enumerate(self.lines, self.start)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
