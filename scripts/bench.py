@@ -3,6 +3,7 @@
 
     python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
     python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
+    python scripts/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
 
 Each subcommand runs scripts/bench_<name>.py with the remaining arguments; `--help` after
 the subcommand lists its options.
@@ -14,7 +15,7 @@ import runpy
 import sys
 from pathlib import Path
 
-SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py"}
+SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py", "serve": "bench_serve.py"}
 
 
 def main() -> None:

@@ -7,24 +7,59 @@
     ...         print(passage.title, passage.links.file)
 """
 
-from .api import SearchIndex, open_index
-from .chunker import Chunk, Timestamp, chunk_markdown, load_note
-from .errors import (
-    ConfigError,
-    IndexCorruptError,
-    IndexLockedError,
-    IndexNotFoundError,
-    IndexVersionError,
-    InvalidArgumentError,
-    NoteError,
-    QuerySyntaxError,
-    SearchkitError,
-    VaultError,
-)
-from .index import IndexStatus, Progress, UpdateReport
-from .links import Links
-from .notes import Note, NoteWarning
-from .search import Passage, SearchResults
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562): `import searchkit.cli` must not pay ~130 ms
+# for Whoosh when `searchkit search` hands the query to a running `searchkit serve`.
+_EXPORTS = {
+    "SearchIndex": "api", "open_index": "api",
+    "Chunk": "chunker", "Timestamp": "chunker", "chunk_markdown": "chunker",
+    "load_note": "chunker",
+    "ConfigError": "errors", "InvalidArgumentError": "errors",
+    "IndexCorruptError": "errors", "IndexLockedError": "errors",
+    "IndexNotFoundError": "errors", "IndexVersionError": "errors", "NoteError": "errors",
+    "QuerySyntaxError": "errors", "SearchkitError": "errors", "VaultError": "errors",
+    "IndexStatus": "index", "Progress": "index", "UpdateReport": "index",
+    "Links": "links",
+    "Note": "notes", "NoteWarning": "notes",
+    "Passage": "search", "SearchResults": "search",
+}
+
+if TYPE_CHECKING:
+    from .api import SearchIndex, open_index
+    from .chunker import Chunk, Timestamp, chunk_markdown, load_note
+    from .errors import (
+        ConfigError,
+        IndexCorruptError,
+        IndexLockedError,
+        IndexNotFoundError,
+        IndexVersionError,
+        InvalidArgumentError,
+        NoteError,
+        QuerySyntaxError,
+        SearchkitError,
+        VaultError,
+    )
+    from .index import IndexStatus, Progress, UpdateReport
+    from .links import Links
+    from .notes import Note, NoteWarning
+    from .search import Passage, SearchResults
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __version__ = "0.1.0"
 

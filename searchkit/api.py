@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import index as _index
+from . import reading as _reading
 from .errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -269,6 +270,33 @@ class SearchIndex:
         if not results and results.suggestion is None:
             _explain_nothing(searcher, query, clean)
         return results
+
+    def read_note(
+        self, path: str, start_line: int = 1, max_lines: int = 80
+    ) -> _reading.NoteLines:
+        """Numbered lines of an indexed note, e.g. around a hit's `Passage.line`.
+
+        Raises `NoteError` for a path outside the vault (`..`, absolute, a symlink out)
+        or a file the index does not hold.
+        """
+        searcher = self._searcher()
+        vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
+        if vault is None:  # pragma: no cover - a built index always records its vault
+            raise IndexNotFoundError(f"the index at {self.index_dir} records no vault")
+        return _reading.read_lines(
+            vault, path, start_line, max_lines,
+            is_indexed=lambda p: searcher.document_number(source=p) is not None,
+        )
+
+    def line_ends(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """Last line of each passage (by `Passage.id`), for showing line ranges."""
+        searcher = self._searcher()
+        ends: dict[str, int] = {}
+        for cid in chunk_ids:
+            docnum = searcher.document_number(id=cid)
+            if docnum is not None:
+                ends[cid] = int(searcher.stored_fields(docnum).get("line_end") or 0)
+        return ends
 
     def _check_open(self) -> None:
         if self._closed:

@@ -311,6 +311,10 @@ def search_cmd(
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
+    _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
+        index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
+        per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
+    )
     ix = _open(index_dir, vault_opt)
     try:
         if not no_refresh and ix.exists():
@@ -632,3 +636,106 @@ def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"    timestamps (s): {stamps}{' …' if len(c.timestamps) > 5 else ''}")
             preview = " ".join(c.text.split())
             click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
+
+
+# ---------------------------------------------------------------------------------------
+# Servers: `searchkit mcp`, `searchkit serve`, and the warm-CLI hand-off to the latter
+
+
+def _search_on_server(
+    index_dir: Path, vault: Path | None, as_json: bool, explain: bool, color: bool | None,
+    **params: Any,
+) -> None:
+    """Print the results of a running `searchkit serve` and exit, like a local search would;
+    return (having printed nothing) when no server can answer."""
+    from .locate import locate
+    from .remote import RemoteError, remote_search
+
+    try:
+        where = locate(index_dir, vault)
+    except SearchkitError:
+        return  # the local search reports it
+    answer = remote_search(where.index_dir, where.vault, {**params, "explain": explain})
+    if answer is None:
+        return
+    if isinstance(answer, RemoteError):
+        click.echo(f"Error: {answer.message}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE)
+    if as_json:
+        _echo_json(answer.raw)
+    else:
+        _print_results(answer, _use_color(color), explain, answer.vault, _terminal_width())
+    raise click.exceptions.Exit(0 if answer else EXIT_NO_RESULTS)
+
+
+def _server_error(exc: Exception) -> None:
+    click.echo(f"warning: {exc}", err=True)  # keep serving: the next change may fix it
+
+
+def _server_report(report: Any) -> None:
+    if report.added or report.changed or report.removed:
+        _warn_all(report.warnings)
+        click.echo(time.strftime("%H:%M:%S ") + _summary(report), err=True)
+
+
+@main.command("mcp", short_help="Serve the index to AI agents over MCP (stdio).")
+@_index_options
+def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
+    """Serve the index to AI agents over MCP (stdio): tools search, read, status.
+
+    \b
+    Add to an MCP client's config, e.g.:
+      {"mcpServers": {"notes": {"command": "searchkit",
+                                "args": ["mcp", "--index", "/path/to/index"]}}}
+    """
+    from .mcp_server import run_stdio
+
+    ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
+    index_dir, vault_opt = ix.index_dir, ix.vault
+    ix.close()
+    try:
+        run_stdio(index_dir, vault_opt, on_error=_server_error, on_report=_server_report)
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command("serve", short_help="Serve a read-only local HTTP JSON API.")
+@_index_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (a non-loopback one needs --token).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port (0: any free one).")
+@click.option("--token", envvar="SEARCHKIT_TOKEN",
+              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN.")
+def serve_cmd(
+    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None
+) -> None:
+    """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
+
+    While it runs, `searchkit search` on the same index asks it instead of opening the
+    index itself (same output, a fraction of the time). The index stays fresh: the server
+    watches the vault.
+    """
+    from .http_server import is_loopback, serve
+
+    if not is_loopback(host) and not token:
+        raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
+    ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
+    index_dir, vault_opt = ix.index_dir, ix.vault
+    ix.close()
+    try:
+        serve(
+            index_dir, vault_opt, host=host, port=port, token=token or None,
+            on_ready=lambda url: click.echo(f"Serving {index_dir} on {url} (Ctrl-C stops)",
+                                            err=True),
+            on_report=_server_report, on_error=_server_error,
+        )
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from exc
+    except KeyboardInterrupt:
+        pass

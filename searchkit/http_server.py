@@ -1,0 +1,287 @@
+"""`searchkit serve`: a read-only local HTTP JSON API over one warm `LiveIndex`.
+
+Starlette routes run by uvicorn (both come with the `mcp` SDK), three GET endpoints:
+
+- `/search?q=…&limit=&offset=&per_note=&tag=&path=&callout=&kind=&explain=` → the CLI's
+  `--json` shape (full `Passage.to_dict()` rows, which the warm CLI
+  uses it to print exactly what a local search prints);
+- `/read?path=…&start=…&lines=…` → numbered lines of an indexed note;
+- `/status` → `IndexStatus.to_dict()` plus whether the watcher runs.
+
+A server on localhost is reachable from any web page the user opens (DNS rebinding): every
+request whose `Host` is not a loopback name, or whose `Origin` (sent by browsers) is not
+a loopback origin, is refused before routing. `--token` adds a bearer token check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import (
+    IndexLockedError,
+    NoteError,
+    QuerySyntaxError,
+    SearchkitError,
+)
+from .remote import ServerInfo, remove_server_info, write_server_info
+from .serving import LiveIndex
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+KINDS = ("intro", "section", "callout")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def _hostname(value: str) -> str | None:
+    """The host name of a `Host` header (`name[:port]`, `[v6]:port`) or an origin URL."""
+    try:
+        parts = urlsplit(value if "//" in value else f"//{value}")
+        _ = parts.port  # a malformed port raises ValueError
+    except ValueError:
+        return None
+    return parts.hostname
+
+
+class LocalOnly:
+    """ASGI middleware: refuse foreign `Host`/`Origin` (403) and a wrong token (401)."""
+
+    def __init__(self, app: Any, *, allowed_hosts: frozenset[str], token: str | None) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+        self.token = token
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self._problem(headers)
+        if problem is not None:
+            status, message = problem
+            await _send_json(send, status, {"error": message, "kind": "refused"})
+            return
+        await self.app(scope, receive, send)
+
+    def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = _hostname(headers.get("host", ""))
+        if host is None or host.lower() not in self.allowed_hosts:
+            return 403, "refused: the Host header is not a local name (DNS rebinding guard)"
+        origin = headers.get("origin")
+        if origin is not None:
+            name = _hostname(origin)
+            if name is None or name.lower() not in self.allowed_hosts:
+                return 403, "refused: requests from a non-local web origin are not served"
+        if self.token is not None:
+            given = headers.get("authorization", "")
+            expected = f"Bearer {self.token}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return 401, "a valid `Authorization: Bearer TOKEN` header is required"
+        return None
+
+
+async def _send_json(send: Any, status: int, data: Any) -> None:
+    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _int(params: Any, name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _BadRequest(f"{name} must be a whole number, not {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise _BadRequest(f"{name} must be {bound}, not {value}")
+    return value
+
+
+def _error_status(exc: SearchkitError) -> int:
+    if isinstance(exc, QuerySyntaxError):
+        return 400
+    if isinstance(exc, NoteError):
+        return 404
+    if isinstance(exc, IndexLockedError):
+        return 503
+    return 503  # no index, a broken or outdated one: the server cannot answer now
+
+
+def create_app(
+    live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+) -> Any:
+    """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from .cli import results_json
+
+    def fail(status: int, message: str, kind: str) -> JSONResponse:
+        return JSONResponse({"error": message, "kind": kind}, status_code=status)
+
+    async def guarded(fn: Callable[[], Any]) -> Any:
+        try:
+            return JSONResponse(await run_in_threadpool(fn))
+        except _BadRequest as exc:
+            return fail(400, str(exc), "usage")
+        except SearchkitError as exc:
+            return fail(_error_status(exc), str(exc), type(exc).__name__)
+
+    async def search(request: Request) -> Any:
+        params = request.query_params
+
+        def run() -> Any:
+            query = params.get("q", "").strip()
+            if not query:
+                raise _BadRequest("q (the query) is required")
+            kind = params.get("kind") or None
+            if kind is not None and kind not in KINDS:
+                raise _BadRequest(f"kind must be one of {', '.join(KINDS)}")
+            results = live.search(
+                query,
+                limit=_int(params, "limit", 10, 1, 1000),
+                offset=_int(params, "offset", 0, 0),
+                per_note=_int(params, "per_note", 2, 0),
+                explain=params.get("explain", "") in ("1", "true", "yes"),
+                tag=params.getlist("tag"),
+                path=params.get("path") or None,
+                callout=params.get("callout") or None,
+                kind=kind,
+            )
+            return results_json(results, live.vault, live.ix.index_dir)
+
+        return await guarded(run)
+
+    async def read(request: Request) -> Any:
+        params = request.query_params
+
+        def run() -> Any:
+            path = params.get("path", "")
+            if not path:
+                raise _BadRequest("path is required")
+            window = live.read(path, _int(params, "start", 1, 1), _int(params, "lines", 80, 1, 500))
+            return window.to_dict()
+
+        return await guarded(run)
+
+    async def status(request: Request) -> Any:
+        return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching})
+
+    app = Starlette(routes=[
+        Route("/search", search, methods=["GET"]),
+        Route("/read", read, methods=["GET"]),
+        Route("/status", status, methods=["GET"]),
+    ])
+    return LocalOnly(app, allowed_hosts=allowed_hosts, token=token)
+
+
+def serve(
+    index_dir: str | Path,
+    vault: str | Path | None = None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    on_report: Callable[[Any], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM. `port=0` picks a free port (`on_ready` gets the URL).
+
+    While serving, `searchkit.serve.json` in the index directory tells `searchkit search`
+    where to send queries (the warm CLI); it is removed on exit.
+    """
+    import uvicorn
+
+    live = LiveIndex(index_dir, vault, on_report=on_report, on_error=on_error)
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
+        # when the socket says TCP (proto 0 does not), and without it each small response
+        # waits ~40 ms for the client's delayed ACK (Nagle).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Listen now, before the warm-CLI file names the port: connections made before
+        # uvicorn runs wait in the backlog instead of being refused.
+        sock.listen(128)
+        port = sock.getsockname()[1]
+        allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
+        app = create_app(live, token=token, allowed_hosts=frozenset(allowed))
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        local = "::1" if host == "::" else ("127.0.0.1" if host == "0.0.0.0" else host)
+        info = ServerInfo(
+            pid=os.getpid(), host=local, port=port, token=token,
+            index_dir=str(live.ix.index_dir), vault=str(live.vault),
+        )
+        written = _try_write_info(live.ix.index_dir, info, on_error)
+        if on_ready is not None:
+            shown = f"[{local}]" if ":" in local else local
+            on_ready(f"http://{shown}:{port}")
+        try:
+            with _sigterm_as_interrupt():
+                server.run(sockets=[sock])
+        finally:
+            if written:
+                remove_server_info(live.ix.index_dir, info.pid)
+            sock.close()
+    finally:
+        live.close()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """uvicorn re-raises the SIGTERM it caught once it has shut down; by default that kills
+    the process before `finally:` blocks run (the warm-CLI file would stay behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _try_write_info(
+    index_dir: Path, info: ServerInfo, on_error: Callable[[Exception], None] | None
+) -> bool:
+    try:
+        write_server_info(index_dir, info)
+        return True
+    except OSError as exc:  # a read-only index dir: serve anyway, without the warm CLI
+        if on_error is not None:
+            on_error(SearchkitError(f"{index_dir}: cannot write the warm-CLI file: {exc}"))
+        return False

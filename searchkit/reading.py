@@ -1,0 +1,132 @@
+"""Read a window of numbered lines of one indexed note, confined to the vault.
+
+This is what an agent calls after a search hit (MCP `read`, HTTP `/read`): the lines around
+`Passage.line`. Because the caller may be a model fed untrusted text, the path is checked
+before anything is opened: no absolute paths, no `..`, no symlink whose target leaves the
+vault, and only notes the index holds (so `.obsidian/…`, ignored and non-markdown files
+stay closed even if they sit inside the vault).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import NoteError
+from .notes import MAX_NOTE_BYTES, decode_note_bytes, is_note_name
+
+DEFAULT_MAX_LINES = 80
+MAX_LINES_CAP = 500
+# A transcript paragraph can be one 20 kB line: a window is also capped in characters so
+# one read cannot flood an agent's context. The caller is told where to continue.
+MAX_CHARS = 24_000
+_DRIVE = re.compile(r"^[A-Za-z]:")  # C:/… is absolute on Windows
+
+
+@dataclass(frozen=True)
+class NoteLines:
+    """Lines `start`..`end` (1-based, inclusive) of a note of `total` lines."""
+
+    path: str
+    start: int
+    end: int
+    total: int
+    lines: tuple[str, ...]
+    truncated: bool = False  # the last line was cut at MAX_CHARS
+
+    @property
+    def next_start(self) -> int | None:
+        """Where the next window starts, or None at the end of the note."""
+        return self.end + 1 if self.end < self.total else None
+
+    def numbered(self) -> str:
+        """The window as `cat -n`-style text: `  12  text`."""
+        width = len(str(max(self.end, 1)))
+        return "\n".join(
+            f"{n:>{width}}  {line}" if line else f"{n:>{width}}"
+            for n, line in enumerate(self.lines, self.start)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "start": self.start,
+            "end": self.end,
+            "total_lines": self.total,
+            "next_start": self.next_start,
+            "truncated": self.truncated,
+            "lines": list(self.lines),
+        }
+
+
+def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
+    """The normalised vault-relative path and the real file for `rel_path`.
+
+    Raises `NoteError` for a path that is absolute, climbs out with `..`, is not a note
+    name, or (after following symlinks) lands outside the vault.
+    """
+    shown = rel_path
+    rel = rel_path.replace("\\", "/").strip()
+    pure = PurePosixPath(rel)
+    if not rel or pure.is_absolute() or rel.startswith("~") or _DRIVE.match(rel):
+        raise NoteError(shown, "not a vault-relative note path")
+    if ".." in pure.parts:
+        raise NoteError(shown, "refused: the path leaves the vault ('..')")
+    parts = [p for p in pure.parts if p not in ("", ".")]
+    if not parts or not is_note_name(parts[-1]) or any(p.startswith(".") for p in parts):
+        raise NoteError(shown, "not a note of the vault (markdown files outside hidden folders)")
+    norm = "/".join(parts)
+    root = vault.resolve()
+    real = (root / norm).resolve()
+    if real != root and root not in real.parents:
+        raise NoteError(shown, "refused: a symlink that leads out of the vault")
+    return norm, real
+
+
+def read_lines(
+    vault: Path,
+    rel_path: str,
+    start_line: int = 1,
+    max_lines: int = DEFAULT_MAX_LINES,
+    *,
+    is_indexed: Callable[[str], bool],
+) -> NoteLines:
+    """Up to `max_lines` lines of the note from `start_line` (clamped to the note).
+
+    `is_indexed(path)` says whether the index holds the note; others are refused.
+    Line numbers are file lines, frontmatter counted, as in `Passage.line`.
+    """
+    norm, real = vault_note_path(vault, rel_path)
+    if not is_indexed(norm):
+        raise NoteError(norm, "not an indexed note (search first; paths are as results give them)")
+    try:
+        if real.stat().st_size > MAX_NOTE_BYTES:
+            raise NoteError(norm, "over the note size cap; it is not indexed")
+        data = real.read_bytes()
+    except NoteError:
+        raise
+    except OSError as exc:
+        raise NoteError(norm, f"cannot read: {exc.strerror or exc}") from exc
+    # The same decoding as the indexer, so line numbers match the search results'.
+    text, _ = decode_note_bytes(data, norm)
+    all_lines = text.split("\n")
+    if all_lines and all_lines[-1] == "":
+        all_lines.pop()  # a final newline ends the last line; it does not start another
+    total = len(all_lines)
+    max_lines = max(1, min(max_lines, MAX_LINES_CAP))
+    start = min(max(1, start_line), max(total, 1))
+    window: list[str] = []
+    used, truncated = 0, False
+    for line in all_lines[start - 1 : start - 1 + max_lines]:
+        if used + len(line) > MAX_CHARS:
+            if not window:  # always return at least (the start of) one line
+                window.append(line[: MAX_CHARS] + "…")
+                truncated = True
+            break
+        window.append(line)
+        used += len(line) + 1
+    end = start + len(window) - 1 if window else start - 1
+    return NoteLines(norm, start, max(end, start - 1), total, tuple(window), truncated)

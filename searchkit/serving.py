@@ -1,0 +1,114 @@
+"""One warm, self-refreshing index for the long-running skins (`searchkit mcp`, `serve`).
+
+A `LiveIndex` keeps one `SearchIndex` open (searchers are reused, so a query costs
+milliseconds instead of the ~0.2 s of a cold process) and keeps it current with the vault
+watcher in a background thread. If the watcher cannot run (no inotify watches left, an
+unsupported file system), every request falls back to the CLI's stat-scan refresh, so the
+results are never older than the vault, only slower.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .api import REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
+from .errors import IndexNotFoundError, SearchkitError
+from .index import IndexStatus, UpdateReport
+from .reading import NoteLines
+from .search import SearchResults
+
+# Short: a change should reach the next search quickly; `watchfiles` still batches a burst
+# (it yields after 50 ms without a new event).
+WATCH_DEBOUNCE_MS = 200
+
+
+class LiveIndex:
+    """A `SearchIndex` kept open and fresh. Thread-safe; `close()` stops the watcher."""
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        vault: str | Path | None = None,
+        *,
+        watch: bool = True,
+        on_report: Callable[[UpdateReport], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.ix: SearchIndex = open_index(index_dir, vault)
+        if not self.ix.exists():
+            raise IndexNotFoundError(
+                f"no index at {self.ix.index_dir}; build it with `searchkit index VAULT`"
+            )
+        self._vault_arg = vault
+        self._on_report = on_report
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.watching = False
+        if watch:
+            self.watching = True
+            self._thread = threading.Thread(target=self._watch, name="searchkit-watch",
+                                             daemon=True)
+            self._thread.start()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.ix.close()
+
+    def __enter__(self) -> LiveIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def vault(self) -> Path | None:
+        return self.ix.vault
+
+    def _watch(self) -> None:
+        from .watch import watch_vault
+
+        def report(r: UpdateReport) -> None:
+            if self._on_report is not None:
+                self._on_report(r)
+
+        def error(exc: SearchkitError) -> None:
+            if self._on_error is not None:
+                self._on_error(exc)  # a locked or broken update: the next change retries
+
+        try:
+            watch_vault(
+                self.ix.index_dir, self._vault_arg, report, debounce_ms=WATCH_DEBOUNCE_MS,
+                stop_event=self._stop, lock_timeout=REFRESH_LOCK_TIMEOUT, on_error=error,
+            )
+        except Exception as exc:  # the watcher cannot run here: refresh per request instead
+            self.watching = False
+            if self._on_error is not None:
+                self._on_error(exc)
+
+    def _fresh(self) -> None:
+        if not self.watching:
+            self.ix.refresh()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def search(self, query: str, **kwargs: Any) -> SearchResults:
+        self._fresh()
+        return self.ix.search(query, **kwargs)
+
+    def read(self, path: str, start_line: int = 1, max_lines: int = 80) -> NoteLines:
+        self._fresh()
+        return self.ix.read_note(path, start_line, max_lines)
+
+    def status(self) -> IndexStatus:
+        return self.ix.status()
+
+    def line_ends(self, chunk_ids: list[str]) -> dict[str, int]:
+        return self.ix.line_ends(chunk_ids)

@@ -1,0 +1,239 @@
+"""`searchkit serve` in a subprocess on a free loopback port, driven with urllib; and the warm
+CLI (`searchkit search` handing its query to that server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+import searchkit
+from searchkit.remote import SERVE_FILE
+
+TOKEN = "s3cret-token"
+
+SLEEP = """\
+---
+title: Sleep and memory
+videoId: Kx3mP9vLq2E
+---
+
+Intro about the brain.
+
+## Slow-wave sleep
+During deep sleep the hippocampus replays the day <a data-t="00:01:40">[00:01:40]</a>.
+Memory consolidation happens here.
+
+## REM sleep
+Dreams and emotional memory.
+"""
+
+RUST = "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking ownership.\n"
+
+
+@dataclass
+class Server:
+    vault: Path
+    index: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    def get(self, route: str, token: str | None = TOKEN, headers: dict[str, str] | None = None,
+            **params: Any) -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{self.port}{route}?{urlencode(params, doseq=True)}"
+        req = urllib.request.Request(url, headers=headers or {})
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+def make_vault(root: Path) -> tuple[Path, Path]:
+    vault = root / "vault"
+    vault.mkdir()
+    (vault / "sleep.md").write_text(SLEEP, encoding="utf-8")
+    (vault / "rust.md").write_text(RUST, encoding="utf-8")
+    (root / "outside").mkdir()
+    (root / "outside" / "secret.md").write_text("# Secret\n\npassword\n", encoding="utf-8")
+    os.symlink(root / "outside" / "secret.md", vault / "linked.md")
+    index = root / "index"
+    with searchkit.open_index(index, vault) as ix:
+        ix.update()
+    return vault, index
+
+
+def start_server(root: Path) -> Iterator[Server]:
+    vault, index = make_vault(root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0",
+         "--token", TOKEN],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    info = index / SERVE_FILE
+    deadline = time.monotonic() + 20
+    while not info.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"server did not start: {err}")
+        time.sleep(0.05)
+    port = json.loads(info.read_text())["port"]
+    try:
+        yield Server(vault, index, port, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()
+    assert not info.exists(), "the server must remove its warm-CLI file on exit"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(tmp_path_factory.mktemp("http"))
+
+
+def test_search_has_the_cli_json_shape(server: Server) -> None:
+    status, data = server.get("/search", q="hippocampus", limit=5)
+    assert status == 200
+    assert {"query", "total", "total_exact", "offset", "suggestion", "results"} <= set(data)
+    top = data["results"][0]
+    assert (top["path"], top["heading_path"], top["line"]) == ("sleep.md", ["Slow-wave sleep"], 8)
+    assert top["abs_path"].endswith("sleep.md")
+    assert top["timestamp"] == 100 and top["links"]["video"].endswith("t=100s")
+    assert "<mark>hippocampus</mark>" in top["snippet_marked"]
+
+    status, data = server.get("/search", q="memory", path="rust.md")
+    assert (status, data["results"]) == (200, [])
+    status, data = server.get("/search", q="memory", kind="section", limit=1)
+    assert status == 200 and len(data["results"]) == 1
+
+
+def test_read_around_a_hit(server: Server) -> None:
+    _, data = server.get("/search", q="hippocampus")
+    hit = data["results"][0]
+    status, window = server.get("/read", path=hit["path"], start=hit["line"], lines=2)
+    assert status == 200
+    assert window["lines"] == [
+        "## Slow-wave sleep",
+        'During deep sleep the hippocampus replays the day <a data-t="00:01:40">[00:01:40]</a>.',
+    ]
+    assert (window["start"], window["end"], window["next_start"]) == (8, 9, 10)
+
+
+def test_bad_requests_get_one_line_errors(server: Server) -> None:
+    status, data = server.get("/search", q="has:nothing")
+    assert status == 400 and data["kind"] == "QuerySyntaxError"
+    assert "has:nothing is not known" in data["error"]
+    assert server.get("/search", q="")[0] == 400
+    status, data = server.get("/search", q="sleep", limit="ten")
+    assert status == 400 and "limit must be a whole number" in data["error"]
+    for path, why in [("../outside/secret.md", "leaves the vault"),
+                      ("/etc/passwd", "not a vault-relative"),
+                      ("linked.md", "symlink"), ("nope.md", "not an indexed note")]:
+        status, data = server.get("/read", path=path)
+        assert status == 404 and why in data["error"], (path, data)
+    assert server.get("/status")[1]["notes"] == 3  # still serving
+
+
+def test_foreign_host_and_origin_are_refused(server: Server) -> None:
+    status, data = server.get("/status", headers={"Host": "attacker.example"})
+    assert status == 403 and "Host" in data["error"]
+    status, data = server.get("/status", headers={"Origin": "http://attacker.example"})
+    assert status == 403
+    assert server.get("/status", headers={"Host": f"localhost:{server.port}"})[0] == 200
+    assert server.get("/status", headers={"Origin": f"http://127.0.0.1:{server.port}"})[0] == 200
+
+
+def test_wrong_or_missing_token_is_refused(server: Server) -> None:
+    assert server.get("/status", token="wrong")[0] == 401
+    assert server.get("/status", token=None)[0] == 401
+    assert server.get("/status")[0] == 200
+
+
+# The warm CLI: a whole `searchkit search` process, run with and without the hand-off.
+# The probe reports whether Whoosh was imported, so the test knows which path ran.
+PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('WHOOSH=%s\\n' % ('whoosh' in sys.modules)))\n"
+    "from searchkit.cli import main\n"
+    "main(sys.argv[1:], prog_name='searchkit')\n"
+)
+
+
+def cli(server: Server, *args: str, warm: bool) -> tuple[int, str, str, bool]:
+    env = {**os.environ, "SEARCHKIT_NO_SERVER": "0" if warm else "1", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "search", "--index", str(server.index), *args],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    err, _, probe = done.stderr.rpartition("WHOOSH=")
+    return done.returncode, done.stdout, err, probe.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hippocampus", "--json"),
+        ("memory", "-n", "1"),  # text output, with the "more" line on stderr
+        ("sleep", "--explain", "--json"),
+        ("hipocampus",),  # no results: exit 1 and the did-you-mean line
+        ("has:nothing",),  # a bad query: exit 2 and the one-line error
+        ("memory", "--tag", "none", "--json"),
+    ],
+)
+def test_warm_cli_prints_what_a_local_search_prints(server: Server, args: tuple[str, ...]) -> None:
+    cold = cli(server, *args, warm=False)
+    warm = cli(server, *args, warm=True)
+    assert cold[3] is True and warm[3] is False  # only the cold run opened the index
+    assert warm[:3] == cold[:3]
+
+
+def test_a_note_edited_while_serving_is_found(tmp_path: Path) -> None:
+    for server in start_server(tmp_path):
+        assert server.get("/search", q="zeppelin")[1]["results"] == []
+        time.sleep(0.3)  # let the watcher settle on its first scan
+        (server.vault / "rust.md").write_text(RUST + "\n## Airships\nA zeppelin floats.\n",
+                                              encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while not (results := server.get("/search", q="zeppelin")[1]["results"]):
+            assert time.monotonic() < deadline, "the edit never reached the index"
+            time.sleep(0.1)
+        assert results[0]["path"] == "rust.md"
+        assert server.get("/read", path="rust.md", start=7)[1]["lines"] == ["A zeppelin floats."]
+
+
+def test_a_stale_server_file_falls_back_to_a_local_search(tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+    from searchkit.remote import ServerInfo, write_server_info
+
+    vault, index = make_vault(tmp_path)
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for pid in (os.getpid(), 2**22 + 12345):  # a live process without a server; no process
+        write_server_info(index, ServerInfo(pid, "127.0.0.1", port, None, str(index),
+                                            str(vault.resolve())))
+        result = CliRunner().invoke(main, ["search", "--index", str(index), "borrow", "--json"],
+                                    env={"SEARCHKIT_NO_SERVER": "0"})
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["results"][0]["path"] == "rust.md"

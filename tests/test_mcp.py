@@ -1,0 +1,166 @@
+"""`searchkit mcp` as a subprocess, driven by the MCP SDK's own stdio client."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+import searchkit
+
+SLEEP = """\
+---
+title: Sleep and memory
+videoId: Kx3mP9vLq2E
+---
+
+Intro about the brain.
+
+## Slow-wave sleep
+During deep sleep the hippocampus replays the day <a data-t="00:01:40">[00:01:40]</a>.
+Memory consolidation happens here.
+
+## REM sleep
+Dreams and emotional memory.
+"""
+
+RUST = "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking ownership.\n"
+
+
+@pytest.fixture()
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "sleep.md").write_text(SLEEP, encoding="utf-8")
+    (vault / "rust.md").write_text(RUST, encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nthe password\n", encoding="utf-8")
+    os.symlink(outside / "secret.md", vault / "linked.md")
+    index = tmp_path / "index"
+    with searchkit.open_index(index, vault) as ix:
+        ix.update()
+    return vault, index
+
+
+def run_session(index: Path, body: Callable[[Client], Awaitable[None]]) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "searchkit", "mcp", "--index", str(index)],
+    )
+
+    async def main() -> None:
+        async with Client(params, read_timeout_seconds=30) as client:
+            await body(client)
+
+    anyio.run(main)
+
+
+def text_of(result: Any) -> str:
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+async def call(client: Client, tool: str, **args: Any) -> tuple[bool, str]:
+    result = await client.call_tool(tool, args)
+    return bool(result.is_error), text_of(result)
+
+
+def test_tools_search_and_read_around_a_hit(built: tuple[Path, Path]) -> None:
+    vault, index = built
+
+    async def body(client: Client) -> None:
+        listed = await client.list_tools()
+        assert {t.name for t in listed.tools} == {"search", "read", "status"}
+        definitions = json.dumps([t.model_dump(mode="json", exclude_none=True)
+                                  for t in listed.tools])
+        assert len(definitions) / 4 < 1000  # rough token estimate of all definitions
+
+        err, text = await call(client, "search", query="hippocampus", limit=5)
+        assert not err
+        data = json.loads(text)
+        top = data["results"][0]
+        assert (top["rank"], top["path"], top["title"]) == (1, "sleep.md", "Sleep and memory")
+        assert top["heading"] == ["Slow-wave sleep"]
+        assert top["lines"] == [8, 10]
+        assert "hippocampus" in top["snippet"] and len(top["snippet"]) <= 300
+        assert top["timestamp"] == 100
+        assert top["links"]["video"].endswith("t=100s")
+        assert top["links"]["obsidian"].startswith("obsidian://open?vault=vault")
+
+        err, text = await call(client, "read", path=top["path"], start_line=top["lines"][0],
+                               max_lines=3)
+        assert not err
+        head, *rows = text.splitlines()
+        assert head == "sleep.md lines 8-10 of 13"
+        assert rows[0] == " 8  ## Slow-wave sleep"
+        assert rows[-1] == "[more: read(path, start_line=11)]"
+
+        err, text = await call(client, "search", query="sleep", path="rust.md")
+        assert not err and json.loads(text)["results"] == []
+
+        err, text = await call(client, "status")
+        st = json.loads(text)
+        assert (st["notes"], st["vault"], st["watching"]) == (3, str(vault.resolve()), True)
+
+    run_session(index, body)
+
+
+def test_errors_are_tool_errors_and_the_server_lives_on(built: tuple[Path, Path]) -> None:
+    _, index = built
+
+    async def body(client: Client) -> None:
+        err, text = await call(client, "search", query="has:nothing")
+        assert err and "has:nothing is not known" in text
+
+        err, text = await call(client, "search", query="sleep", kind="chapter")
+        assert err and "kind must be one of" in text
+
+        err, text = await call(client, "search", query="hipocampus")
+        assert not err
+        data = json.loads(text)
+        assert data["results"] and "also searched 'hippocampus'" in data["note"]
+        err, text = await call(client, "search", query="hippocampus9")
+        data = json.loads(text)
+        assert data["results"] == [] and "No passages match" in data["note"]
+
+        for path, why in [("../outside/secret.md", "leaves the vault"),
+                          ("/etc/passwd", "not a vault-relative"),
+                          ("linked.md", "symlink"),
+                          ("nope.md", "not an indexed note")]:
+            err, text = await call(client, "read", path=path)
+            assert err and why in text, (path, text)
+
+        err, text = await call(client, "search", query="borrow")  # still serving
+        assert not err and json.loads(text)["results"][0]["path"] == "rust.md"
+
+    run_session(index, body)
+
+
+def test_a_note_edited_between_two_searches_is_found(built: tuple[Path, Path]) -> None:
+    vault, index = built
+
+    async def body(client: Client) -> None:
+        err, text = await call(client, "search", query="zeppelin")
+        assert not err and json.loads(text)["results"] == []
+        await anyio.sleep(0.3)  # let the watcher settle on its first scan
+        (vault / "rust.md").write_text(RUST + "\n## Airships\nA zeppelin floats.\n",
+                                       encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while True:
+            err, text = await call(client, "search", query="zeppelin")
+            results = json.loads(text)["results"]
+            if results or time.monotonic() > deadline:
+                break
+            await anyio.sleep(0.1)
+        assert results and results[0]["path"] == "rust.md"
+        assert results[0]["heading"] == ["Rust ownership", "Airships"]
+
+    run_session(index, body)
