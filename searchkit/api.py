@@ -32,7 +32,7 @@ from .errors import (
 )
 from .indexdir import LOCK_FILE, META_FILE, IndexMeta, read_meta
 from .locate import Location, locate
-from .search import SearchResults, search
+from .search import DEFAULT_PER_NOTE, SearchResults, search
 
 # Passage kinds, shared with the CLI's --kind choices so both refuse the same values.
 KINDS = ("intro", "section", "callout")
@@ -243,7 +243,7 @@ class SearchIndex:
         query: str,
         limit: int = 10,
         offset: int = 0,
-        per_note: int = 2,
+        per_note: int = DEFAULT_PER_NOTE,
         *,
         explain: bool = False,
         **filters: FilterValue | None,

@@ -282,7 +282,7 @@ class _SearchCommand(click.Command):
 @click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True,
               help="Passages to show.")
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many passages.")
-@click.option("--per-note", type=click.IntRange(0), default=2, show_default=True,
+@click.option("--per-note", type=click.IntRange(0), default=3, show_default=True,
               help="At most this many passages per note (0: no limit).")
 @click.option("--tag", multiple=True, help="Only notes with this tag (repeatable: any).")
 @click.option("--path", "path_", help="Only notes under this path prefix or glob.")

@@ -142,6 +142,7 @@ def create_app(
     from starlette.routing import Route
 
     from .cli import results_json
+    from .search import DEFAULT_PER_NOTE
 
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)
@@ -168,7 +169,7 @@ def create_app(
                 query,
                 limit=_int(params, "limit", 10, 1, 1000),
                 offset=_int(params, "offset", 0, 0),
-                per_note=_int(params, "per_note", 2, 0),
+                per_note=_int(params, "per_note", DEFAULT_PER_NOTE, 0),
                 explain=params.get("explain", "") in ("1", "true", "yes"),
                 tag=params.getlist("tag"),
                 path=params.get("path") or None,

@@ -119,8 +119,15 @@ def _lex(s: str) -> list[Tok]:
             out.append(Tok("RP", c))
             i += 1
             continue
-        # "-x", '-"x y"', "-(…)": negation; "-" alone or "--" is text.
-        if c == "-" and i + 1 < n and not s[i + 1].isspace() and s[i + 1] not in "-)":
+        # "-x", '-"x y"', "-(…)": negation; "-" alone, "--" or a negative number ("a z
+        # score of -3") is text.
+        if (
+            c == "-"
+            and i + 1 < n
+            and not s[i + 1].isspace()
+            and s[i + 1] not in "-)"
+            and not s[i + 1].isdigit()
+        ):
             out.append(Tok("NOT", "-"))
             i += 1
             continue

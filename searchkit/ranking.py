@@ -77,7 +77,10 @@ class RankParams:
     )
     function_weight: float = 0.2  # a function word's share of a content word's weight
     coordination: float = 1.0  # exponent on the matched share of the query's weight; 0 = off
-    hub_penalty: float = 0.7  # a passage made only of links keeps 30% of its score
+    # A passage made only of links keeps 30% of its score. The penalty grows from nothing at
+    # `hub_start` (prose with inline links is content) to full at 100% link text.
+    hub_penalty: float = 0.7
+    hub_start: float = 0.5
 
 
 DEFAULT_PARAMS = RankParams()
@@ -236,7 +239,7 @@ def score_concepts(
     st = stats_for(searcher)
     n = st.n
     k1 = params.k1
-    concepts = expand(searcher, concepts)
+    concepts = _merged(expand(searcher, concepts))
     only_function = all(c.function for c in concepts)
     gating = [only_function or not c.function for c in concepts]
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
@@ -316,13 +319,30 @@ def score_concepts(
             if total_mass > 0:
                 acc[d] *= (held / total_mass) ** coord
     if hub > 0:
+        start = min(max(params.hub_start, 0.0), 0.99) * 255
         for seg in st.segments:
             lo, hi = seg.offset, seg.offset + len(seg.hub)
             share = seg.hub
             for d in acc:
-                if lo <= d < hi and share[d - lo]:
-                    acc[d] *= 1.0 - hub * share[d - lo] / 255.0
+                if lo <= d < hi and share[d - lo] > start:
+                    acc[d] *= 1.0 - hub * (share[d - lo] - start) / (255 - start)
     return Scored(acc, mask)
+
+
+def _merged(concepts: Sequence[Concept]) -> list[Concept]:
+    """One concept per distinct set of terms: "billing … bills" both stem to `bill`, and
+    counting it twice would double its weight."""
+    out: dict[tuple[tuple[str, ...], tuple[str, ...], int], Concept] = {}
+    for c in concepts:
+        key = (c.terms, c.fields, c.phrase)
+        seen = out.get(key)
+        if seen is None:
+            out[key] = c
+        elif seen.function and not c.function:
+            out[key] = replace(c, label=f"{seen.label}/{c.label}")
+        elif seen.label != c.label:
+            out[key] = replace(seen, label=f"{seen.label}/{c.label}")
+    return list(out.values())
 
 
 def explain_doc(
@@ -332,7 +352,7 @@ def explain_doc(
     penalty: `--explain` shows where a score comes from."""
     plain = RankParams(params.k1, params.field_weights, params.field_b, 1.0, 0.0, 0.0)
     parts: list[tuple[str, float]] = []
-    for c in expand(searcher, concepts):
+    for c in _merged(expand(searcher, concepts)):
         s = score_concepts(searcher, [replace(c, function=False, phrase=0)], plain, within={docnum})
         points = s.scores.get(docnum, 0.0)
         if c.function:
@@ -389,3 +409,11 @@ def hub_share(searcher: Any, docnum: int) -> float:
         if seg.offset <= docnum < seg.offset + len(seg.hub):
             return seg.hub[docnum - seg.offset] / 255.0
     return 0.0
+
+
+def hub_factor(share: float, params: RankParams = DEFAULT_PARAMS) -> float:
+    """What the hub rule leaves of a score, for a passage whose link share is `share`."""
+    start = min(max(params.hub_start, 0.0), 0.99)
+    if share <= start:
+        return 1.0
+    return 1.0 - params.hub_penalty * (share - start) / (1 - start)

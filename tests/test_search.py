@@ -273,7 +273,7 @@ SCHEMA = build_schema()
 
 
 def test_per_note_limit(searcher):
-    assert len(run(searcher, "llama")) == 2
+    assert len(run(searcher, "llama")) == 3  # DEFAULT_PER_NOTE
     assert len(run(searcher, "llama", per_note=1)) == 1
     assert len(run(searcher, "llama", per_note=0)) == 5
 
