@@ -81,6 +81,10 @@ class RankParams:
     # `hub_start` (prose with inline links is content) to full at 100% link text.
     hub_penalty: float = 0.7
     hub_start: float = 0.5
+    # Proximity: a passage where neighbouring query words stand within `window` words of
+    # each other gets up to this share more (all neighbouring pairs close).
+    proximity: float = 0.2
+    window: int = 8
 
 
 DEFAULT_PARAMS = RankParams()
@@ -327,6 +331,56 @@ def score_concepts(
                 if lo <= d < hi and share[d - lo] > start:
                     acc[d] *= 1.0 - hub * (share[d - lo] - start) / (255 - start)
     return Scored(acc, mask)
+
+
+def proximity(
+    reader: Any, concepts: Sequence[Concept], docnums: Sequence[int], window: int
+) -> dict[int, float]:
+    """For each passage, the share of neighbouring pairs of (non-function, single-term)
+    query words that stand within `window` words of each other in its body."""
+    terms = [c.terms[0] for c in _merged(concepts) if not c.function and len(c.terms) == 1]
+    pairs = list(itertools.pairwise(terms))
+    if not pairs or not docnums:
+        return {}
+    wanted = sorted(set(docnums))
+    positions: dict[str, dict[int, list[int]]] = {}
+    for t in set(terms):
+        found: dict[int, list[int]] = {}
+        try:
+            m = reader.postings("body", t.encode("utf-8"))
+        except Exception:  # not in the body of any passage
+            positions[t] = found
+            continue
+        for d in wanted:
+            if not m.is_active():
+                break
+            if m.id() < d:
+                m.skip_to(d)
+            if m.is_active() and m.id() == d:
+                found[d] = list(m.value_as("positions"))
+        positions[t] = found
+    out: dict[int, float] = {}
+    for d in wanted:
+        close = 0
+        for a, b in pairs:
+            pa, pb = positions[a].get(d), positions[b].get(d)
+            if pa and pb and _within(pa, pb, window):
+                close += 1
+        if close:
+            out[d] = close / len(pairs)
+    return out
+
+
+def _within(pa: list[int], pb: list[int], window: int) -> bool:
+    i = j = 0
+    while i < len(pa) and j < len(pb):
+        if abs(pa[i] - pb[j]) <= window:
+            return True
+        if pa[i] < pb[j]:
+            i += 1
+        else:
+            j += 1
+    return False
 
 
 def _merged(concepts: Sequence[Concept]) -> list[Concept]:

@@ -20,7 +20,7 @@ from whoosh.searching import SearchContext
 
 from . import highlight, ranking, spelling
 from .links import Links, make_links
-from .query import DEFAULT_TUNING, TEXT_FIELDS, Compiled, Tuning, compile_query, parse_query
+from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
 
 __all__ = [
@@ -258,7 +258,7 @@ def search(
     hits, total = _run(searcher, comp.primary, comp, want, per_note, weighting, allowed)
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
-        _passage(searcher, hit, sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
+        _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
         for i, (sc, mult, hit) in enumerate(page)
     ]
     exact = len(hits) < want
@@ -302,14 +302,23 @@ def _ranked(
     # rerank to lift a passage from below the page.
     pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
     order = sorted(scores, key=scores.__getitem__, reverse=True)
+    if params.proximity > 0:
+        pool = max(pool, min(3 * want, want + 100))
+        head = order[: pool * 4]
+        near = ranking.proximity(searcher.reader(), concepts, head, params.window)
+        for d, share in near.items():
+            scores[d] *= 1.0 + params.proximity * share
+        order = sorted(head, key=scores.__getitem__, reverse=True) + order[pool * 4 :]
     capped = _cap_docs(searcher, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
-    hits = _hits_for(searcher, concepts, weighting, [d for _, _, d in page])
+    terms = {t for c in ranking.expand(searcher, concepts) for t in c.terms} if snippets else set()
     passages = []
     for i, (sc, mult, d) in enumerate(page):
+        fields = searcher.stored_fields(d)
+        spans = _match_spans(searcher.schema, fields.get("body") or "", terms)
         passage = _passage(
-            searcher, hits[d], sc, mult, offset + i + 1, vault_name, False, comp, snippets
+            fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
         )
         if explain:
             why = _explain(searcher, d, concepts, params, sc / mult, mult)
@@ -365,32 +374,16 @@ def _cap_docs(searcher: Any, order: list[int], per_note: int, want: int) -> list
     return out
 
 
-def _hits_for(
-    searcher: Any, concepts: list[ranking.Concept], weighting: Any, docnums: list[int]
-) -> dict:
-    """Whoosh hits of the shown passages that know their matched terms (snippets need
-    them). Asking for terms while ranking would record them for every match (~40% of a
-    query); here only the page's documents are collected."""
-    if not docnums:
-        return {}
-    ids = Q.Or([Q.Term("id", searcher.stored_fields(d)["id"]) for d in docnums])
-    words = Q.Or(
-        [
-            Q.Term(f, t)
-            for c in ranking.expand(searcher, concepts)
-            for t in c.terms
-            for f in TEXT_FIELDS
-        ]
-    )
-    out: dict[int, Any] = {}
-    for q, terms in ((Q.And([ids, words]), True), (ids, False)):
-        results = searcher.search(_Weighted(q, weighting), limit=len(docnums), terms=terms)
-        highlight.configure(results)
-        for i in range(results.scored_length()):
-            out.setdefault(results[i].docnum, results[i])
-        if len(out) >= len(set(docnums)):
-            break
-    return out
+def _match_spans(schema: Any, text: str, terms: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each word of `text` that analyses to one of the query's `terms`:
+    what Whoosh's highlighter finds, without a second search to learn the matched terms."""
+    if not text or not terms:
+        return []
+    spans = []
+    for tok in schema["body"].analyzer(text, chars=True, mode="index", removestops=False):
+        if tok.text in terms:
+            spans.append((tok.startchar, tok.endchar))
+    return spans
 
 
 def _run(
@@ -564,8 +557,8 @@ def _in_order(positions: list[Any], slop: int) -> bool:
 
 
 def _passage(
-    searcher: Any,
-    hit: Any,
+    f: Mapping[str, Any],
+    spans: list[tuple[int, int]],
     score: float,
     mult: float,
     rank: int,
@@ -574,9 +567,8 @@ def _passage(
     comp: Compiled,
     snippets: bool = True,
 ) -> Passage:
-    f = hit.fields()
     body = f.get("body", "") or ""
-    snip = highlight.snippet_for_hit(hit, body) if snippets else highlight.EMPTY
+    snip = highlight.make_snippet(body, spans) if snippets else highlight.EMPTY
     stamps = f.get("timestamps") or []
     seconds = nearest_timestamp(stamps, snip.anchor, body)
     tags = tuple(t.strip() for t in (f.get("tags") or "").split(",") if t.strip())
