@@ -59,7 +59,8 @@ from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 # 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
 # 3: numbers without range tiers; `line` stored only.
 # 4: C++/C#/.NET and one-letter words kept; PyStemmer; `hub` column (link share).
-SCHEMA_VERSION = 4
+# 5: `headings` leaves out a first heading that repeats the title.
+SCHEMA_VERSION = 5
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
@@ -142,7 +143,7 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
         "source": chunk.path,
         "title": chunk.title,
         "headings": " \n".join(
-            [*chunk.heading_path, *([chunk.callout_title] if chunk.callout_title else [])]
+            [*_own_headings(chunk), *([chunk.callout_title] if chunk.callout_title else [])]
         ),
         "body": chunk.text,
         "kind": chunk.kind,
@@ -169,6 +170,17 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
     if chunk.timestamps:
         doc["timestamp"] = chunk.timestamps[0].seconds
     return doc
+
+
+def _own_headings(chunk: Chunk) -> tuple[str, ...]:
+    """The heading path without a first heading that only repeats the note's title (an H1
+    the title was taken from, or that restates it): the title field already holds those
+    words, and counting them twice made every passage of such a note look like a title
+    match."""
+    path = chunk.heading_path
+    if path and " ".join(path[0].split()).casefold() == " ".join(chunk.title.split()).casefold():
+        return path[1:]
+    return path
 
 
 def note_documents(note: Note, chunks: list[Chunk]) -> list[dict[str, Any]]:

@@ -136,6 +136,15 @@ class _Stats:
             hub = _column_bytes(reader, HUB_COLUMN, count)
             self.segments.append(_Segment(reader, offset, lengths, hub))
         self._norms: dict[tuple[str, float, float], list[float]] = {}
+        self._notes: list[Any] | None = None
+
+    def notes(self, searcher: Any) -> list[Any]:
+        """The note (source path) of every passage, by document number, read once: the
+        per-note cap looks up every matching passage, and a column lookup per document
+        costs microseconds each."""
+        if self._notes is None:
+            self._notes = list(searcher.reader().column_reader("source"))
+        return self._notes
 
     def norm_table(self, fieldname: str, weight: float, b: float) -> list[float]:
         """weight / (1 - b + b * len / avg) for each of the 256 length codes."""

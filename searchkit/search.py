@@ -301,6 +301,7 @@ def _ranked(
     # Enough candidates for the page after the per-note cap, plus room for the phrase
     # rerank to lift a passage from below the page.
     pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
+    notes = ranking.stats_for(searcher).notes(searcher)
     order = sorted(scores, key=scores.__getitem__, reverse=True)
     if params.proximity > 0:
         pool = max(pool, min(3 * want, want + 100))
@@ -309,7 +310,7 @@ def _ranked(
         for d, share in near.items():
             scores[d] *= 1.0 + params.proximity * share
         order = sorted(head, key=scores.__getitem__, reverse=True) + order[pool * 4 :]
-    capped = _cap_docs(searcher, order, per_note, pool)
+    capped = _cap_docs(notes, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
     terms = {t for c in ranking.expand(searcher, concepts) for t in c.terms} if snippets else set()
@@ -324,7 +325,7 @@ def _ranked(
             why = _explain(searcher, d, concepts, params, sc / mult, mult)
             passage = replace(passage, explanation=why)
         passages.append(passage)
-    available = len(_cap_docs(searcher, order, per_note, 0)) if per_note > 0 else len(order)
+    available = _available(notes, order, per_note)
     return SearchResults(
         passages,
         query=query,
@@ -355,12 +356,22 @@ def _corrected(
     ], [(f.word, f.surface) for f in usable]
 
 
-def _cap_docs(searcher: Any, order: list[int], per_note: int, want: int) -> list[int]:
+def _available(notes: list[Any], docs: list[int], per_note: int) -> int:
+    """How many of `docs` the per-note cap lets through."""
+    if per_note <= 0:
+        return len(docs)
+    per: dict[Any, int] = {}
+    for d in docs:
+        key = notes[d]
+        per[key] = per.get(key, 0) + 1
+    return sum(min(n, per_note) for n in per.values())
+
+
+def _cap_docs(sources: list[Any], order: list[int], per_note: int, want: int) -> list[int]:
     """The first `want` documents of `order` (all, if `want` is 0), at most `per_note` from
-    any one note."""
+    any one note (`sources`: the note of each document)."""
     if per_note <= 0:
         return order[:want] if want else list(order)
-    sources = searcher.reader().column_reader("source")
     per: dict[Any, int] = {}
     out = []
     for d in order:
