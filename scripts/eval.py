@@ -101,10 +101,12 @@ def measure(a: argparse.Namespace, settings: Settings) -> list[SetResult]:
     a.work.mkdir(parents=True, exist_ok=True)
     results: list[SetResult] = []
     if a.set in ("notes", "all"):
+        # Another judged set (e.g. the held-out one) is named after its folder.
+        name = a.notes_queries.resolve().parent.name if a.notes_queries else "notes"
         results.append(run_notes(
             a.notes_queries or notes_dir / "queries.jsonl", a.corpora or a.shared / "corpora",
             a.notes_vault, notes_dir / "score_passages.py", peer_path, a.work, settings,
-            a.rebuild,
+            a.rebuild, name,
         ))
     if a.set in ("scifact", "all"):
         splits = ["train", "test"] if a.split == "both" else [a.split]
@@ -160,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings.describe() or "library defaults",
     }
     t0 = time.perf_counter()
-    results = measure(a, settings)
+    try:
+        results = measure(a, settings)
+    except searchkit.SearchkitError as exc:  # e.g. another run holds the cached index's lock
+        log(f"eval: {exc}")
+        return 1
     write_outputs(a, results)
     if a.json:
         out = {
@@ -180,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     shown = header["settings"]
-    print(f"searchkit {header['checkout']} ({header['searchkit']}), "
-          f"ranking: {shown if isinstance(shown, str) else json.dumps(shown)}")
+    if not isinstance(shown, str):
+        shown = "overrides " + ", ".join(f"{k}={json.dumps(v)}" for k, v in shown.items())
+    print(f"searchkit {header['checkout']} ({header['searchkit']}), ranking: {shown}")
     print()
     print(table(results))
     print()

@@ -128,6 +128,11 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def first_relevant(docs: list[str], judged: dict[str, int]) -> int | None:
+    """Rank of the first relevant document in the top 10 (as the notes rows report it)."""
+    return next((i + 1 for i, d in enumerate(docs[:10]) if judged.get(d, 0) >= 1), None)
+
+
 def query_metrics(docs: list[str], judged: dict[str, int]) -> dict[str, float] | None:
     """nDCG@10, Recall@100, MRR@10 and top3 of one ranked list; None if nothing relevant."""
     rel = {d: g for d, g in judged.items() if g >= 1}
@@ -136,7 +141,7 @@ def query_metrics(docs: list[str], judged: dict[str, int]) -> dict[str, float] |
     dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(docs[:10]))
     ideal = sorted(rel.values(), reverse=True)[:10]
     idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    first = next((i + 1 for i, d in enumerate(docs[:10]) if d in rel), None)
+    first = first_relevant(docs, rel)
     return {
         "ndcg@10": dcg / idcg if idcg else 0.0,
         "recall@100": len(set(docs[:100]) & set(rel)) / len(rel),
@@ -247,7 +252,10 @@ def run_beir(
                         continue
                     res.rows.append({
                         "set": res.name, "id": qid, "query": text,
-                        "searchkit": round(sk["ndcg@10"], 4), "peer": round(pr["ndcg@10"], 4),
+                        "searchkit": round(sk["ndcg@10"], 4),
+                        "searchkit_first": first_relevant(sk_run[qid], qrels[qid]),
+                        "peer": round(pr["ndcg@10"], 4),
+                        "peer_first": first_relevant(peer_run[qid], qrels[qid]),
                         "delta": round(sk["ndcg@10"] - pr["ndcg@10"], 4),
                     })
                 res.runs = {"searchkit": sk_run, "peer": peer_run}  # TREC-style: qid → docs

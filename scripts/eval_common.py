@@ -81,12 +81,18 @@ class Settings:
     tuning: Any = None  # searchkit.query.Tuning | None
 
     def describe(self) -> dict[str, Any]:
+        """The fields that differ from the library defaults ({} = the defaults)."""
+        from searchkit.query import DEFAULT_TUNING
+        from searchkit.ranking import DEFAULT_PARAMS
+
         out: dict[str, Any] = {}
-        for name, obj in (("params", self.params), ("tuning", self.tuning)):
-            if obj is not None:
-                out[name] = {
-                    f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                }
+        for obj, default in ((self.params, DEFAULT_PARAMS), (self.tuning, DEFAULT_TUNING)):
+            if obj is None:
+                continue
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                if value != getattr(default, f.name):
+                    out[f.name] = _plain(value)
         return out
 
 
@@ -229,12 +235,13 @@ def index_fingerprint() -> str:
 
 
 def _build_progress(label: str) -> Callable[[Any], None]:
-    last = [0.0]
+    last = [time.monotonic(), -1]  # time and notes_done of the last line printed
 
     def report(p: Any) -> None:
         now = time.monotonic()
-        if now - last[0] >= 15 or (p.notes_total and p.notes_done == p.notes_total):
-            last[0] = now
+        done = p.notes_total and p.notes_done == p.notes_total
+        if (now - last[0] >= 15 or done) and p.notes_done != last[1]:
+            last[:] = [now, p.notes_done]
             log(f"  {label}: {p.notes_done:,}/{p.notes_total:,} notes, {p.chunks:,} passages")
 
     return report
@@ -285,10 +292,14 @@ def searchkit_query(
     from searchkit.errors import SearchkitError
     from searchkit.search import search
 
+    # Overrides only when given: a run without flags calls search() as the API does.
+    extra = {
+        k: v for k, v in (("params", settings.params), ("tuning", settings.tuning)) if v is not None
+    }
     try:
         return list(search(
             searcher, query, vault_name=vault_name, limit=limit, per_note=per_note,
-            snippets=False, params=settings.params, tuning=settings.tuning,
+            snippets=False, **extra,
         ))
     except SearchkitError:  # e.g. a query of stop words only: the CLI shows no results
         return []
