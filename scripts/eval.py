@@ -70,7 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="SciFact split(s) (default both: tune on train, report test)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/searchkit-eval"),
                     help="cache of indexes and peer databases, reused (default %(default)s)")
-    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached searchkit indexes")
+    rb = ap.add_mutually_exclusive_group()
+    rb.add_argument("--rebuild", action="store_const", const="yes", dest="rebuild",
+                    default="auto", help="rebuild the cached searchkit indexes")
+    rb.add_argument("--reuse-index", action="store_const", const="no", dest="rebuild",
+                    help="keep the cached indexes even if searchkit's indexing code changed "
+                         "(by default they are rebuilt then)")
     ap.add_argument("--shared", type=Path, default=SHARED,
                     help="the shared folder (default: ../shared beside the repository)")
     ap.add_argument("--notes-queries", type=Path,

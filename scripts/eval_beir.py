@@ -206,7 +206,7 @@ def run_beir(
     peer_path: Path,
     work: Path,
     settings: Settings,
-    rebuild: bool = False,
+    rebuild: str = "auto",
     name: str = "scifact",
 ) -> list[SetResult]:
     """One SetResult per split; the vault, index and peer database are shared by them."""

@@ -247,28 +247,38 @@ def _build_progress(label: str) -> Callable[[Any], None]:
     return report
 
 
-def ensure_index(vault: Path, index_dir: Path, label: str, rebuild: bool = False) -> float:
+def ensure_index(vault: Path, index_dir: Path, label: str, rebuild: str = "auto") -> float:
     """Build or refresh the searchkit index of `vault` in `index_dir`; return seconds spent.
 
+    `rebuild`: "auto" (when the indexing code changed), "yes" or "no" (keep a cached index
+    whatever changed in the code; searchkit still rebuilds on a schema version change).
     Stat-only check first (`needs_update`), so an up-to-date index costs well under a second.
     """
     import searchkit
 
     stamp = index_dir.parent / (index_dir.name + ".code")
     code = index_fingerprint()
-    if not rebuild and stamp.is_file() and stamp.read_text().strip() != code:
-        log(f"{label}: indexing code changed since the cached index was built: rebuilding")
-        rebuild = True
+    force = rebuild == "yes"
+    if rebuild == "auto" and stamp.is_file() and stamp.read_text().strip() != code:
+        log(f"{label}: searchkit's indexing code changed since the cached index was built: "
+            "rebuilding (--reuse-index skips this)")
+        force = True
     t0 = time.perf_counter()
+    # The stamp names the code every passage was indexed with: written after a build from
+    # scratch, or to adopt an index that has none; never after --reuse-index kept an index
+    # built by other code (the next run then still rebuilds it).
+    fresh = rebuild == "auto" and not stamp.is_file()
     with searchkit.open_index(index_dir, vault=vault) as ix:
-        if rebuild or not ix.exists() or ix.needs_update():
+        if force or not ix.exists() or ix.needs_update():
             if not ix.exists():
                 log(f"{label}: first build of the searchkit index in {index_dir} "
                     "(minutes for a large vault; reused afterwards)")
-            report = ix.update(rebuild=rebuild, progress=_build_progress(label))
+            report = ix.update(rebuild=force, progress=_build_progress(label))
+            fresh = fresh or report.rebuilt or report.reason is not None
             log(f"{label}: searchkit index {report.notes:,} notes, {report.chunks:,} passages "
                 f"({report.seconds:.1f} s{', rebuilt' if report.rebuilt else ''})")
-    stamp.write_text(code + "\n")
+    if fresh:
+        stamp.write_text(code + "\n")
     return time.perf_counter() - t0
 
 

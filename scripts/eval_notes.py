@@ -51,7 +51,7 @@ def run_notes(
     peer_path: Path,
     work: Path,
     settings: Settings,
-    rebuild: bool = False,
+    rebuild: str = "auto",
     name: str = "notes",
 ) -> SetResult:
     scorer = load_module(scorer_path, "score_passages")
