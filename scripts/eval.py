@@ -1,326 +1,214 @@
 #!/usr/bin/env python3
-"""Retrieval quality of searchkit on a BEIR-format collection, end to end.
+"""Ranking quality of searchkit on both judged sets, beside the SQLite FTS5 peer, in one run.
 
-    python scripts/eval.py DIR [--queries F] [--qrels F] [--index-dir D] [--scorer score.py]
-                              [--run OUT] [--group or|and|and_then_or] [--or-scale X]
-                              [--phrase-boost X] [--boost title=2,headings=1.5] [--b title=.4]
-                              [--k1 1.2] [--json]
+    python scripts/eval.py                      # notes dev set + SciFact train and test
+    python scripts/eval.py --set notes          # the quick loop (under a minute once cached)
+    python scripts/eval.py --set scifact --split test
+    python scripts/eval.py --set notes --param function_weight=0.3 --weights title=4,headings=4
+    python scripts/eval.py --json --per-query /tmp/pq.jsonl --runs /tmp/runs
 
-DIR holds corpus.jsonl, queries.jsonl and qrels.tsv (BEIR layout); `--queries`/`--qrels`
-pick another split (e.g. queries_train.jsonl / qrels_train.tsv: tune on train, never test).
-The corpus becomes one markdown note per document, in the same format as
-shared/eval/scifact/to_markdown.py (title in frontmatter and as `# title`), the vault is
-indexed with searchkit, each query runs with limit 100 and one passage per note, and hits
-map back to document ids by file stem. Prints nDCG@10, Recall@100 and MRR@10, computed
-here (trec_eval semantics); with `--scorer` also by that script for a cross-check.
-`--index-dir` keeps the vault + index between runs (it is rebuilt when missing).
+Sets:
+- notes: the judged passage queries of shared/eval/notes-dev (queries.jsonl) over
+  shared/corpora/<corpus>; searchkit with the CLI's defaults (limit 10, 2 passages per note)
+  and the peer (peer_fts5.py's `build` once, then its `search` per query, as its `run`
+  does), both scored by score_passages.py: nDCG@10 and top3 (answer or a grade-1 passage in
+  the first three).
+- scifact-train / scifact-test: shared/eval/scifact as one note per abstract; searchkit and
+  the peer over the same vault, 100 documents per query, nDCG@10 (trec_eval semantics) and
+  top3 (a relevant document in the first three). Tune on train, report test.
+
+Indexes and peer databases live in --work (default /tmp/searchkit-eval) and are refreshed
+only when notes, the peer script or searchkit's indexing code changed; ranking changes
+(search.py, ranking.py, query.py) need no rebuild. The searchkit measured is the one in
+this checkout. Without ranking flags the library defaults run, exactly as the CLI ranks.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
-from collections import defaultdict
+import warnings
 from pathlib import Path
 
-# --- corpus → notes (same format as shared/eval/scifact/to_markdown.py) -------------------
+# The checkout this script belongs to is the one measured, whatever is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_common import (
+    REPO,
+    SHARED,
+    SetResult,
+    Settings,
+    add_settings_flags,
+    log,
+    settings_from_args,
+)
 
 
-def yaml_quote(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif (
-            o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029, 0xFEFF) or 0xD800 <= o <= 0xDFFF
-        ):
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def note_text(doc: dict) -> str:
-    title = " ".join(doc.get("title", "").split())
-    return (
-        "---\n"
-        f"id: {yaml_quote(str(doc['id']))}\n"
-        f"title: {yaml_quote(title)}\n"
-        'source: "beir"\n'
-        "---\n\n"
-        f"# {title}\n\n"
-        f"{doc.get('text', '')}\n"
-    )
-
-
-def safe_name(docid: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(docid))
-    if not name or name.startswith("."):
-        name = "_" + name
-    return name + ".md"
-
-
-def write_vault(corpus: Path, vault: Path) -> dict[str, str]:
-    """Write the notes; return file stem → document id."""
-    vault.mkdir(parents=True, exist_ok=True)
-    stems: dict[str, str] = {}
-    with corpus.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            doc = json.loads(line)
-            name = safe_name(doc["id"])
-            stems[name[:-3]] = str(doc["id"])
-            (vault / name).write_text(note_text(doc), encoding="utf-8", newline="\n")
-    return stems
-
-
-# --- index -------------------------------------------------------------------------------
-
-
-def build_index(vault: Path, index_dir: Path) -> None:
-    """Index through the public API when it exists, else through the chunker directly."""
-    import searchkit
-
-    if hasattr(searchkit, "open_index"):
-        ix = searchkit.open_index(str(index_dir), vault=str(vault))
-        try:
-            ix.update()
-        finally:
-            ix.close()
-        return
+def checkout() -> str:
+    """`<commit>[+dirty]` of the repository, so a printed table says what it measured."""
     try:
-        from searchkit.index import update_index  # type: ignore[attr-defined]
-    except ImportError:
-        update_index = None
-    if update_index is not None:
-        update_index(str(index_dir), str(vault))
-        return
-    import whoosh.index
-
-    from searchkit.chunker import chunk_markdown
-    from searchkit.index import build_schema, chunk_document
-
-    index_dir.mkdir(parents=True, exist_ok=True)
-    ix = whoosh.index.create_in(str(index_dir), build_schema())
-    w = ix.writer(procs=2, multisegment=True, limitmb=256)
-    for p in sorted(vault.glob("*.md")):
-        for ch in chunk_markdown(p.read_text(encoding="utf-8"), p.name):
-            w.add_document(**chunk_document(ch))
-    w.commit()
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "searchkit"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
-def open_searcher(index_dir: Path):
-    try:
-        from searchkit.index import open_for_search
-    except ImportError:
-        import whoosh.index
-
-        return whoosh.index.open_dir(str(index_dir)).searcher()
-    ix, _meta = open_for_search(index_dir)
-    return ix.searcher()
-
-
-# --- metrics (trec_eval semantics, like shared/eval/score.py) -----------------------------
-
-
-def load_qrels(path: Path) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = defaultdict(dict)
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if not parts or parts[0] == "query-id":
-                continue
-            if len(parts) == 3:
-                qid, did, rel = parts
-            else:
-                qid, _, did, rel = parts[:4]
-            qrels[qid][did] = int(rel)
-    return qrels
-
-
-def metrics(run: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    ndcg = rec = mrr = 0.0
-    n = 0
-    for qid, judged in qrels.items():
-        rel = {d: g for d, g in judged.items() if g >= 1}
-        if not rel:
-            continue
-        n += 1
-        docs = run.get(qid, [])
-        dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(docs[:10]))
-        ideal = sorted(rel.values(), reverse=True)[:10]
-        idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-        ndcg += dcg / idcg if idcg else 0.0
-        rec += len(set(docs[:100]) & set(rel)) / len(rel)
-        for i, d in enumerate(docs[:10]):
-            if d in rel:
-                mrr += 1.0 / (i + 1)
-                break
-    n = max(n, 1)
-    return {"ndcg@10": ndcg / n, "recall@100": rec / n, "mrr@10": mrr / n}
-
-
-# --- run ---------------------------------------------------------------------------------
-
-
-def parse_floats(spec: str | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for part in (spec or "").split(","):
-        if part.strip():
-            k, _, v = part.partition("=")
-            out[k.strip()] = float(v)
-    return out
-
-
-def make_tuning(a: argparse.Namespace):
-    from searchkit.query import DEFAULT_TUNING, Tuning
-
-    boosts = dict(DEFAULT_TUNING.field_boosts)
-    boosts.update(parse_floats(a.boost))
-    return Tuning(
-        field_boosts=boosts,
-        group=a.group or DEFAULT_TUNING.group,
-        or_scale=DEFAULT_TUNING.or_scale if a.or_scale is None else a.or_scale,
-        field_combine=a.combine or DEFAULT_TUNING.field_combine,
-        phrase_boost=DEFAULT_TUNING.phrase_boost if a.phrase_boost is None else a.phrase_boost,
-        phrase_slop=DEFAULT_TUNING.phrase_slop if a.slop is None else a.slop,
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
     )
+    ap.add_argument("--set", choices=["notes", "scifact", "all"], default="all")
+    ap.add_argument("--split", choices=["train", "test", "both"], default="both",
+                    help="SciFact split(s) (default both: tune on train, report test)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/searchkit-eval"),
+                    help="cache of indexes and peer databases, reused (default %(default)s)")
+    rb = ap.add_mutually_exclusive_group()
+    rb.add_argument("--rebuild", action="store_const", const="yes", dest="rebuild",
+                    default="auto", help="rebuild the cached searchkit indexes")
+    rb.add_argument("--reuse-index", action="store_const", const="no", dest="rebuild",
+                    help="keep the cached indexes even if searchkit's indexing code changed "
+                         "(by default they are rebuilt then)")
+    ap.add_argument("--shared", type=Path, default=SHARED,
+                    help="the shared folder (default: ../shared beside the repository)")
+    ap.add_argument("--notes-queries", type=Path,
+                    help="judged passage queries (default SHARED/eval/notes-dev/queries.jsonl)")
+    ap.add_argument("--corpora", type=Path,
+                    help="folder of the vaults named by each query's corpus "
+                         "(default SHARED/corpora)")
+    ap.add_argument("--notes-vault", type=Path, help="one vault for every notes query")
+    ap.add_argument("--scifact", type=Path, help="BEIR folder (default SHARED/eval/scifact)")
+    ap.add_argument("--peer", type=Path,
+                    help="peer script (default SHARED/eval/notes-dev/peer_fts5.py)")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ap.add_argument("--per-query", type=Path, metavar="FILE",
+                    help="write per-query nDCG@10 of both systems (JSON lines)")
+    ap.add_argument("--runs", type=Path, metavar="DIR",
+                    help="write the runs: notes as score_passages.py reads them, SciFact as "
+                         "TREC run files for shared/eval/score.py")
+    add_settings_flags(ap)
+    return ap.parse_args(argv)
 
 
-def make_weighting(a: argparse.Namespace):
-    from searchkit.search import DEFAULT_WEIGHTING, PassageBM25
+def measure(a: argparse.Namespace, settings: Settings) -> list[SetResult]:
+    from eval_beir import run_beir
+    from eval_notes import run_notes
 
-    if a.k1 is None and a.b is None and a.field_b is None:
-        return DEFAULT_WEIGHTING
-    return PassageBM25(
-        K1=DEFAULT_WEIGHTING.K1 if a.k1 is None else a.k1,
-        B=DEFAULT_WEIGHTING.B if a.b is None else a.b,
-        field_B={**DEFAULT_WEIGHTING.field_B, **parse_floats(a.field_b)},
-        field_K1=DEFAULT_WEIGHTING.field_K1,
-    )
-
-
-def run_queries(searcher, queries: list[tuple[str, str]], stems, tuning, weighting, snippets):
-    from searchkit.errors import QuerySyntaxError
-    from searchkit.search import search
-
-    run: dict[str, list[str]] = {}
-    for qid, text in queries:
-        try:
-            res = search(
-                searcher,
-                text,
-                vault_name="eval",
-                limit=100,
-                per_note=1,
-                tuning=tuning,
-                weighting=weighting,
-                snippets=snippets,
-            )
-        except QuerySyntaxError:
-            res = []
-        docs = []
-        for p in res:
-            stem = Path(p.path).stem
-            docs.append(stems.get(stem, stem))
-        run[qid] = docs
-    return run
+    notes_dir = a.shared / "eval" / "notes-dev"
+    peer_path = a.peer or notes_dir / "peer_fts5.py"
+    a.work.mkdir(parents=True, exist_ok=True)
+    results: list[SetResult] = []
+    if a.set in ("notes", "all"):
+        # Another judged set (e.g. the held-out one) is named after its folder.
+        name = a.notes_queries.resolve().parent.name if a.notes_queries else "notes"
+        results.append(run_notes(
+            a.notes_queries or notes_dir / "queries.jsonl", a.corpora or a.shared / "corpora",
+            a.notes_vault, notes_dir / "score_passages.py", peer_path, a.work, settings,
+            a.rebuild, name,
+        ))
+    if a.set in ("scifact", "all"):
+        splits = ["train", "test"] if a.split == "both" else [a.split]
+        results += run_beir(a.scifact or a.shared / "eval" / "scifact", splits, peer_path,
+                            a.work, settings, a.rebuild)
+    return results
 
 
-def write_run(run: dict[str, list[str]], path: Path) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for qid, docs in run.items():
-            for i, d in enumerate(docs):
-                f.write(f"{qid} Q0 {d} {i + 1} {1000 - i} searchkit\n")
+def table(results: list[SetResult]) -> str:
+    lines = [
+        "| set | searchkit nDCG@10 | peer nDCG@10 | Δ | searchkit top3 | peer top3 | queries |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        sk, pr = r.searchkit, r.peer
+        lines.append(
+            f"| {r.name} | {sk['ndcg@10']:.3f} | {pr['ndcg@10']:.3f} "
+            f"| {sk['ndcg@10'] - pr['ndcg@10']:+.3f} | {100 * sk['top3']:.1f}% "
+            f"| {100 * pr['top3']:.1f}% | {r.queries} |"
+        )
+    return "\n".join(lines)
+
+
+def write_outputs(a: argparse.Namespace, results: list[SetResult]) -> None:
+    if a.per_query:
+        a.per_query.parent.mkdir(parents=True, exist_ok=True)
+        with a.per_query.open("w", encoding="utf-8") as f:
+            for r in results:
+                for row in r.rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if a.runs:
+        from eval_beir import write_trec
+
+        a.runs.mkdir(parents=True, exist_ok=True)
+        for r in results:
+            for system, run in r.runs.items():
+                if isinstance(run, dict):  # SciFact: qid → document ids
+                    write_trec(run, a.runs / f"{r.name}.{system}.trec", system)
+                    continue
+                with (a.runs / f"{r.name}.{system}.jsonl").open("w", encoding="utf-8") as f:
+                    for line in run:
+                        f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dir", type=Path)
-    ap.add_argument("--queries", type=Path)
-    ap.add_argument("--qrels", type=Path)
-    ap.add_argument("--index-dir", type=Path, help="keep vault + index here (reused)")
-    ap.add_argument("--scorer", type=Path, help="path of score.py to cross-check the metrics")
-    ap.add_argument("--run", type=Path, help="write the TREC run file here")
-    ap.add_argument("--group", choices=["or", "and", "and_then_or"])
-    ap.add_argument("--or-scale", type=float)
-    ap.add_argument("--combine", choices=["sum", "max"])
-    ap.add_argument("--phrase-boost", type=float)
-    ap.add_argument("--slop", type=int)
-    ap.add_argument("--boost", help="field boosts, e.g. title=2,headings=1.5,body=1")
-    ap.add_argument("--k1", type=float)
-    ap.add_argument("--b", type=float)
-    ap.add_argument("--field-b", help="per-field B, e.g. title=0.4,headings=0.4")
-    ap.add_argument("--snippets", action="store_true", help="also build snippets (slower)")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args(argv)
+    a = parse_args(argv)
+    import searchkit
 
-    corpus = a.dir / "corpus.jsonl"
-    qpath = a.queries or a.dir / "queries.jsonl"
-    qrels_path = a.qrels or a.dir / "qrels.tsv"
-    qrels = load_qrels(qrels_path)
-    queries = []
-    with qpath.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                q = json.loads(line)
-                if str(q["_id"] if "_id" in q else q["id"]) in qrels:
-                    queries.append((str(q.get("_id", q.get("id"))), q["text"]))
-
-    tmp = None
-    if a.index_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="searchkit-eval-")
-        base = Path(tmp.name)
-    else:
-        base = a.index_dir
-    vault, index_dir = base / "vault", base / "index"
+    settings = settings_from_args(a)  # bad flags fail here, before minutes of indexing
+    header = {
+        "searchkit": str(Path(searchkit.__file__).parent),
+        "checkout": checkout(),
+        "settings": settings.describe() or "library defaults",
+    }
     t0 = time.perf_counter()
-    if not (index_dir.exists() and any(index_dir.iterdir())):
-        stems = write_vault(corpus, vault)
-        build_index(vault, index_dir)
-    else:
-        stems = {p.stem: p.stem for p in vault.glob("*.md")}
-    t_index = time.perf_counter() - t0
-
-    searcher = open_searcher(index_dir)
-    t0 = time.perf_counter()
-    run = run_queries(searcher, queries, stems, make_tuning(a), make_weighting(a), a.snippets)
-    t_query = time.perf_counter() - t0
-    m = metrics(run, qrels)
-    out = {**{k: round(v, 4) for k, v in m.items()}, "queries": len(queries)}
-    out["index_s"] = round(t_index, 1)
-    out["query_ms"] = round(1000 * t_query / max(1, len(queries)), 2)
-
-    if a.run or a.scorer:
-        run_path = a.run or base / "run.trec"
-        write_run(run, run_path)
-        if a.scorer:
-            cmd = [sys.executable, str(a.scorer), str(run_path), str(qrels_path), "--json"]
-            res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            out["scorer"] = res.stdout.strip() or res.stderr.strip()
+    try:
+        results = measure(a, settings)
+    except searchkit.SearchkitError as exc:  # e.g. another run holds the cached index's lock
+        log(f"eval: {exc}")
+        return 1
+    write_outputs(a, results)
     if a.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>11}: {v}")
-    searcher.close()
-    if tmp is not None:
-        tmp.cleanup()
+        out = {
+            **header,
+            "sets": {
+                r.name: {
+                    "queries": r.queries,
+                    "searchkit": {k: round(v, 4) for k, v in r.searchkit.items()},
+                    "peer": {k: round(v, 4) for k, v in r.peer.items()},
+                    "delta_ndcg@10": round(r.searchkit["ndcg@10"] - r.peer["ndcg@10"], 4),
+                    **r.info,
+                }
+                for r in results
+            },
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    shown = header["settings"]
+    if not isinstance(shown, str):
+        shown = "overrides " + ", ".join(f"{k}={json.dumps(v)}" for k, v in shown.items())
+    print(f"searchkit {header['checkout']} ({header['searchkit']}), ranking: {shown}")
+    print()
+    print(table(results))
+    print()
+    for r in results:
+        sk, pr = r.info["searchkit_ms"], r.info["peer_ms"]
+        print(f"{r.name}: {r.queries} queries; ms/query p50 searchkit {sk['p50']}, "
+              f"peer {pr['p50']}")
+    print(f"total {time.perf_counter() - t0:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    sys.exit(main())
+    warnings.simplefilter("ignore")  # Whoosh's SyntaxWarnings on import say nothing here
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("eval: interrupted")
+        sys.exit(130)
