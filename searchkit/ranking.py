@@ -27,7 +27,7 @@ import itertools
 import math
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -127,7 +127,6 @@ class _Stats:
 
     def __init__(self, searcher: Any) -> None:
         self.n = max(1, searcher.doc_count_all())
-        self.avg = {f: (searcher.avg_field_length(f) or 1.0) for f in SCORED_FIELDS}
         self.segments: list[_Segment] = []
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
             reader = sub.reader()
@@ -135,6 +134,14 @@ class _Stats:
             lengths = {f: _column_bytes(reader, f"_{f}_len", count) for f in SCORED_FIELDS}
             hub = _column_bytes(reader, HUB_COLUMN, count)
             self.segments.append(_Segment(reader, offset, lengths, hub))
+        # Average length over the passages that have the field: Whoosh divides by every
+        # passage, which makes a sparse field (aliases, headings of notes without any)
+        # look short on average and every real value look long.
+        self.avg: dict[str, float] = {}
+        for f in SCORED_FIELDS:
+            having = sum(len(s.lengths[f]) - s.lengths[f].count(0) for s in self.segments)
+            total = searcher.field_length(f) or 0
+            self.avg[f] = (total / having) if having and total else 1.0
         self._norms: dict[tuple[str, float, float], list[float]] = {}
         self._notes: list[Any] | None = None
 
@@ -196,31 +203,30 @@ def stats_for(searcher: Any) -> _Stats:
 # --- postings ----------------------------------------------------------------------------
 
 
-def _postings(reader: Any, fieldname: str, btext: bytes) -> Iterable[tuple[int, float]]:
-    """(docnum, weight) of one term in one segment, a decoded block at a time.
+def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[list[int], list[float]]:
+    """Document numbers and weights of one term in one segment, a decoded block at a time.
 
     Whoosh's matcher interface costs a few method calls per posting; its W3 blocks hold ids
     and weights as arrays, so reading whole blocks is several times cheaper.
     """
-    try:
-        m = reader.postings(fieldname, btext)
-    except Exception:  # the term is not in this segment
-        return ()
-    if not hasattr(m, "_next_block"):
-        return ((m.id(), m.weight()) for _ in _drain(m))
-    out: list[tuple[int, float]] = []
+    if (fieldname, btext) not in reader:
+        return [], []
+    m = reader.postings(fieldname, btext)
+    ids: list[int] = []
+    weights: list[float] = []
+    if not hasattr(m, "_next_block"):  # another codec: the plain matcher interface
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        return ids, weights
     while m.is_active():
         m._read_ids()
         m._read_weights()
-        out.extend(zip(m._ids, m._weights, strict=False))
+        ids.extend(m._ids)
+        weights.extend(m._weights)
         m._next_block()
-    return out
-
-
-def _drain(m: Any) -> Iterable[None]:
-    while m.is_active():
-        yield None
-        m.next()
+    return ids, weights
 
 
 def _idf(n: int, df: int) -> float:
@@ -269,21 +275,14 @@ def score_concepts(
         present = [(bt, df) for bt, df in zip(bterms, dfs, strict=True) if df]
         if not present:
             continue
+        # Function words only add to passages already in: skip the rest early.
+        only = acc if not gating[i] else None
         best: dict[int, float] = {}
         for bt, df in present:
             idf = _idf(n, df)
             mult = weights[i] * idf * (k1 + 1)
             for seg in st.segments:
-                tfp: dict[int, float] = {}
-                get = tfp.get
-                for f in c.fields:
-                    w_f = params.field_weights.get(f, 0.0)
-                    if w_f <= 0:
-                        continue
-                    lengths = seg.lengths.get(f)
-                    table = st.norm_table(f, w_f, params.field_b.get(f, 0.75))
-                    for d, w in _postings(seg.reader, f, bt):
-                        tfp[d] = get(d, 0.0) + w * table[lengths[d]]
+                tfp = _field_sum(st, seg, c.fields, bt, params, only)
                 off = seg.offset
                 for d, x in tfp.items():
                     s = mult * x / (x + k1)
@@ -340,6 +339,40 @@ def score_concepts(
                 if lo <= d < hi and share[d - lo] > start:
                     acc[d] *= 1.0 - hub * (share[d - lo] - start) / (255 - start)
     return Scored(acc, mask)
+
+
+def _field_sum(
+    st: _Stats,
+    seg: _Segment,
+    fields: Sequence[str],
+    bterm: bytes,
+    params: RankParams,
+    only: Mapping[int, Any] | None,
+) -> dict[int, float]:
+    """Segment-local docnum -> the term's weighted, length-normalised frequency summed over
+    `fields` (BM25F's pseudo frequency), for documents in `only` if given."""
+    tfp: dict[int, float] = {}
+    off = seg.offset
+    for f in fields:
+        w_f = params.field_weights.get(f, 0.0)
+        if w_f <= 0:
+            continue
+        ids, ws = _postings(seg.reader, f, bterm)
+        if not ids:
+            continue
+        lengths = seg.lengths[f]
+        table = st.norm_table(f, w_f, params.field_b.get(f, 0.75))
+        if only is not None:
+            pairs = [(d, w) for d, w in zip(ids, ws, strict=True) if d + off in only]
+        else:
+            pairs = zip(ids, ws, strict=True)
+        if not tfp:  # the first field needs no sum (most terms are in the body only)
+            tfp = {d: w * table[lengths[d]] for d, w in pairs}
+            continue
+        get = tfp.get
+        for d, w in pairs:
+            tfp[d] = get(d, 0.0) + w * table[lengths[d]]
+    return tfp
 
 
 def proximity(

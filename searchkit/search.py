@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -360,10 +361,7 @@ def _available(notes: list[Any], docs: list[int], per_note: int) -> int:
     """How many of `docs` the per-note cap lets through."""
     if per_note <= 0:
         return len(docs)
-    per: dict[Any, int] = {}
-    for d in docs:
-        key = notes[d]
-        per[key] = per.get(key, 0) + 1
+    per = Counter(map(notes.__getitem__, docs))
     return sum(min(n, per_note) for n in per.values())
 
 
@@ -390,10 +388,19 @@ def _match_spans(schema: Any, text: str, terms: set[str]) -> list[tuple[int, int
     what Whoosh's highlighter finds, without a second search to learn the matched terms."""
     if not text or not terms:
         return []
+    # Stems keep the first letters of their words nearly always ("dreaming" -> "dream"), so
+    # only words starting like a query term are analysed (a 2,000-character passage is
+    # analysed in ~0.6 ms; this is a few times faster).
+    heads = {t[:2] for t in terms}
+    analyzer = schema["body"].analyzer
     spans = []
-    for tok in schema["body"].analyzer(text, chars=True, mode="index", removestops=False):
-        if tok.text in terms:
-            spans.append((tok.startchar, tok.endchar))
+    for m in _WORDLIKE.finditer(text):
+        word = m.group()
+        if word.isascii() and word[:2].lower() not in heads:
+            continue  # accented words are always analysed: folding changes their letters
+        for tok in analyzer(m.group(), chars=True, mode="index", removestops=False):
+            if tok.text in terms:
+                spans.append((m.start() + tok.startchar, m.start() + tok.endchar))
     return spans
 
 
@@ -619,6 +626,8 @@ def _passage(
 
 # --- timestamps ----------------------------------------------------------------------------
 
+# Candidate words for highlighting: the analyzer's words plus C++/C#/.NET forms.
+_WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n")
 
 
