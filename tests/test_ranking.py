@@ -17,7 +17,7 @@ FILLER = (
 )
 
 
-TOPICS = "garden tides violin granite ferry pottery lantern orchard chess bakery".split()
+TOPICS = ["garden", "tides", "violin", "granite", "ferry", "pottery", "lantern", "orchard", "chess", "bakery"]
 
 
 def build(tmp_path: Path, notes: dict[str, str]):
