@@ -17,7 +17,10 @@ FILLER = (
 )
 
 
-TOPICS = ["garden", "tides", "violin", "granite", "ferry", "pottery", "lantern", "orchard", "chess", "bakery"]
+TOPICS = [
+    "garden", "tides", "violin", "granite", "ferry",
+    "pottery", "lantern", "orchard", "chess", "bakery",
+]
 
 
 def build(tmp_path: Path, notes: dict[str, str]):
