@@ -85,6 +85,11 @@ class RankParams:
     # each other gets up to this share more (all neighbouring pairs close).
     proximity: float = 0.2
     window: int = 8
+    # Pseudo-relevance feedback: this many words drawn from the top passages are added, each
+    # weighing at most `feedback_weight` of a query word (0 words = off).
+    feedback_terms: int = 0
+    feedback_docs: int = 5
+    feedback_weight: float = 0.3
 
 
 DEFAULT_PARAMS = RankParams()
@@ -103,6 +108,7 @@ class Concept:
     label: str = ""  # what the user typed, for explanations
     kind: str = "terms"  # "prefix"/"fuzzy": `terms` are expanded against the index first
     group: int = 0  # concepts of one OR share a group (non-zero): they count once
+    fb: float = 0.0  # a feedback word's weight (non-zero: not typed, drawn from top passages)
     phrase: int = 0  # non-zero: scores only passages in `score_concepts(phrase_docs=…)[id]`
     dist: int = 1  # fuzzy: edit distance
 
@@ -261,7 +267,7 @@ def score_concepts(
     concepts = _merged(expand(searcher, concepts))
     only_function = all(c.function for c in concepts)
     gating = [only_function or not c.function for c in concepts]
-    weights = [params.function_weight if c.function else 1.0 for c in concepts]
+    weights = [c.fb or (params.function_weight if c.function else 1.0) for c in concepts]
     # Gating concepts first: they build the candidate set the others only add to.
     order = sorted(range(len(concepts)), key=lambda i: not gating[i])
     acc: dict[int, float] = {}
@@ -289,7 +295,8 @@ def score_concepts(
                     d += off
                     if s > best.get(d, 0.0):
                         best[d] = s
-        mass = weights[i] * max(_idf(n, df) for _, df in present)
+        # Feedback words are not asked for: they never count against coordination.
+        mass = 0.0 if c.fb else weights[i] * max(_idf(n, df) for _, df in present)
         masses[i] = mass
         bit = 1 << i
         if c.phrase:
