@@ -557,7 +557,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     warnings: list[NoteWarning] = []
     ticker = _Ticker(job.progress, len(paths))
     try:
-        for item in load_all(str(job.vault), paths, job.jobs if parallel else 1):
+        for item in load_all(str(job.vault), paths, job.jobs if parallel else 1, note_documents):
             warnings.extend(item.warnings)
             if item.record is not None:
                 records[item.path] = item.record
@@ -616,7 +616,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                     writer.delete_by_term("source", path, searcher=searcher)
                     del new_records[path]
                     counts["removed"] += 1
-                for item in load_all(str(job.vault), todo, job.jobs):
+                for item in load_all(str(job.vault), todo, job.jobs, note_documents):
                     warnings.extend(item.warnings)
                     ticker.step(len(item.docs))
                     if item.record is None and not item.gone:

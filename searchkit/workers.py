@@ -12,15 +12,20 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from whoosh.multiproc import MpWriter, SubWriterTask
 
 from .errors import NoteError
 from .indexdir import NoteRecord
-from .notes import NoteWarning
+from .notes import Note, NoteWarning
+
+# Turns a read note and its chunks into index documents. Passed in by the caller (it is
+# `index.note_documents`) so that this module never imports `index`, which imports it.
+ToDocs = Callable[[Note, list[Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,8 @@ class Loaded:
     gone: bool = False  # the file no longer exists
 
 
-def _load(vault: str, path: str) -> Loaded:
+def _load(to_docs: ToDocs, vault: str, path: str) -> Loaded:
     from .chunker import load_note
-    from .index import note_documents  # here: index imports this module
 
     try:
         note, chunks = load_note(vault, path)
@@ -47,31 +51,31 @@ def _load(vault: str, path: str) -> Loaded:
         msg = f"skipped: internal error while chunking ({type(exc).__name__}: {exc})"
         return Loaded(path, None, [], (NoteWarning(path, msg),))
     record = NoteRecord(note.mtime_ns, note.size, note.content_hash, len(chunks))
-    return Loaded(path, record, note_documents(note, chunks), tuple(note.warnings))
-
-
-def _load_star(args: tuple[str, str]) -> Loaded:
-    return _load(*args)
+    return Loaded(path, record, to_docs(note, chunks), tuple(note.warnings))
 
 
 # Below this many notes the pool's start-up (~50 ms) costs more than it saves.
 POOL_MIN_NOTES = 64
 
 
-def load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[Loaded]:
-    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it."""
+def load_all(vault: str, paths: Sequence[str], jobs: int, to_docs: ToDocs) -> Iterator[Loaded]:
+    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it.
+
+    `to_docs` must be a module-level function: the pool pickles it by name.
+    """
     if jobs <= 1 or len(paths) < POOL_MIN_NOTES:
         for path in paths:
-            yield _load(vault, path)
+            yield _load(to_docs, vault, path)
         return
     ctx = multiprocessing.get_context(_start_method())
-    args = [(vault, p) for p in paths]
+    load = partial(_load, to_docs, vault)
+    args = list(paths)
     with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         # imap has no back-pressure: if writing lags, every chunked note would pile up in
         # memory. Two windows in flight keep the workers busy and the backlog bounded.
         pending: Iterator[Loaded] | None = None
         for start in range(0, len(args), _WINDOW):
-            window = pool.imap(_load_star, args[start : start + _WINDOW], chunksize=8)
+            window = pool.imap(load, args[start : start + _WINDOW], chunksize=8)
             if pending is not None:
                 yield from pending
             pending = window
