@@ -92,15 +92,18 @@ class SearchIndex:
         progress: Callable[[_index.Progress], None] | None = None,
         lock_timeout: float = 10.0,
         jobs: int | None = None,
+        follow_symlinks: bool | None = None,
     ) -> _index.UpdateReport:
         """Index new and changed notes, drop removed ones; build from scratch if needed.
 
         Raises `IndexLockedError` if another writer holds the index past `lock_timeout`.
+        `follow_symlinks`: index notes behind symlinks that leave the vault (None: as the
+        index remembers; off by default).
         """
         self._check_open()
         return _index.update_index(
             self.index_dir, self._vault, rebuild=rebuild, progress=progress,
-            lock_timeout=lock_timeout, jobs=jobs,
+            lock_timeout=lock_timeout, jobs=jobs, follow_symlinks=follow_symlinks,
         )
 
     def needs_update(self) -> bool:

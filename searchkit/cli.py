@@ -153,9 +153,12 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(1), help="Worker processes for a full build.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another writer.")
+@click.option("--follow-symlinks/--no-follow-symlinks", default=None,
+              help="Index notes behind symlinks that lead out of the vault (remembered; "
+              "default off).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
-    as_json: bool, jobs: int | None, lock_timeout: float,
+    as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -169,7 +172,10 @@ def index_cmd(
         )
     bar = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
-        report = ix.update(rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs)
+        report = ix.update(
+            rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs,
+            follow_symlinks=follow_symlinks,
+        )
     except SearchkitError as exc:
         raise _fail(exc) from exc
     finally:

@@ -10,7 +10,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from .indexdir import (
     write_manifest,
     write_meta,
 )
-from .notes import FileInfo, Note, NoteWarning, content_hash, scan_vault
+from .notes import FileInfo, Note, NoteWarning, ScanLog, content_hash, scan_vault
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # Bump when the fields below change: an index with another version is rebuilt.
@@ -259,7 +259,17 @@ def _hash_file(path: Path) -> str | None:
         return None
 
 
-def _diff(vault: Path, records: dict[str, NoteRecord], scan: dict[str, FileInfo]) -> _Diff:
+def _unlisted(path: str, unreadable: Sequence[str]) -> bool:
+    """Whether `path` lies in a folder the scan could not list (its fate is unknown)."""
+    return any(path.startswith(folder) for folder in unreadable)
+
+
+def _diff(
+    vault: Path,
+    records: dict[str, NoteRecord],
+    scan: dict[str, FileInfo],
+    unreadable: Sequence[str] = (),
+) -> _Diff:
     new, changed, touched, unchanged = [], [], {}, 0
     for path, info in scan.items():
         rec = records.get(path)
@@ -273,12 +283,12 @@ def _diff(vault: Path, records: dict[str, NoteRecord], scan: dict[str, FileInfo]
             touched[path] = info
         else:
             changed.append(path)  # includes "cannot read now": loading reports why
-    removed = [p for p in records if p not in scan]
+    removed = [p for p in records if p not in scan and not _unlisted(p, unreadable)]
     return _Diff(new, changed, removed, touched, unchanged)
 
 
-def _scan(vault: Path) -> dict[str, FileInfo]:
-    return {f.path: f for f in scan_vault(vault)}
+def _scan(vault: Path, follow_symlinks: bool, log: ScanLog) -> dict[str, FileInfo]:
+    return {f.path: f for f in scan_vault(vault, follow_symlinks=follow_symlinks, log=log)}
 
 
 def _records_from_index(ix: Any) -> dict[str, NoteRecord]:
@@ -401,11 +411,14 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
         return True
     records = manifest.notes
     count = 0
-    for info in scan_vault(meta.vault):
+    log = ScanLog()
+    for info in scan_vault(meta.vault, follow_symlinks=meta.follow_symlinks, log=log):
         rec = records.get(info.path)
         if rec is None or rec.mtime_ns != info.mtime_ns or rec.size != info.size:
             return True
         count += 1
+    if log.unreadable:  # notes in folders that could not be listed are kept as they are
+        count += sum(1 for p in records if _unlisted(p, log.unreadable))
     return count != len(records)
 
 
@@ -424,6 +437,7 @@ def update_index(
     progress: Callable[[Progress], None] | None = None,
     lock_timeout: float = 10.0,
     jobs: int | None = None,
+    follow_symlinks: bool | None = None,
 ) -> UpdateReport:
     """Bring the index in `index_dir` up to date with `vault` (default: the vault the index
     remembers), building it if the directory is empty or missing.
@@ -432,6 +446,9 @@ def update_index(
     `rebuild=True` builds a fresh index next to the old one, which stays searchable until
     the new one is committed. Raises `IndexLockedError` after `lock_timeout` seconds if
     another writer holds the index, `VaultError`, `IndexCorruptError`.
+
+    `follow_symlinks`: also index notes reached through symlinks that leave the vault;
+    None keeps what the index remembers (default off).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
@@ -450,8 +467,12 @@ def update_index(
             # Mark the directory as ours before any Whoosh file appears in it.
             meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
             write_meta(index_dir, meta)
+        follow = meta.follow_symlinks if follow_symlinks is None else follow_symlinks
+        if follow != meta.follow_symlinks:
+            meta = replace(meta, follow_symlinks=follow)
+            write_meta(index_dir, meta)
         reason = _rebuild_reason(meta, rebuild, vault_path)
-        job = _Job(index_dir, vault_path, progress, jobs, lock_timeout, started)
+        job = _Job(index_dir, vault_path, progress, jobs, lock_timeout, started, follow)
         if reason is not None:
             return _full_build(job, meta, reason)
         ix = _open_whoosh(index_dir, meta.index_name or "")
@@ -467,6 +488,7 @@ class _Job:
     jobs: int
     lock_timeout: float
     started: float
+    follow_symlinks: bool
 
 
 def _refuse_foreign(index_dir: Path) -> None:
@@ -550,11 +572,12 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         old = dict(manifest.notes) if manifest else {}
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
-    paths = list(_scan(job.vault))
+    log = ScanLog()
+    paths = list(_scan(job.vault, job.follow_symlinks, log))
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
     writer = _writer(ix, job, procs=job.jobs if parallel else 1)
     records: dict[str, NoteRecord] = {}
-    warnings: list[NoteWarning] = []
+    warnings: list[NoteWarning] = list(log.warnings)
     ticker = _Ticker(job.progress, len(paths))
     try:
         for item in load_all(str(job.vault), paths, job.jobs if parallel else 1, note_documents):
@@ -599,12 +622,13 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     records, written = _records(ix, job.index_dir, name)
-    diff = _diff(job.vault, records, _scan(job.vault))
+    log = ScanLog()
+    diff = _diff(job.vault, records, _scan(job.vault, job.follow_symlinks, log), log.unreadable)
     todo = diff.new + diff.changed
     new_records = dict(records)
     for path, info in diff.touched.items():
         new_records[path] = replace(records[path], mtime_ns=info.mtime_ns)
-    warnings: list[NoteWarning] = []
+    warnings: list[NoteWarning] = list(log.warnings)
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))
@@ -672,7 +696,9 @@ def index_status(index_dir: str | Path, vault: str | Path | None = None) -> Inde
     chunks = ix.doc_count()
     vault_path = Path(meta.vault)
     if vault_path.is_dir():
-        diff = _diff(vault_path, records, _scan(vault_path))
+        log = ScanLog()
+        diff = _diff(vault_path, records, _scan(vault_path, meta.follow_symlinks, log),
+                     log.unreadable)  # fmt: skip
         new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)
     else:  # the vault is gone: everything indexed is stale
         new, changed, removed = 0, 0, len(records)

@@ -20,6 +20,7 @@ Layout of an index directory:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -30,7 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError, IndexLockedError
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexReadOnlyError,
+    IndexWriteError,
+)
 
 META_FILE = "searchkit.json"
 LOCK_FILE = "searchkit.lock"
@@ -41,6 +47,7 @@ _NAME = r"ix[0-9a-f]{12}"
 # Files a Whoosh index called `name` owns: TOC, segment files, lock, temp folder, manifest.
 _OWNED = re.compile(rf"^(?:_(?P<a>{_NAME})_|(?P<b>{_NAME})[_.]|manifest_(?P<c>{_NAME})\.json)")
 _TMP_SUFFIX = ".sktmp"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def new_index_name() -> str:
@@ -97,12 +104,22 @@ def remove_stale(index_dir: Path, keep: str | None) -> None:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a part."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}{_TMP_SUFFIX}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
-        f.flush()
-        # fsync so a power cut cannot leave a renamed-but-empty file; cheap at this size.
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    # The temp name is predictable: O_EXCL (which never follows a symlink) stops a link
+    # planted there from making us overwrite the file it points to.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
+            f.flush()
+            # fsync so a power cut cannot leave a renamed-but-empty file; cheap at this size.
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # on a full disk a leftover would keep the space taken
+        raise
 
 
 def dir_size(index_dir: Path) -> int:
@@ -127,6 +144,9 @@ class IndexMeta:
     chunker_version: int
     index_name: str | None  # the live Whoosh index; None until the first build commits
     created: float  # epoch seconds
+    # Follow symlinks that leave the vault: remembered, so that a later refresh (which
+    # has no command-line flags) does not drop the notes they lead to.
+    follow_symlinks: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +156,7 @@ class IndexMeta:
             "chunker_version": self.chunker_version,
             "index_name": self.index_name,
             "created": self.created,
+            "follow_symlinks": self.follow_symlinks,
         }
 
 
@@ -161,6 +182,7 @@ def read_meta(index_dir: Path) -> IndexMeta | None:
             chunker_version=int(data["chunker_version"]),
             index_name=name,
             created=float(data.get("created", 0.0)),
+            follow_symlinks=bool(data.get("follow_symlinks", False)),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexCorruptError(
@@ -241,12 +263,14 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     """
     fcntl = _flock()
     path = index_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(path)
     try:
         if fcntl is not None:
             _acquire(fcntl, fd, path, timeout)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # The pid is only for messages: a full disk must not stop the update here.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
             yield
         finally:
@@ -255,6 +279,31 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
                 os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _open_lock(path: Path) -> int:
+    # O_NOFOLLOW: a `searchkit.lock` planted as a symlink would otherwise make us truncate
+    # the file it points to. O_CLOEXEC: no child program inherits the lock.
+    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise IndexWriteError(
+                f"{path} is a symbolic link; refusing to follow it. Remove it (searchkit "
+                "creates the lock file itself) and run the update again."
+            ) from exc
+        raise index_write_error(exc, path.parent) from exc
+
+
+def index_write_error(exc: OSError, index_dir: Path) -> IndexWriteError:
+    """The typed error for an OS refusal to write in the index directory."""
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return IndexReadOnlyError(
+            f"cannot write in the index directory {index_dir} ({exc.strerror}); the last "
+            "index can still be searched. Make it writable to update it."
+        )
+    return IndexWriteError(f"cannot write in the index directory {index_dir}: {exc}")
 
 
 def _acquire(fcntl: Any, fd: int, path: Path, timeout: float) -> None:

@@ -7,9 +7,20 @@ Slow versions (many kills, long reader/writer runs) live in scripts/torture.py.
 from __future__ import annotations
 
 import ast
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import searchkit
+from searchkit.api import open_index
+from searchkit.errors import IndexWriteError, NoteError
+from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
+from searchkit.indexdir import LOCK_FILE, META_FILE
+from searchkit.notes import read_note
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -26,3 +37,175 @@ def _imported_modules(path: Path) -> set[str]:
 def test_workers_does_not_import_index():
     mods = _imported_modules(Path(searchkit.__file__).parent / "workers.py")
     assert not {".index", "searchkit.index"} & mods
+
+
+# ---------------------------------------------------------------------------------------
+# Shared fixtures
+
+
+NOTES = {
+    "alpha.md": "# Alpha\n\nAlpha intro about sleeping owls.\n",
+    "beta.md": "# Beta\n\nBeta body with a [[alpha]] link.\n",
+    "sub/gamma.md": "# Gamma\n\nGamma part text.\n",
+    "sub/delta.md": "# Delta\n\nDelta text about rivers.\n",
+}
+
+
+def write_vault(root: Path, notes: dict[str, str]) -> Path:
+    for rel, text in notes.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    return write_vault(tmp_path / "vault", NOTES)
+
+
+@pytest.fixture
+def idx(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+def sources(index_dir: Path) -> set[str]:
+    ix, _meta = open_for_search(index_dir)
+    with ix.searcher() as s:
+        return {d["source"] for d in s.all_stored_fields()}
+
+
+def warned(report: UpdateReport) -> dict[str, str]:
+    return {w.path: w.message for w in report.warnings}
+
+
+def finishes(fn: Callable[[], Any], seconds: float = 15.0) -> Any:
+    """Run `fn` in a daemon thread; fail (instead of hanging the suite) if it blocks."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed back to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"still running after {seconds} s (a hang)"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+# ---------------------------------------------------------------------------------------
+# 3. FIFOs, devices, runaway reads
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_fifo_named_like_a_note_is_skipped_without_hanging(vault: Path, idx: Path):
+    os.mkfifo(vault / "pipe.md")
+    report = finishes(lambda: update_index(idx, vault, jobs=1))
+    assert "FIFO" in warned(report)["pipe.md"]
+    assert sources(idx) == set(NOTES)
+    # A note replaced by a FIFO after the scan: the read itself refuses it.
+    os.unlink(vault / "beta.md")
+    os.mkfifo(vault / "beta.md")
+    with pytest.raises(NoteError, match="FIFO"):
+        finishes(lambda: read_note(vault, "beta.md"))
+    # and a search-time refresh does not hang either
+    finishes(lambda: open_index(idx).refresh())
+
+
+def test_symlink_to_dev_zero_is_never_read(vault: Path, idx: Path):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    os.symlink("/dev/zero", vault / "zero.md")
+    report = finishes(lambda: update_index(idx, vault, jobs=1, follow_symlinks=True))
+    assert "character device" in warned(report)["zero.md"]
+    with pytest.raises(NoteError, match="not a regular file"):
+        finishes(lambda: read_note(vault, "zero.md"))
+
+
+def test_read_stops_one_byte_past_the_size_cap(vault: Path, monkeypatch: pytest.MonkeyPatch):
+    (vault / "big.md").write_text("x" * 5_000_000)
+    with pytest.raises(NoteError, match="size cap"):
+        read_note(vault, "big.md", max_bytes=100)
+    assert "owls" in read_note(vault, "alpha.md", max_bytes=100).body
+    # A file growing after its size was taken (fstat says small): still cap + 1 bytes.
+    real_fstat, real_read, total = os.fstat, os.read, []
+
+    def small_fstat(fd: int) -> Any:
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 10, *st[7:]))
+
+    def counting_read(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        total.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "fstat", small_fstat)
+    monkeypatch.setattr(os, "read", counting_read)
+    with pytest.raises(NoteError, match="size cap"):
+        read_note(vault, "big.md", max_bytes=100)
+    assert sum(total) == 101
+
+
+# ---------------------------------------------------------------------------------------
+# 8. Security: symlinks out of the vault, a planted lock link, unreadable folders
+
+
+def test_symlinks_leaving_the_vault_are_not_followed_unless_asked(
+    vault: Path, idx: Path, tmp_path: Path
+):
+    outside = write_vault(tmp_path / "outside", {"secret.md": "# Secret\n\npasswords\n",
+                                                 "dir/private.md": "# P\n\nprivate\n"})
+    os.symlink(outside / "secret.md", vault / "secret.md")
+    os.symlink(outside / "dir", vault / "linked")
+    os.symlink(vault / "alpha.md", vault / "again.md")  # stays in the vault: followed
+    report = update_index(idx, vault, jobs=1)
+    got = warned(report)
+    assert "outside the vault" in got["secret.md"] and "outside the vault" in got["linked/"]
+    assert sum("outside the vault" in w.message for w in report.warnings) == 2  # once each
+    assert sources(idx) == set(NOTES) | {"again.md"}
+    # Asked for: indexed, and remembered by later updates (a search's refresh has no flags).
+    update_index(idx, vault, jobs=1, follow_symlinks=True)
+    assert {"secret.md", "linked/private.md"} <= sources(idx)
+    (vault / "alpha.md").write_text("# Alpha\n\nchanged\n")
+    update_index(idx, vault, jobs=1)
+    assert {"secret.md", "linked/private.md"} <= sources(idx)
+
+
+def test_planted_lock_symlink_never_truncates_its_target(vault: Path, idx: Path, tmp_path):
+    update_index(idx, vault, jobs=1)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (idx / LOCK_FILE).unlink()
+    os.symlink(victim, idx / LOCK_FILE)
+    with pytest.raises(IndexWriteError, match="symbolic link"):
+        update_index(idx, vault, jobs=1)
+    assert victim.read_text() == "precious\n"
+    # The meta's temp file has a predictable name too.
+    os.unlink(idx / LOCK_FILE)
+    os.symlink(victim, idx / f"{META_FILE}.{os.getpid()}.sktmp")
+    update_index(idx, vault, jobs=1, rebuild=True)
+    assert victim.read_text() == "precious\n"
+
+
+def test_unreadable_folder_is_named_and_its_notes_kept(
+    vault: Path, idx: Path, monkeypatch: pytest.MonkeyPatch
+):
+    update_index(idx, vault, jobs=1)
+    real_scandir = os.scandir
+    blocked = str(vault / "sub")
+
+    def scandir(path: Any = ".") -> Any:
+        if str(path) == blocked:  # root ignores chmod: refuse it the way EACCES would
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = update_index(idx, vault, jobs=1)
+    assert "cannot read this folder" in warned(report)["sub/"]
+    assert report.removed == 0 and sources(idx) == set(NOTES)
+    assert not needs_refresh(idx)  # or every search would try an update
