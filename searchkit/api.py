@@ -93,17 +93,20 @@ class SearchIndex:
         lock_timeout: float = 10.0,
         jobs: int | None = None,
         follow_symlinks: bool | None = None,
+        allow_mass_delete: bool = False,
     ) -> _index.UpdateReport:
         """Index new and changed notes, drop removed ones; build from scratch if needed.
 
         Raises `IndexLockedError` if another writer holds the index past `lock_timeout`.
         `follow_symlinks`: index notes behind symlinks that leave the vault (None: as the
-        index remembers; off by default).
+        index remembers; off by default). An update that would empty the index or remove
+        more than half of it raises `MassDeleteError` unless `allow_mass_delete`.
         """
         self._check_open()
         return _index.update_index(
             self.index_dir, self._vault, rebuild=rebuild, progress=progress,
             lock_timeout=lock_timeout, jobs=jobs, follow_symlinks=follow_symlinks,
+            allow_mass_delete=allow_mass_delete,
         )
 
     def needs_update(self) -> bool:
@@ -112,7 +115,12 @@ class SearchIndex:
 
     def refresh(self) -> _index.UpdateReport | None:
         """Update the index if notes changed; None when nothing changed or another writer
-        is busy (the last committed index stays searchable meanwhile)."""
+        is busy (the last committed index stays searchable meanwhile).
+
+        Never applies a mass removal: a vault that is missing, empty, or lost more than
+        half of its notes raises `VaultError` or `MassDeleteError` and the last index
+        stays; catch `SearchkitError` to warn and search on.
+        """
         if not self.needs_update():
             return None
         try:

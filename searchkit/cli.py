@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import IndexLockedError, SearchkitError
+from .errors import IndexLockedError, MassDeleteError, SearchkitError
 
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
@@ -113,6 +113,15 @@ def _summary(report: Any) -> str:
     return line
 
 
+def _list_removals(exc: MassDeleteError, shown: int = 20) -> None:
+    click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
+               "notes:", err=True)  # fmt: skip
+    for path in exc.would_remove[:shown]:
+        click.echo(f"  {path}", err=True)
+    if len(exc.would_remove) > shown:
+        click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
+
+
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
     if vault_arg and vault_opt and vault_arg.resolve() != vault_opt.resolve():
         raise click.UsageError(f"two vaults given: {vault_arg} and --vault {vault_opt}")
@@ -156,9 +165,12 @@ def main() -> None:
 @click.option("--follow-symlinks/--no-follow-symlinks", default=None,
               help="Index notes behind symlinks that lead out of the vault (remembered; "
               "default off).")
+@click.option("--allow-mass-delete", is_flag=True, help="Go on when the vault looks empty "
+              "or more than half of the indexed notes are gone (refused otherwise).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
     as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
+    allow_mass_delete: bool,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -174,8 +186,11 @@ def index_cmd(
     try:
         report = ix.update(
             rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs,
-            follow_symlinks=follow_symlinks,
+            follow_symlinks=follow_symlinks, allow_mass_delete=allow_mass_delete,
         )
+    except MassDeleteError as exc:
+        _list_removals(exc)
+        raise _fail(exc) from exc
     except SearchkitError as exc:
         raise _fail(exc) from exc
     finally:
@@ -224,7 +239,11 @@ def search_cmd(
     ix = _open(index_dir, vault_opt)
     try:
         if not no_refresh and ix.exists():
-            report = ix.refresh()
+            try:
+                report = ix.refresh()
+            except SearchkitError as exc:  # a stale answer beats none: say so, search on
+                click.echo(f"warning: could not refresh the index: {exc}", err=True)
+                report = None
             if report is not None and not as_json:
                 _warn_all(report.warnings)
         results = ix.search(

@@ -46,6 +46,7 @@ from .indexdir import (
     write_meta,
 )
 from .notes import FileInfo, Note, NoteWarning, ScanLog, content_hash, scan_vault
+from .safety import check_removals, check_vault_still_there, vault_identity
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # Bump when the fields below change: an index with another version is rebuilt.
@@ -438,6 +439,7 @@ def update_index(
     lock_timeout: float = 10.0,
     jobs: int | None = None,
     follow_symlinks: bool | None = None,
+    allow_mass_delete: bool = False,
 ) -> UpdateReport:
     """Bring the index in `index_dir` up to date with `vault` (default: the vault the index
     remembers), building it if the directory is empty or missing.
@@ -449,6 +451,11 @@ def update_index(
 
     `follow_symlinks`: also index notes reached through symlinks that leave the vault;
     None keeps what the index remembers (default off).
+
+    An update that would leave the index empty or remove more than half of its notes at
+    once raises `MassDeleteError` and changes nothing, unless `allow_mass_delete`: an
+    unmounted or not-yet-synced vault looks just like a deleted one. A vault root that
+    vanishes while the update runs raises `VaultError`, also before any commit.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
@@ -472,7 +479,10 @@ def update_index(
             meta = replace(meta, follow_symlinks=follow)
             write_meta(index_dir, meta)
         reason = _rebuild_reason(meta, rebuild, vault_path)
-        job = _Job(index_dir, vault_path, progress, jobs, lock_timeout, started, follow)
+        job = _Job(
+            index_dir, vault_path, progress, jobs, lock_timeout, started, follow,
+            allow_mass_delete, vault_identity(vault_path),
+        )  # fmt: skip
         if reason is not None:
             return _full_build(job, meta, reason)
         ix = _open_whoosh(index_dir, meta.index_name or "")
@@ -489,6 +499,8 @@ class _Job:
     lock_timeout: float
     started: float
     follow_symlinks: bool
+    allow_mass_delete: bool
+    vault_id: tuple[int, int]  # device and inode of the vault root when the update began
 
 
 def _refuse_foreign(index_dir: Path) -> None:
@@ -570,10 +582,17 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     if meta.index_name:
         manifest = read_manifest(job.index_dir, meta.index_name)
         old = dict(manifest.notes) if manifest else {}
-    name = new_index_name()
-    ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     log = ScanLog()
     paths = list(_scan(job.vault, job.follow_symlinks, log))
+    if meta.vault != str(job.vault):
+        old_kept: dict[str, NoteRecord] = {}  # another vault: nothing of the old one stays
+    else:
+        old_kept = old
+        found = set(paths)
+        gone = [p for p in old if p not in found and not _unlisted(p, log.unreadable)]
+        check_removals(job.vault, len(old), len(paths), gone, job.allow_mass_delete)
+    name = new_index_name()
+    ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
     writer = _writer(ix, job, procs=job.jobs if parallel else 1)
     records: dict[str, NoteRecord] = {}
@@ -587,6 +606,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
                 for doc in item.docs:
                     writer.add_document(**doc)
             ticker.step(len(item.docs))
+        check_vault_still_there(job.vault, job.vault_id)
+        missing = [p for p in old_kept if p not in records]
+        check_removals(job.vault, len(old_kept), len(records), missing, job.allow_mass_delete)
         writer.commit()
     except BaseException:
         _abort(writer)
@@ -623,7 +645,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     records, written = _records(ix, job.index_dir, name)
     log = ScanLog()
-    diff = _diff(job.vault, records, _scan(job.vault, job.follow_symlinks, log), log.unreadable)
+    scan = _scan(job.vault, job.follow_symlinks, log)
+    diff = _diff(job.vault, records, scan, log.unreadable)
+    check_removals(job.vault, len(records), len(scan), diff.removed, job.allow_mass_delete)
     todo = diff.new + diff.changed
     new_records = dict(records)
     for path, info in diff.touched.items():
@@ -655,6 +679,10 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                         writer.add_document(**doc)
                     new_records[item.path] = item.record
                     counts["changed" if item.path in records else "added"] += 1
+            # Notes that vanished while being read count too (a vault moved away mid-run).
+            check_vault_still_there(job.vault, job.vault_id)
+            gone = [p for p in records if p not in new_records]
+            check_removals(job.vault, len(records), len(new_records), gone, job.allow_mass_delete)
             if counts:
                 writer.commit()
             else:  # only notes that failed to load: keep the generation as it is

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import searchkit
 from searchkit.api import open_index
-from searchkit.errors import IndexWriteError, NoteError
+from searchkit.cli import main
+from searchkit.errors import IndexWriteError, MassDeleteError, NoteError, VaultError
 from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
 from searchkit.indexdir import LOCK_FILE, META_FILE
 from searchkit.notes import read_note
@@ -209,3 +211,85 @@ def test_unreadable_folder_is_named_and_its_notes_kept(
     assert "cannot read this folder" in warned(report)["sub/"]
     assert report.removed == 0 and sources(idx) == set(NOTES)
     assert not needs_refresh(idx)  # or every search would try an update
+
+
+# ---------------------------------------------------------------------------------------
+# 1. An empty, vanished or half-vanished vault never empties the index
+
+
+def _empty(vault: Path) -> None:
+    for rel in NOTES:
+        (vault / rel).unlink()
+
+
+def test_refresh_over_an_empty_vault_keeps_the_index(vault: Path, idx: Path):
+    update_index(idx, vault, jobs=1)
+    _empty(vault)  # an unmounted drive leaves an empty mount point
+    with open_index(idx) as ix:
+        with pytest.raises(MassDeleteError, match="holds no notes") as info:
+            ix.refresh()
+        assert set(info.value.would_remove) == set(NOTES) and info.value.indexed == 4
+        assert [p.path for p in ix.search("owls")] == ["alpha.md"]
+    with pytest.raises(MassDeleteError):  # a rebuild (e.g. after an upgrade) is guarded too
+        update_index(idx, vault, jobs=1, rebuild=True)
+    assert sources(idx) == set(NOTES)
+
+
+def test_more_than_half_vanishing_is_refused_less_is_applied(vault: Path, idx: Path):
+    update_index(idx, vault, jobs=1)
+    (vault / "beta.md").unlink()
+    assert update_index(idx, vault, jobs=1).removed == 1  # 1 of 4: a normal delete
+    (vault / "sub/gamma.md").unlink()
+    (vault / "sub/delta.md").unlink()
+    with pytest.raises(MassDeleteError, match="2 of the 3 indexed notes vanished"):
+        update_index(idx, vault, jobs=1)
+    assert sources(idx) == {"alpha.md", "sub/gamma.md", "sub/delta.md"}
+    assert update_index(idx, vault, jobs=1, allow_mass_delete=True).removed == 2
+    assert sources(idx) == {"alpha.md"}
+
+
+def test_cli_index_lists_what_it_would_remove_and_needs_the_flag(vault: Path, idx: Path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", str(vault), "--index", str(idx)]).exit_code == 0
+    _empty(vault)
+    result = runner.invoke(main, ["index", "--index", str(idx)])
+    assert result.exit_code == 2, result.output
+    assert "would remove 4 of 4 indexed notes" in result.stderr
+    assert "sub/gamma.md" in result.stderr and "--allow-mass-delete" in result.stderr
+    assert "Traceback" not in result.output
+    # search: warns once that it could not refresh, then answers from the last index
+    result = runner.invoke(main, ["search", "owls", "--index", str(idx), "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("could not refresh") == 1
+    result = runner.invoke(main, ["index", "--index", str(idx), "--allow-mass-delete"])
+    assert result.exit_code == 0 and "4 removed" in result.stdout
+
+
+def test_search_with_the_vault_gone_searches_the_last_index(vault: Path, idx: Path, tmp_path):
+    update_index(idx, vault, jobs=1)
+    vault.rename(tmp_path / "moved")
+    result = CliRunner().invoke(main, ["search", "owls", "--index", str(idx)])
+    assert result.exit_code == 0 and "alpha.md" in result.stdout
+    assert "could not refresh" in result.stderr and "vault not found" in result.stderr
+
+
+@pytest.mark.parametrize("replace_with_empty", [False, True])
+def test_vault_moved_away_during_an_update_aborts_it(
+    vault: Path, idx: Path, tmp_path: Path, replace_with_empty: bool
+):
+    update_index(idx, vault, jobs=1)
+    before = sources(idx)
+    for rel in NOTES:  # every note changed: the update reads each one again
+        (vault / rel).write_text((vault / rel).read_text() + "\nmore\n")
+    moved = []
+
+    def progress(_p: Any) -> None:
+        if not moved:
+            vault.rename(tmp_path / "elsewhere")
+            if replace_with_empty:
+                vault.mkdir()
+            moved.append(True)
+
+    with pytest.raises(VaultError, match="disappeared or was replaced"):
+        update_index(idx, vault, jobs=1, progress=progress)
+    assert moved and sources(idx) == before
