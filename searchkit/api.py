@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import index as _index
+from . import status as _status
 from .errors import IndexLockedError, IndexNotFoundError, SearchkitError
 from .indexdir import META_FILE, read_meta
 from .search import SearchResults, search
@@ -131,7 +132,7 @@ class SearchIndex:
     def status(self) -> _index.IndexStatus:
         """Notes, chunks, size, last update and how many notes are stale right now."""
         self._check_open()
-        return _index.index_status(self.index_dir, self._vault)
+        return _status.index_status(self.index_dir, self._vault)
 
     # -- reading -------------------------------------------------------------------------
 

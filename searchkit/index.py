@@ -26,7 +26,9 @@ from .errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexReadOnlyError,
     IndexVersionError,
+    SearchkitError,
     VaultError,
 )
 from .indexdir import (
@@ -35,8 +37,8 @@ from .indexdir import (
     IndexMeta,
     Manifest,
     NoteRecord,
-    dir_size,
     foreign_entries,
+    index_write_error,
     new_index_name,
     read_manifest,
     read_meta,
@@ -46,7 +48,7 @@ from .indexdir import (
     write_meta,
 )
 from .notes import FileInfo, Note, NoteWarning, ScanLog, content_hash, scan_vault
-from .safety import check_removals, check_vault_still_there, vault_identity
+from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # Bump when the fields below change: an index with another version is rebuilt.
@@ -459,35 +461,82 @@ def update_index(
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
-    jobs = jobs or default_jobs()
     _refuse_foreign(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with write_lock(index_dir, lock_timeout):
+    try:
         try:
-            meta = read_meta(index_dir)
-        except IndexCorruptError:
-            if not rebuild:
-                raise
-            meta = None
-        vault_path = _choose_vault(index_dir, meta, vault, rebuild)
-        if meta is None or (meta.index_name is None and meta.vault != str(vault_path)):
-            # Mark the directory as ours before any Whoosh file appears in it.
-            meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
-            write_meta(index_dir, meta)
-        follow = meta.follow_symlinks if follow_symlinks is None else follow_symlinks
-        if follow != meta.follow_symlinks:
-            meta = replace(meta, follow_symlinks=follow)
-            write_meta(index_dir, meta)
-        reason = _rebuild_reason(meta, rebuild, vault_path)
-        job = _Job(
-            index_dir, vault_path, progress, jobs, lock_timeout, started, follow,
-            allow_mass_delete, vault_identity(vault_path),
-        )  # fmt: skip
-        if reason is not None:
-            return _full_build(job, meta, reason)
-        ix = _open_whoosh(index_dir, meta.index_name or "")
-        remove_stale(index_dir, keep=meta.index_name)
-        return _incremental(job, meta.index_name or "", ix)
+            index_dir.mkdir(parents=True, exist_ok=True)
+            lock = write_lock(index_dir, lock_timeout)
+        except OSError as exc:
+            raise index_write_error(exc, index_dir) from exc
+        with lock:
+            try:
+                return _update_locked(
+                    index_dir, vault, rebuild, progress, lock_timeout, jobs or default_jobs(),
+                    follow_symlinks, allow_mass_delete, started,
+                )  # fmt: skip
+            except OSError as exc:
+                # Still under the lock: the failed writer's files can go safely.
+                raise write_failure(exc, index_dir) from exc
+    except IndexReadOnlyError:
+        # Nothing to do needs no write: say "unchanged" rather than fail on the lock.
+        quiet = None if rebuild or follow_symlinks is not None else _no_change(index_dir, vault)
+        if quiet is None:
+            raise
+        return replace(quiet, seconds=time.perf_counter() - started)
+
+
+def _no_change(index_dir: Path, vault: str | Path | None) -> UpdateReport | None:
+    """The report of an update with nothing to do, or None if there is something to do."""
+    try:
+        if needs_refresh(index_dir, vault):
+            return None
+        meta = read_meta(index_dir)
+        manifest = read_manifest(index_dir, meta.index_name) if meta and meta.index_name else None
+    except SearchkitError:
+        return None
+    if manifest is None:
+        return None
+    notes = manifest.notes
+    chunks = sum(r.chunks for r in notes.values())
+    return UpdateReport(0, 0, 0, len(notes), len(notes), chunks, 0.0)
+
+
+def _update_locked(
+    index_dir: Path,
+    vault: str | Path | None,
+    rebuild: bool,
+    progress: Callable[[Progress], None] | None,
+    lock_timeout: float,
+    jobs: int,
+    follow_symlinks: bool | None,
+    allow_mass_delete: bool,
+    started: float,
+) -> UpdateReport:
+    try:
+        meta = read_meta(index_dir)
+    except IndexCorruptError:
+        if not rebuild:
+            raise
+        meta = None
+    vault_path = _choose_vault(index_dir, meta, vault, rebuild)
+    if meta is None or (meta.index_name is None and meta.vault != str(vault_path)):
+        # Mark the directory as ours before any Whoosh file appears in it.
+        meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
+        write_meta(index_dir, meta)
+    follow = meta.follow_symlinks if follow_symlinks is None else follow_symlinks
+    if follow != meta.follow_symlinks:
+        meta = replace(meta, follow_symlinks=follow)
+        write_meta(index_dir, meta)
+    reason = _rebuild_reason(meta, rebuild, vault_path)
+    job = _Job(
+        index_dir, vault_path, progress, jobs, lock_timeout, started, follow,
+        allow_mass_delete, vault_identity(vault_path),
+    )  # fmt: skip
+    if reason is not None:
+        return _full_build(job, meta, reason)
+    ix = _open_whoosh(index_dir, meta.index_name or "")
+    remove_stale(index_dir, keep=meta.index_name)
+    return _incremental(job, meta.index_name or "", ix)
 
 
 @dataclass(frozen=True)
@@ -703,46 +752,4 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
         chunks=sum(r.chunks for r in new_records.values()),
         seconds=time.perf_counter() - job.started,
         warnings=tuple(warnings),
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# Status
-
-
-def index_status(index_dir: str | Path, vault: str | Path | None = None) -> IndexStatus:
-    """What is indexed and how much of the vault is stale, without changing anything.
-
-    Staleness costs a stat scan plus hashing the files whose mtime alone differs.
-    """
-    index_dir = Path(index_dir).absolute()
-    meta = _read_built_meta(index_dir)
-    if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
-        raise VaultError(f"the index at {index_dir} belongs to vault {meta.vault}, not {vault}")
-    ix = _open_whoosh(index_dir, meta.index_name or "")
-    records, written = _records(ix, index_dir, meta.index_name or "")
-    chunks = ix.doc_count()
-    vault_path = Path(meta.vault)
-    if vault_path.is_dir():
-        log = ScanLog()
-        diff = _diff(vault_path, records, _scan(vault_path, meta.follow_symlinks, log),
-                     log.unreadable)  # fmt: skip
-        new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)
-    else:  # the vault is gone: everything indexed is stale
-        new, changed, removed = 0, 0, len(records)
-    if written is None:
-        written = os.stat(index_dir / f"_{meta.index_name}_{ix.latest_generation()}.toc").st_mtime
-    return IndexStatus(
-        vault=meta.vault,
-        index_dir=str(index_dir),
-        notes=len(records),
-        chunks=chunks,
-        size_bytes=dir_size(index_dir),
-        last_update=written,
-        schema_version=meta.schema_version,
-        chunker_version=meta.chunker_version,
-        stale_new=new,
-        stale_changed=changed,
-        stale_removed=removed,
-        needs_rebuild=_version_problem(meta),
     )

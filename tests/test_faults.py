@@ -7,6 +7,8 @@ Slow versions (many kills, long reader/writer runs) live in scripts/torture.py.
 from __future__ import annotations
 
 import ast
+import builtins
+import errno
 import os
 import threading
 from collections.abc import Callable
@@ -15,11 +17,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from whoosh.filedb.structfile import StructFile
 
 import searchkit
 from searchkit.api import open_index
 from searchkit.cli import main
-from searchkit.errors import IndexWriteError, MassDeleteError, NoteError, VaultError
+from searchkit.errors import (
+    DiskFullError,
+    IndexReadOnlyError,
+    IndexWriteError,
+    MassDeleteError,
+    NoteError,
+    VaultError,
+)
 from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
 from searchkit.indexdir import LOCK_FILE, META_FILE
 from searchkit.notes import read_note
@@ -293,3 +303,137 @@ def test_vault_moved_away_during_an_update_aborts_it(
     with pytest.raises(VaultError, match="disappeared or was replaced"):
         update_index(idx, vault, jobs=1, progress=progress)
     assert moved and sources(idx) == before
+
+
+# ---------------------------------------------------------------------------------------
+# 2. A full disk
+
+
+def _fill_disk_after(monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+    """Every Whoosh file write fails with ENOSPC once `budget` bytes were written."""
+    written = [0]
+    real_write = StructFile.write
+
+    def write(self: StructFile, data: Any, *args: Any) -> Any:
+        written[0] += len(data)
+        if written[0] > budget:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data, *args)
+
+    monkeypatch.setattr(StructFile, "write", write)
+
+
+def _files(index_dir: Path) -> set[str]:
+    return set(os.listdir(index_dir)) - {LOCK_FILE}
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_full_disk_cleans_up_keeps_the_index_and_recovers(
+    vault: Path, idx: Path, monkeypatch: pytest.MonkeyPatch, rebuild: bool
+):
+    update_index(idx, vault, jobs=1)
+    before, files = sources(idx), _files(idx)
+    write_vault(vault, {f"new{i}.md": f"# New {i}\n\n" + "words here " * 200 for i in range(3)})
+    with monkeypatch.context() as m:
+        _fill_disk_after(m, 2000)
+        with pytest.raises(DiskFullError, match=r"disk full .* MB free, about .* MB needed"):
+            update_index(idx, vault, jobs=1, rebuild=rebuild)
+    assert _files(idx) == files  # no temporary segment left to keep the disk full
+    assert sources(idx) == before
+    report = update_index(idx, vault, jobs=1)  # space is back
+    assert report.added == 3 and len(sources(idx)) == 7
+
+
+def test_full_disk_on_the_manifest_and_lock_writes(
+    vault: Path, idx: Path, monkeypatch: pytest.MonkeyPatch
+):
+    update_index(idx, vault, jobs=1)
+    (vault / "alpha.md").write_text("# Alpha\n\nnew words about herons\n")
+    with monkeypatch.context() as m:
+        def no_space(*_a: Any) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        m.setattr(os, "fsync", no_space)  # the manifest's write
+        m.setattr(os, "pwrite", no_space)  # the lock's pid
+        with pytest.raises(DiskFullError):
+            update_index(idx, vault, jobs=1)
+        assert not [n for n in os.listdir(idx) if n.endswith(".sktmp")]
+    # The commit went through before the manifest failed; the record is recovered.
+    assert update_index(idx, vault, jobs=1).changed == 0
+    with open_index(idx) as ix:
+        assert [p.path for p in ix.search("herons")] == ["alpha.md"]
+
+
+def test_cli_full_disk_is_one_line(vault: Path, idx: Path, monkeypatch: pytest.MonkeyPatch):
+    update_index(idx, vault, jobs=1)
+    (vault / "beta.md").write_text("# Beta\n\n" + "changed " * 500)
+    _fill_disk_after(monkeypatch, 100)
+    result = CliRunner().invoke(main, ["index", "--index", str(idx), "--jobs", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "disk full" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# 5. A read-only index directory
+
+
+@pytest.fixture
+def read_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
+    """Make writes under a folder fail with EROFS (root ignores chmod, so the OS calls
+    that write are refused the way a read-only mount refuses them)."""
+
+    def apply(folder: Path) -> None:
+        inside = str(folder.absolute())
+
+        def under(path: Any) -> bool:
+            return str(os.path.abspath(os.fspath(path))).startswith(inside)
+
+        def refuse(path: Any) -> None:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+        def guard(real: Callable[..., Any], writes: Callable[..., bool]) -> Callable[..., Any]:
+            def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+                if not isinstance(path, int) and under(path) and writes(*args, **kwargs):
+                    refuse(path)
+                return real(path, *args, **kwargs)
+
+            return call
+
+        wflags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC
+
+        def os_open_writes(flags: int, *_a: Any, **_k: Any) -> bool:
+            return bool(flags & wflags)
+
+        def open_writes(mode: str = "r", *_a: Any, **_k: Any) -> bool:
+            return any(c in mode for c in "wax+")
+
+        monkeypatch.setattr(os, "open", guard(os.open, os_open_writes))
+        monkeypatch.setattr(builtins, "open", guard(builtins.open, open_writes))
+        for name in ("unlink", "remove", "replace", "rename", "mkdir", "rmdir"):
+            monkeypatch.setattr(os, name, guard(getattr(os, name), lambda *a, **k: True))
+
+    return apply
+
+
+def test_read_only_index_searches_the_last_index_and_warns_once(
+    vault: Path, idx: Path, read_only: Callable[[Path], None]
+):
+    update_index(idx, vault, jobs=1)
+    (vault / "alpha.md").write_text("# Alpha\n\nsleeping owls and herons\n")
+    read_only(idx)
+    with pytest.raises(IndexReadOnlyError, match="cannot write in the index directory"):
+        update_index(idx, vault, jobs=1)
+    result = CliRunner().invoke(main, ["search", "owls", "--index", str(idx)])
+    assert result.exit_code == 0 and "alpha.md" in result.stdout, result.output
+    assert result.stderr.count("could not refresh") == 1
+    assert "Read-only file system" in result.stderr
+
+
+def test_read_only_index_with_nothing_to_do_is_unchanged(
+    vault: Path, idx: Path, read_only: Callable[[Path], None]
+):
+    update_index(idx, vault, jobs=1)
+    read_only(idx)
+    result = CliRunner().invoke(main, ["index", "--index", str(idx)])
+    assert result.exit_code == 0, result.output
+    assert "4 unchanged" in result.stdout
