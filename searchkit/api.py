@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,7 @@ class SearchIndex:
         self._vault = Path(vault).expanduser().resolve() if vault is not None else None
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._ix: Any = None
-        self._meta: Any = None
-        self._meta_stamp: tuple[int, int, int] | None = None
+        self._current: _Opened | None = None  # the index the meta named at last look
         self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
         self._closed = False
 
@@ -57,7 +57,7 @@ class SearchIndex:
         """Close every searcher this object opened. Idempotent."""
         with self._lock:
             self._close_searchers()
-            self._ix = None
+            self._current = None
             self._closed = True
 
     # -- facts ---------------------------------------------------------------------------
@@ -158,13 +158,23 @@ class SearchIndex:
         unknown = sorted(set(clean) - _FILTERS)
         if unknown:
             raise TypeError(f"unknown search filter(s): {', '.join(unknown)}")
-        searcher = self._searcher()
-        # The meta read when the searcher was opened names the vault: no file read per query.
-        vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
-        return search(
-            searcher, query, vault_name=vault.name if vault else "", limit=limit, offset=offset,
-            per_note=per_note, filters=clean or None, explain=explain,
-        )
+        for attempt in range(_ATTEMPTS):
+            searcher, opened = self._searcher()
+            # The meta read when the searcher was opened names the vault: no read per query.
+            vault = self._vault or Path(opened.meta.vault)
+            try:
+                return search(
+                    searcher, query, vault_name=vault.name, limit=limit, offset=offset,
+                    per_note=per_note, filters=clean or None, explain=explain,
+                )
+            except SearchkitError:
+                raise
+            except Exception:
+                # A rebuild may have switched indexes under this searcher: search the new
+                # one. Anything else is not ours to hide.
+                if attempt + 1 == _ATTEMPTS or self._meta_file_stamp() == opened.stamp:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_open(self) -> None:
         if self._closed:
@@ -177,25 +187,56 @@ class SearchIndex:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def _searcher(self) -> Any:
+    def _searcher(self) -> tuple[Any, _Opened]:
+        """This thread's searcher of the current index, and that index.
+
+        Each thread only ever closes its own searchers: a searcher another thread may be
+        using is never closed under it (that gave `ReaderClosed` during rebuilds). A
+        rebuild can delete the old index between reading the meta and opening a searcher;
+        then the meta is read again, a few times.
+        """
         self._check_open()
+        for attempt in range(_ATTEMPTS):
+            opened = self._opened(stale=None)
+            try:
+                return self._thread_searcher(opened), opened
+            except SearchkitError:
+                raise
+            except Exception:
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+                self._opened(stale=opened)  # forget it, so the next try reads the meta
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _opened(self, stale: _Opened | None) -> _Opened:
         stamp = self._meta_file_stamp()
         with self._lock:
+            if stale is not None:
+                if self._current is stale:
+                    self._current = None
+                return stale
             if stamp is None:
                 raise IndexNotFoundError(
                     f"no index at {self.index_dir}; build it with `searchkit index VAULT`"
                     + (f" --index {self.index_dir}" if self.index_dir.name != "index" else "")
                 )
-            if self._ix is None or stamp != self._meta_stamp:
-                # First use, or a rebuild switched to another Whoosh index: start afresh.
-                self._close_searchers()
-                self._ix, self._meta = _index.open_for_search(self.index_dir)
-                self._meta_stamp = stamp
-                self._local = threading.local()
-            ix = self._ix
-        searcher = getattr(self._local, "searcher", None)
+            if self._current is None or stamp != self._current.stamp:
+                # First use, or a rebuild switched to another Whoosh index.
+                ix, meta = _index.open_for_search(self.index_dir)
+                self._current = _Opened(ix, meta, stamp)
+            return self._current
+
+    def _thread_searcher(self, opened: _Opened) -> Any:
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and local.opened is not opened:
+            # Ours alone, of an index that is no longer current: close it ourselves.
+            with contextlib.suppress(Exception):
+                searcher.close()
+            searcher = None
         if searcher is None:
-            searcher = ix.searcher()
+            searcher = opened.ix.searcher()
         elif not searcher.up_to_date():
             # Whoosh 2.7.4's refresh() reuses unchanged segment readers and is correct (the
             # forks' is not: research §1.3 A, which is why the version is pinned). The old
@@ -203,7 +244,7 @@ class SearchIndex:
             searcher = searcher.refresh()
         else:
             return searcher
-        self._local.searcher = searcher
+        local.searcher, local.opened = searcher, opened
         with self._lock:
             self._searchers[threading.get_ident()] = searcher
         return searcher
@@ -214,6 +255,19 @@ class SearchIndex:
             with contextlib.suppress(Exception):
                 s.close()
         self._searchers = {}
+
+
+# Tries at opening or searching while a rebuild swaps indexes (each swap needs one).
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """One Whoosh index as the meta named it, with the meta file's stamp at that time."""
+
+    ix: Any
+    meta: Any
+    stamp: tuple[int, int, int]
 
 
 _FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}

@@ -10,6 +10,8 @@ import ast
 import builtins
 import errno
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +33,7 @@ from searchkit.errors import (
     VaultError,
 )
 from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
-from searchkit.indexdir import LOCK_FILE, META_FILE
+from searchkit.indexdir import LOCK_FILE, META_FILE, read_meta
 from searchkit.notes import read_note
 
 
@@ -437,3 +439,46 @@ def test_read_only_index_with_nothing_to_do_is_unchanged(
     result = CliRunner().invoke(main, ["index", "--index", str(idx)])
     assert result.exit_code == 0, result.output
     assert "4 unchanged" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Threads sharing one SearchIndex while another process rebuilds
+
+
+def test_threads_sharing_an_index_during_rebuilds_see_no_errors(tmp_path: Path, idx: Path):
+    notes = {f"n{i:03}.md": f"# Note {i}\n\nowls rivers herons {i}\n\n## Part\n\nmore owls\n"
+             for i in range(30)}  # fmt: skip
+    vault = write_vault(tmp_path / "vault", notes)
+    update_index(idx, vault, jobs=1)
+    rebuilder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from searchkit.index import update_index\n"
+         "end = time.monotonic() + 1.5\n"
+         "while time.monotonic() < end: update_index(sys.argv[1], rebuild=True, jobs=1)",
+         str(idx)],
+    )  # fmt: skip
+    errors: list[str] = []
+    counts = [0] * 4
+    names: set[str] = set()
+
+    def reader(k: int, ix: Any) -> None:
+        while rebuilder.poll() is None:
+            try:
+                results = ix.search("owls" if k % 2 else "herons rivers", limit=5)
+                assert len(results) == 5
+            except Exception as exc:  # every kind counts: none is allowed
+                errors.append(f"{type(exc).__name__}: {exc}")
+            counts[k] += 1
+            meta = read_meta(idx)
+            if meta is not None:
+                names.add(meta.index_name or "")
+
+    with open_index(idx) as ix:
+        threads = [threading.Thread(target=reader, args=(k, ix)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert rebuilder.wait(30) == 0
+    assert len(names) >= 3, "the rebuilds did not switch indexes during the searches"
+    assert errors == [], f"{len(errors)} errors in {sum(counts)} searches: {errors[:3]}"
