@@ -18,8 +18,8 @@ from typing import Any
 
 from . import index as _index
 from . import status as _status
-from .errors import IndexLockedError, IndexNotFoundError, SearchkitError
-from .indexdir import META_FILE, read_meta
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SearchkitError
+from .indexdir import META_FILE, REBUILD_HINT, read_meta
 from .search import SearchResults, search
 
 DEFAULT_INDEX_DIR = "index"
@@ -95,6 +95,7 @@ class SearchIndex:
         jobs: int | None = None,
         follow_symlinks: bool | None = None,
         allow_mass_delete: bool = False,
+        verify: bool = False,
     ) -> _index.UpdateReport:
         """Index new and changed notes, drop removed ones; build from scratch if needed.
 
@@ -102,12 +103,13 @@ class SearchIndex:
         `follow_symlinks`: index notes behind symlinks that leave the vault (None: as the
         index remembers; off by default). An update that would empty the index or remove
         more than half of it raises `MassDeleteError` unless `allow_mass_delete`.
+        `verify`: first compare the index files with their checksums (a full read).
         """
         self._check_open()
         return _index.update_index(
             self.index_dir, self._vault, rebuild=rebuild, progress=progress,
             lock_timeout=lock_timeout, jobs=jobs, follow_symlinks=follow_symlinks,
-            allow_mass_delete=allow_mass_delete,
+            allow_mass_delete=allow_mass_delete, verify=verify,
         )
 
     def needs_update(self) -> bool:
@@ -134,6 +136,12 @@ class SearchIndex:
         self._check_open()
         return _status.index_status(self.index_dir, self._vault)
 
+    def check(self) -> _status.IndexCheck:
+        """Read every file of the index and say whether it is sound (`.sound`,
+        `.problems`); a full read, for `searchkit status --check`."""
+        self._check_open()
+        return _status.check_index(self.index_dir)
+
     # -- reading -------------------------------------------------------------------------
 
     def search(
@@ -158,6 +166,25 @@ class SearchIndex:
         unknown = sorted(set(clean) - _FILTERS)
         if unknown:
             raise TypeError(f"unknown search filter(s): {', '.join(unknown)}")
+        try:
+            return self._search(query, limit, offset, per_note, explain, clean)
+        except SearchkitError:
+            raise
+        except Exception as exc:
+            # A raw EOFError or zlib.error from deep in Whoosh: if the index is damaged,
+            # say so and how to fix it; if it is sound, this is a bug to show as it is.
+            damage = _status.check_index(self.index_dir).problems
+            if not damage:
+                raise
+            more = f" and {len(damage) - 1} more problems" if len(damage) > 1 else ""
+            raise IndexCorruptError(
+                f"the index in {self.index_dir} is damaged ({damage[0]}{more}); {REBUILD_HINT}"
+            ) from exc
+
+    def _search(
+        self, query: str, limit: int, offset: int, per_note: int, explain: bool,
+        clean: dict[str, Any],
+    ) -> SearchResults:  # fmt: skip
         for attempt in range(_ATTEMPTS):
             searcher, opened = self._searcher()
             # The meta read when the searcher was opened names the vault: no read per query.

@@ -187,6 +187,7 @@ def index_cmd(
         report = ix.update(
             rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs,
             follow_symlinks=follow_symlinks, allow_mass_delete=allow_mass_delete,
+            verify=True,  # an explicit run reads the index once: never "unchanged" if damaged
         )
     except MassDeleteError as exc:
         _list_removals(exc)
@@ -344,9 +345,14 @@ def _print_results(results: Any, color: bool, explain: bool) -> None:
 @main.command("status")
 @_index_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
+@click.option("--check", is_flag=True, help="Read every segment and checksum; exit 2 if the "
+              "index is damaged.")
+def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bool) -> None:
     """What is indexed, and how many notes changed since the last update."""
     ix = _open(index_dir, vault_opt)
+    if check:
+        _check(ix, as_json)
+        return
     try:
         st = ix.status()
     except SearchkitError as exc:
@@ -373,6 +379,27 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
         rows.append(("rebuild", st.needs_rebuild))
     for key, value in rows:
         click.echo(f"{key:<12} {value}")
+
+
+def _check(ix: Any, as_json: bool) -> None:
+    try:
+        result = ix.check()
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ix.close()
+    if as_json:
+        _echo_json(result.to_dict())
+    elif result.sound:
+        click.echo(f"index sound: {result.segments} segments, {result.documents:,} chunks read, "
+                   f"{result.files_checked} files match their checksums")  # fmt: skip
+    else:
+        click.echo(f"index NOT sound: {len(result.problems)} problems", err=True)
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+        click.echo("Rebuild it with `searchkit index --rebuild`.", err=True)
+    if not result.sound:
+        raise click.exceptions.Exit(EXIT_USAGE)
 
 
 @main.command("watch")

@@ -6,11 +6,9 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,6 @@ from .indexdir import (
     META_FILE,
     REBUILD_HINT,
     IndexMeta,
-    Manifest,
     NoteRecord,
     foreign_entries,
     index_write_error,
@@ -47,7 +44,16 @@ from .indexdir import (
     write_manifest,
     write_meta,
 )
-from .notes import FileInfo, Note, NoteWarning, ScanLog, content_hash, scan_vault
+from .notes import Note, NoteWarning, ScanLog, scan_vault
+from .records import (
+    current_records,
+    diff_vault,
+    latest_generation,
+    new_manifest,
+    refuse_damaged,
+    scan_notes,
+    unlisted,
+)
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
@@ -243,93 +249,6 @@ class _Ticker:
 
 
 # ---------------------------------------------------------------------------------------
-# Diffing the vault against the index's record
-
-
-@dataclass(frozen=True)
-class _Diff:
-    new: list[str]
-    changed: list[str]
-    removed: list[str]
-    touched: dict[str, FileInfo]  # mtime differs, content identical: only the record moves
-    unchanged: int
-
-
-def _hash_file(path: Path) -> str | None:
-    try:
-        return content_hash(path.read_bytes())
-    except OSError:
-        return None
-
-
-def _unlisted(path: str, unreadable: Sequence[str]) -> bool:
-    """Whether `path` lies in a folder the scan could not list (its fate is unknown)."""
-    return any(path.startswith(folder) for folder in unreadable)
-
-
-def _diff(
-    vault: Path,
-    records: dict[str, NoteRecord],
-    scan: dict[str, FileInfo],
-    unreadable: Sequence[str] = (),
-) -> _Diff:
-    new, changed, touched, unchanged = [], [], {}, 0
-    for path, info in scan.items():
-        rec = records.get(path)
-        if rec is None:
-            new.append(path)
-        elif rec.mtime_ns == info.mtime_ns and rec.size == info.size:
-            unchanged += 1
-        elif rec.size != info.size:
-            changed.append(path)  # another size is another content: no need to hash
-        elif _hash_file(vault / path) == rec.hash:
-            touched[path] = info
-        else:
-            changed.append(path)  # includes "cannot read now": loading reports why
-    removed = [p for p in records if p not in scan and not _unlisted(p, unreadable)]
-    return _Diff(new, changed, removed, touched, unchanged)
-
-
-def _scan(vault: Path, follow_symlinks: bool, log: ScanLog) -> dict[str, FileInfo]:
-    return {f.path: f for f in scan_vault(vault, follow_symlinks=follow_symlinks, log=log)}
-
-
-def _records_from_index(ix: Any) -> dict[str, NoteRecord]:
-    """The per-note record read back from stored fields (slow path after a crash).
-
-    Notes with no chunks leave no document; they come out as "new" and are re-read once.
-    """
-    seen: dict[str, tuple[int, int, str]] = {}
-    counts: Counter[str] = Counter()
-    with ix.reader() as reader:
-        for stored in reader.all_stored_fields():
-            src = stored["source"]
-            counts[src] += 1
-            seen[src] = (
-                stored.get("note_mtime_ns", 0),
-                stored.get("note_size", -1),
-                stored.get("note_hash", ""),
-            )
-    return {p: NoteRecord(m, s, h, counts[p]) for p, (m, s, h) in seen.items()}
-
-
-def _records(ix: Any, index_dir: Path, name: str) -> tuple[dict[str, NoteRecord], float | None]:
-    """The per-note record and when it was written; from the manifest when it matches the
-    index's latest commit, else (crash after a commit) rebuilt from the index itself."""
-    manifest = read_manifest(index_dir, name)
-    if manifest is not None and manifest.generation == ix.latest_generation():
-        return dict(manifest.notes), manifest.updated
-    return _records_from_index(ix), None
-
-
-def _latest_generation(index_dir: Path, name: str) -> int:
-    # Whoosh's own rule (highest TOC number) without importing the index machinery.
-    pattern = re.compile(rf"^_{name}_([0-9]+)\.toc$")
-    gens = [int(m.group(1)) for n in os.listdir(index_dir) if (m := pattern.match(n))]
-    return max(gens, default=-1)
-
-
-# ---------------------------------------------------------------------------------------
 # Opening
 
 
@@ -410,7 +329,7 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
         return True
     manifest = read_manifest(index_dir, meta.index_name)
-    if manifest is None or manifest.generation != _latest_generation(index_dir, meta.index_name):
+    if manifest is None or manifest.generation != latest_generation(index_dir, meta.index_name):
         return True
     records = manifest.notes
     count = 0
@@ -421,7 +340,7 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
             return True
         count += 1
     if log.unreadable:  # notes in folders that could not be listed are kept as they are
-        count += sum(1 for p in records if _unlisted(p, log.unreadable))
+        count += sum(1 for p in records if unlisted(p, log.unreadable))
     return count != len(records)
 
 
@@ -442,6 +361,7 @@ def update_index(
     jobs: int | None = None,
     follow_symlinks: bool | None = None,
     allow_mass_delete: bool = False,
+    verify: bool = False,
 ) -> UpdateReport:
     """Bring the index in `index_dir` up to date with `vault` (default: the vault the index
     remembers), building it if the directory is empty or missing.
@@ -458,6 +378,10 @@ def update_index(
     once raises `MassDeleteError` and changes nothing, unless `allow_mass_delete`: an
     unmounted or not-yet-synced vault looks just like a deleted one. A vault root that
     vanishes while the update runs raises `VaultError`, also before any commit.
+
+    Before an incremental update the index's files are compared with the sizes recorded
+    when they were written and every segment is opened (`IndexCorruptError` if damaged);
+    `verify` also compares their checksums (reads the whole index once).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
@@ -472,7 +396,7 @@ def update_index(
             try:
                 return _update_locked(
                     index_dir, vault, rebuild, progress, lock_timeout, jobs or default_jobs(),
-                    follow_symlinks, allow_mass_delete, started,
+                    follow_symlinks, allow_mass_delete, verify, started,
                 )  # fmt: skip
             except OSError as exc:
                 # Still under the lock: the failed writer's files can go safely.
@@ -510,6 +434,7 @@ def _update_locked(
     jobs: int,
     follow_symlinks: bool | None,
     allow_mass_delete: bool,
+    verify: bool,
     started: float,
 ) -> UpdateReport:
     try:
@@ -530,7 +455,7 @@ def _update_locked(
     reason = _rebuild_reason(meta, rebuild, vault_path)
     job = _Job(
         index_dir, vault_path, progress, jobs, lock_timeout, started, follow,
-        allow_mass_delete, vault_identity(vault_path),
+        allow_mass_delete, vault_identity(vault_path), verify,
     )  # fmt: skip
     if reason is not None:
         return _full_build(job, meta, reason)
@@ -550,6 +475,7 @@ class _Job:
     follow_symlinks: bool
     allow_mass_delete: bool
     vault_id: tuple[int, int]  # device and inode of the vault root when the update began
+    verify: bool  # compare index files with their checksums before updating
 
 
 def _refuse_foreign(index_dir: Path) -> None:
@@ -632,13 +558,13 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         manifest = read_manifest(job.index_dir, meta.index_name)
         old = dict(manifest.notes) if manifest else {}
     log = ScanLog()
-    paths = list(_scan(job.vault, job.follow_symlinks, log))
+    paths = list(scan_notes(job.vault, job.follow_symlinks, log))
     if meta.vault != str(job.vault):
         old_kept: dict[str, NoteRecord] = {}  # another vault: nothing of the old one stays
     else:
         old_kept = old
         found = set(paths)
-        gone = [p for p in old if p not in found and not _unlisted(p, log.unreadable)]
+        gone = [p for p in old if p not in found and not unlisted(p, log.unreadable)]
         check_removals(job.vault, len(old), len(paths), gone, job.allow_mass_delete)
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
@@ -663,7 +589,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         _abort(writer)
         raise
     ticker.finish()
-    write_manifest(job.index_dir, Manifest(name, ix.latest_generation(), time.time(), records))
+    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None))
     write_meta(
         job.index_dir,
         replace(
@@ -692,10 +618,11 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 
 
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
-    records, written = _records(ix, job.index_dir, name)
+    refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
+    records, manifest = current_records(ix, job.index_dir, name)
     log = ScanLog()
-    scan = _scan(job.vault, job.follow_symlinks, log)
-    diff = _diff(job.vault, records, scan, log.unreadable)
+    scan = scan_notes(job.vault, job.follow_symlinks, log)
+    diff = diff_vault(job.vault, records, scan, log.unreadable)
     check_removals(job.vault, len(records), len(scan), diff.removed, job.allow_mass_delete)
     todo = diff.new + diff.changed
     new_records = dict(records)
@@ -740,9 +667,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             _abort(writer)
             raise
         ticker.finish()
-    if todo or diff.removed or diff.touched or written is None:
-        manifest = Manifest(name, ix.latest_generation(), time.time(), new_records)
-        write_manifest(job.index_dir, manifest)
+    if todo or diff.removed or diff.touched or manifest is None:
+        new = new_manifest(ix, job.index_dir, name, new_records, manifest)
+        write_manifest(job.index_dir, new)
     return UpdateReport(
         added=counts["added"],
         changed=counts["changed"],

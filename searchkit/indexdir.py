@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -212,6 +213,9 @@ class Manifest:
     generation: int  # the Whoosh generation these records describe
     updated: float  # epoch seconds of the write
     notes: Mapping[str, NoteRecord] = field(default_factory=dict)
+    # Size and checksum of each file of that generation (TOC and segments), so damage a
+    # read cannot notice (overwritten bytes in stored text) is still found by a check.
+    files: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def manifest_path(index_dir: Path, index_name: str) -> Path:
@@ -225,7 +229,10 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
         with open(manifest_path(index_dir, index_name), encoding="utf-8") as f:
             data = json.load(f)
         notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
-        return Manifest(data["index_name"], int(data["generation"]), data["updated"], notes)
+        files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
+        return Manifest(
+            data["index_name"], int(data["generation"]), data["updated"], notes, files
+        )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
@@ -239,8 +246,55 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
         "notes": {
             p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
         },
+        "files": {n: list(f) for n, f in sorted(manifest.files.items())},
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
+
+
+# ---------------------------------------------------------------------------------------
+# Checksums of index files
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def digest_files(
+    index_dir: Path, names: list[str], known: Mapping[str, tuple[int, str]]
+) -> dict[str, tuple[int, str]]:
+    """Size and checksum of `names`. Whoosh never rewrites a file once written (new data
+    goes to new, uniquely named segments), so a file already in `known` with the same
+    size keeps its checksum: an update hashes only what it wrote."""
+    out: dict[str, tuple[int, str]] = {}
+    for name in names:
+        size = os.stat(index_dir / name).st_size
+        old = known.get(name)
+        out[name] = old if old is not None and old[0] == size else (size, file_digest(
+            index_dir / name))  # fmt: skip
+    return out
+
+
+def file_problems(
+    index_dir: Path, files: Mapping[str, tuple[int, str]], *, checksums: bool
+) -> list[str]:
+    """How the recorded files differ from the disk: missing, resized, or (with
+    `checksums`, which reads them all) changed bytes."""
+    problems = []
+    for name, (size, digest) in sorted(files.items()):
+        try:
+            actual = os.stat(index_dir / name).st_size
+        except OSError as exc:
+            problems.append(f"{name}: {exc.strerror or exc}")
+            continue
+        if actual != size:
+            problems.append(f"{name}: {actual} bytes, {size} when written (truncated?)")
+        elif checksums and file_digest(index_dir / name) != digest:
+            problems.append(f"{name}: content changed since it was written")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------

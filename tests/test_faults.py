@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from searchkit.api import open_index
 from searchkit.cli import main
 from searchkit.errors import (
     DiskFullError,
+    IndexCorruptError,
     IndexReadOnlyError,
     IndexWriteError,
     MassDeleteError,
@@ -35,6 +37,7 @@ from searchkit.errors import (
 from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
 from searchkit.indexdir import LOCK_FILE, META_FILE, read_meta
 from searchkit.notes import read_note
+from searchkit.status import check_index
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -482,3 +485,56 @@ def test_threads_sharing_an_index_during_rebuilds_see_no_errors(tmp_path: Path, 
     assert rebuilder.wait(30) == 0
     assert len(names) >= 3, "the rebuilds did not switch indexes during the searches"
     assert errors == [], f"{len(errors)} errors in {sum(counts)} searches: {errors[:3]}"
+
+
+# ---------------------------------------------------------------------------------------
+# 6. A corrupt segment
+
+
+def _segment(index_dir: Path) -> Path:
+    (seg,) = [p for p in index_dir.iterdir() if p.suffix == ".seg"]
+    return seg
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _overwrite(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 3
+    data[mid : mid + 32] = bytes(range(32))
+    path.write_bytes(bytes(data))
+
+
+def test_truncated_segment_is_index_corrupt_error_everywhere(vault: Path, idx: Path):
+    update_index(idx, vault, jobs=1)
+    _truncate(_segment(idx))
+    with open_index(idx) as ix, pytest.raises(IndexCorruptError, match="index --rebuild"):
+        ix.search("owls")
+    runner = CliRunner()
+    result = runner.invoke(main, ["search", "owls", "--index", str(idx)])
+    assert result.exit_code == 2 and "searchkit index --rebuild" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    result = runner.invoke(main, ["index", "--index", str(idx)])
+    assert result.exit_code == 2 and "damaged" in result.stderr  # not "unchanged"
+    result = runner.invoke(main, ["status", "--check", "--index", str(idx)])
+    assert result.exit_code == 2 and "NOT sound" in result.stderr
+    assert runner.invoke(main, ["index", "--rebuild", "--index", str(idx)]).exit_code == 0
+    result = runner.invoke(main, ["status", "--check", "--index", str(idx)])
+    assert result.exit_code == 0 and "index sound" in result.stdout
+    assert sources(idx) == set(NOTES)
+
+
+def test_overwritten_bytes_are_found_by_check_and_by_index(vault: Path, idx: Path):
+    update_index(idx, vault, jobs=1)
+    assert check_index(idx).sound
+    _overwrite(_segment(idx))
+    result = check_index(idx)
+    assert not result.sound and "content changed" in result.problems[0]
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", "--index", str(idx)])
+    assert result.exit_code == 2 and "content changed" in result.stderr
+    result = runner.invoke(main, ["status", "--check", "--json", "--index", str(idx)])
+    assert result.exit_code == 2 and json.loads(result.stdout)["sound"] is False
