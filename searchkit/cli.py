@@ -1,7 +1,8 @@
 """The `searchkit` command: thin click wrappers over `searchkit.api`.
 
 Exit codes: 0 success; 1 a search found nothing; 2 bad usage, a bad query, or a missing,
-foreign or outdated index; 3 the index is locked by another writer.
+foreign, outdated or damaged index; 3 the index is locked by another writer; 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .errors import IndexLockedError, MassDeleteError, SearchkitError
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,6 +194,10 @@ def index_cmd(
     except MassDeleteError as exc:
         _list_removals(exc)
         raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        # As a kill would: nothing half-done is live; the next update cleans up.
+        click.echo("Interrupted; the last committed index is unchanged.", err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except SearchkitError as exc:
         raise _fail(exc) from exc
     finally:

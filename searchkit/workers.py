@@ -87,7 +87,7 @@ _WINDOW = 256  # notes
 
 
 def _die_with_parent(parent: int) -> None:
-    """Make this worker process die when its parent does.
+    """Make this worker process die when its parent does, and leave Ctrl-C to it.
 
     Forked workers inherit the lock file descriptors; an orphan outliving a SIGKILLed
     parent would keep the index locked. Linux: PR_SET_PDEATHSIG; the check after it
@@ -100,6 +100,10 @@ def _die_with_parent(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
+    # Ctrl-C reaches the whole process group: the parent stops the work and exits 130;
+    # workers that took it too would only print a traceback each.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _SubWriterTask(SubWriterTask):

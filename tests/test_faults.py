@@ -11,9 +11,11 @@ import builtins
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -538,3 +540,41 @@ def test_overwritten_bytes_are_found_by_check_and_by_index(vault: Path, idx: Pat
     assert result.exit_code == 2 and "content changed" in result.stderr
     result = runner.invoke(main, ["status", "--check", "--json", "--index", str(idx)])
     assert result.exit_code == 2 and json.loads(result.stdout)["sound"] is False
+
+
+# ---------------------------------------------------------------------------------------
+# 7. Ctrl-C during `searchkit index`
+
+
+def _many_notes(n: int, word: str) -> dict[str, str]:
+    return {
+        f"d{i % 7}/n{i:04}.md": f"# Note {i}\n\n{word} text {i}\n\n"
+        + "".join(f"## Part {k}\n\n{word} {'filler words ' * 40}\n\n" for k in range(6))
+        for i in range(n)
+    }
+
+
+def test_sigint_during_index_exits_130_and_leaves_the_index_as_a_kill_would(
+    tmp_path: Path, idx: Path
+):
+    vault = write_vault(tmp_path / "vault", _many_notes(300, "owls"))
+    update_index(idx, vault, jobs=1)
+    before = sources(idx)
+    live = read_meta(idx).index_name  # type: ignore[union-attr]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "index", "--rebuild", "--jobs", "2", "--index",
+         str(idx)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    # Wait until the rebuild is under way (its new index appears), then press Ctrl-C.
+    while not [n for n in os.listdir(idx) if n.endswith(".toc") and live not in n]:
+        assert proc.poll() is None and time.monotonic() < deadline, "rebuild never started"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert read_meta(idx).index_name == live and sources(idx) == before  # type: ignore[union-attr]
+    assert update_index(idx, jobs=1).unchanged == 300  # the next writer cleans up
+    assert {n for n in os.listdir(idx) if n.endswith(".toc")} == {f"_{live}_1.toc"}
