@@ -173,7 +173,7 @@ class SearchIndex:
         except Exception as exc:
             # A raw EOFError or zlib.error from deep in Whoosh: if the index is damaged,
             # say so and how to fix it; if it is sound, this is a bug to show as it is.
-            damage = _status.check_index(self.index_dir).problems
+            damage = _status.damage_behind(self.index_dir, exc)
             if not damage:
                 raise
             more = f" and {len(damage) - 1} more problems" if len(damage) > 1 else ""

@@ -4,15 +4,18 @@ every segment can still be read (`searchkit status [--check]`)."""
 from __future__ import annotations
 
 import os
+import pickle
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError, VaultError
+from .errors import IndexCorruptError, SearchkitError, VaultError
 from .index import IndexStatus, _open_whoosh, _read_built_meta, _version_problem
 from .indexdir import dir_size, file_problems, read_manifest
 from .notes import ScanLog
-from .records import current_records, diff_vault, scan_notes
+from .records import current_records, diff_vault, latest_generation, scan_notes
 
 
 def index_status(index_dir: str | Path, vault: str | Path | None = None) -> IndexStatus:
@@ -136,3 +139,30 @@ def _read_segment(reader: Any, problems: list[str]) -> int:
     except Exception as exc:  # EOFError, zlib.error, struct.error, unpickling…
         problems.append(f"{where}: {type(exc).__name__}: {exc}")
     return docs
+
+
+# Exception types that damaged index files raise from deep inside Whoosh; anything else
+# from a search is more likely a bug, for which a full read of the index is not worth it.
+_DAMAGE_TYPES: tuple[type[BaseException], ...] = (
+    EOFError, OSError, struct.error, zlib.error, pickle.UnpicklingError, MemoryError,
+    OverflowError,
+)  # fmt: skip
+
+
+def damage_behind(index_dir: str | Path, exc: BaseException) -> tuple[str, ...]:
+    """The index damage that may explain `exc` raised by a search; empty if none found.
+
+    Always compares file sizes with those recorded; reads the whole index (checksums and
+    every segment) only for the exception types damaged files cause."""
+    index_dir = Path(index_dir).absolute()
+    if isinstance(exc, _DAMAGE_TYPES):
+        return check_index(index_dir).problems
+    try:
+        meta = _read_built_meta(index_dir)
+        manifest = read_manifest(index_dir, meta.index_name or "")
+    except SearchkitError:
+        return ()
+    name = meta.index_name or ""
+    if manifest is None or manifest.generation != latest_generation(index_dir, name):
+        return ()
+    return tuple(file_problems(index_dir, manifest.files, checksums=False))
