@@ -8,8 +8,10 @@ orphan outliving a SIGKILLed parent would keep the index locked for the next wri
 from __future__ import annotations
 
 import contextlib
+import errno
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -115,10 +117,73 @@ class _SubWriterTask(SubWriterTask):
 
     def run(self) -> None:
         _die_with_parent(self._parent)
-        super().run()
+        try:
+            super().run()
+        except OSError as exc:
+            # The parent cannot see our exception; an exit code carrying the errno lets
+            # it raise the same OSError (a full disk must read as a full disk).
+            os._exit(_ERRNO_EXIT + exc.errno if exc.errno and exc.errno < 256 - _ERRNO_EXIT
+                     else 1)  # fmt: skip
+
+
+# Exit code of a sub-writer that failed with an OSError: this plus its errno.
+_ERRNO_EXIT = 100
 
 
 class DyingMpWriter(MpWriter):
+    """Whoosh's MpWriter, with sub-processes that die with us and failures that surface.
+
+    Whoosh 2.7.4 never checks on its sub-writers: one that dies (a full disk) leaves the
+    parent blocked forever on a full job queue, or, at commit, its segment is silently
+    missing from the index. Here a dead sub-writer raises in the parent instead.
+    """
+
+    def _enqueue(self) -> None:
+        # Whoosh's own version, with a job queue put that notices dead sub-writers.
+        import pickle
+
+        name = f"{os.urandom(8).hex()}.doclist"
+        with self.temp_storage().create_file(name).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((name, len(self.docbuffer)))
+        self.docbuffer = []
+
+    def _put(self, job: Any) -> None:
+        while True:
+            try:
+                self.jobqueue.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        for task in self.tasks:
+            code = task.exitcode
+            if code is None or code == 0:
+                continue
+            if code > _ERRNO_EXIT:
+                err = code - _ERRNO_EXIT
+                raise OSError(err, f"{os.strerror(err)} (in an indexing process)")
+            raise OSError(errno.EIO, f"an indexing process failed (exit code {code})")
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        # Finish the sub-writers and check them before Whoosh collects their segments.
+        if self.docbuffer:
+            self._enqueue()
+        for _task in self.tasks:
+            self._put(None)
+        for task in self.tasks:
+            while task.is_alive():
+                task.join(0.2)
+                self._raise_if_failed()
+        self._raise_if_failed()
+        # Whoosh's commit sends its own end markers again (harmless: nobody reads them)
+        # and joins the finished tasks at once.
+        super()._commit(mergetype, optimize, merge)
+
     def _new_task(self) -> Any:
         task = _SubWriterTask(
             self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,

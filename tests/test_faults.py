@@ -316,14 +316,18 @@ def test_vault_moved_away_during_an_update_aborts_it(
 # 2. A full disk
 
 
-def _fill_disk_after(monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
-    """Every Whoosh file write fails with ENOSPC once `budget` bytes were written."""
+def _fill_disk_after(
+    monkeypatch: pytest.MonkeyPatch, budget: int, children_only: bool = False
+) -> None:
+    """Every Whoosh file write fails with ENOSPC once `budget` bytes were written (in
+    each process; with `children_only`, only in forked sub-processes)."""
     written = [0]
     real_write = StructFile.write
+    parent = os.getpid()
 
     def write(self: StructFile, data: Any, *args: Any) -> Any:
         written[0] += len(data)
-        if written[0] > budget:
+        if written[0] > budget and not (children_only and os.getpid() == parent):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(self, data, *args)
 
@@ -349,6 +353,21 @@ def test_full_disk_cleans_up_keeps_the_index_and_recovers(
     assert sources(idx) == before
     report = update_index(idx, vault, jobs=1)  # space is back
     assert report.added == 3 and len(sources(idx)) == 7
+
+
+def test_full_disk_in_parallel_sub_writers_neither_hangs_nor_drops_notes(
+    tmp_path: Path, idx: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Whoosh's MpWriter never checks its sub-processes: one dying of ENOSPC blocked the
+    # parent forever, or its segment went missing from a "successful" commit.
+    vault = write_vault(tmp_path / "vault", {f"n{i:03}.md": f"# N{i}\n\nowls {i}\n"
+                                             for i in range(80)})  # fmt: skip
+    _fill_disk_after(monkeypatch, 3000, children_only=True)  # forked sub-writers inherit it
+    with pytest.raises(DiskFullError):
+        finishes(lambda: update_index(idx, vault, jobs=2), seconds=60)
+    assert not [n for n in os.listdir(idx) if n.endswith((".seg", ".toc"))]
+    monkeypatch.undo()
+    assert update_index(idx, vault, jobs=2).notes == 80
 
 
 def test_full_disk_on_the_manifest_and_lock_writes(
