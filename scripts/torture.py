@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import os
@@ -52,7 +53,7 @@ from searchkit.errors import (
     VaultError,
 )
 from searchkit.index import open_for_search, update_index
-from searchkit.indexdir import LOCK_FILE, read_meta
+from searchkit.indexdir import LOCK_FILE, read_meta, write_meta
 from searchkit.notes import scan_vault
 from searchkit.status import check_index
 
@@ -364,9 +365,12 @@ def faults(work: Path, vault_src: Path, jobs: int) -> None:
         nonlocal n
         n += 1
         v, i = work / f"f{n}-vault", work / f"f{n}-index"
-        copy_vault(base_vault, v)
+        copy_vault(base_vault, v)  # copytree keeps mtimes: the manifest still matches
         shutil.copytree(base_idx, i)
-        update_index(i, v, jobs=1, rebuild=True)  # re-point the copy at its own vault
+        meta = read_meta(i)
+        assert meta is not None
+        write_meta(i, dataclasses.replace(meta, vault=str(v.resolve())))  # as a moved vault
+        assert not update_index(i, jobs=1).changed
         return v, i
 
     with fault("empty vault: refresh refused") as r:
@@ -442,6 +446,30 @@ def faults(work: Path, vault_src: Path, jobs: int) -> None:
         check(r, searchable(i, word), "searchable")
         update_index(i, jobs=1)
         check(r, check_index(i).sound, "sound after recovery")
+
+    with fault("disk full in parallel sub-writers") as r:
+        v, i = fresh()
+        from whoosh.filedb.structfile import StructFile
+
+        real, me = StructFile.write, os.getpid()
+        left = [20_000]
+
+        def child_write(self: Any, data: Any, *a: Any) -> Any:
+            left[0] -= len(data)
+            if left[0] < 0 and os.getpid() != me:  # only the forked sub-writers fail
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(self, data, *a)
+
+        StructFile.write = child_write  # type: ignore[method-assign]
+        box: list[BaseException] = []
+        t = threading.Thread(target=lambda: _catch(box, lambda: update_index(
+            i, jobs=max(2, jobs), rebuild=True)), daemon=True)  # fmt: skip
+        t.start()
+        t.join(300)
+        StructFile.write = real  # type: ignore[method-assign]
+        check(r, not t.is_alive(), "finished (hang)")
+        check(r, bool(box) and isinstance(box[0], DiskFullError), "DiskFullError")
+        check(r, searchable(i, word), "searchable")
 
     with fault("FIFO note + symlink to /dev/zero") as r:
         v, i = fresh()
@@ -527,6 +555,13 @@ def faults(work: Path, vault_src: Path, jobs: int) -> None:
         _out, err = proc.communicate(timeout=120)
         check(r, proc.returncode == 130 and "Traceback" not in err, "exit 130")
         check(r, state(i) == before, "kept")
+
+
+def _catch(box: list[BaseException], fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except BaseException as exc:  # handed to the caller
+        box.append(exc)
 
 
 @contextlib.contextmanager
