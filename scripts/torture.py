@@ -545,16 +545,26 @@ def faults(work: Path, vault_src: Path, jobs: int) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "searchkit", "index", "--rebuild", "--index", str(i)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_default_sigint,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while not [x for x in os.listdir(i) if x.endswith(".toc") and live not in x]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.005)
+        mid_run = proc.poll() is None
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=120)
-        check(r, proc.returncode == 130 and "Traceback" not in err, "exit 130")
+        r.detail = f"exit {proc.returncode}" + ("" if mid_run else " (finished before)")
+        last = err.strip().splitlines()[-1:] or [""]
+        check(r, proc.returncode == 130 and "Traceback" not in err, f"130 ({last[0][:100]})")
         check(r, state(i) == before, "kept")
+
+
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays
+    # ignored across exec: Python would then never raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _catch(box: list[BaseException], fn: Callable[[], Any]) -> None:

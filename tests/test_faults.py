@@ -573,6 +573,12 @@ def _many_notes(n: int, word: str) -> dict[str, str]:
     }
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays
+    # ignored across exec: Python would then never raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_during_index_exits_130_and_leaves_the_index_as_a_kill_would(
     tmp_path: Path, idx: Path
 ):
@@ -584,6 +590,7 @@ def test_sigint_during_index_exits_130_and_leaves_the_index_as_a_kill_would(
         [sys.executable, "-m", "searchkit", "index", "--rebuild", "--jobs", "2", "--index",
          str(idx)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     deadline = time.monotonic() + 20
     # Wait until the rebuild is under way (its new index appears), then press Ctrl-C.
