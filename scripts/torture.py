@@ -714,8 +714,10 @@ def main() -> int:
         if a.work is None:
             shutil.rmtree(work, ignore_errors=True)
     notes = sum(1 for _ in scan_vault(vault if vault.exists() else a.vault))
+    settings = {"kills": f"kills {n_kills}/mode", "readers": f"readers {duration:.0f} s",
+                "faults": "faults", "queries": f"{n_queries} queries"}  # fmt: skip
     print(f"\nsearchkit torture: {a.vault} ({notes} notes), {time.monotonic() - started:.0f} s, "
-          f"kills {n_kills}/mode, readers {duration:.0f} s, {n_queries} queries\n")
+          + ", ".join(v for k, v in settings.items() if k in only) + "\n")
     print("| part | case | runs | failures | detail |")
     print("|---|---|---:|---:|---|")
     for r in ROWS:
