@@ -15,11 +15,13 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import index as _index
 from . import reading as _reading
+from . import status as _status
 from .errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -30,7 +32,7 @@ from .errors import (
     SearchkitError,
     VaultError,
 )
-from .indexdir import LOCK_FILE, META_FILE, IndexMeta, read_meta
+from .indexdir import LOCK_FILE, META_FILE, REBUILD_HINT, IndexMeta, read_meta
 from .locate import Location, locate
 from .search import DEFAULT_PER_NOTE, SearchResults, search
 
@@ -67,9 +69,7 @@ class SearchIndex:
         self.location = location or Location(self.index_dir, self._vault, "--index", True)
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._ix: Any = None
-        self._meta: Any = None
-        self._meta_stamp: tuple[int, int, int] | None = None
+        self._current: _Opened | None = None  # the index the meta named at last look
         self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
         self._closed = False
 
@@ -85,7 +85,7 @@ class SearchIndex:
         """Close every searcher this object opened. Idempotent."""
         with self._lock:
             self._close_searchers()
-            self._ix = None
+            self._current = None
             self._closed = True
 
     # -- facts ---------------------------------------------------------------------------
@@ -121,11 +121,18 @@ class SearchIndex:
         progress: Callable[[_index.Progress], None] | None = None,
         lock_timeout: float = 10.0,
         jobs: int | None = None,
+        follow_symlinks: bool | None = None,
+        allow_mass_delete: bool = False,
+        verify: bool = False,
     ) -> _index.UpdateReport:
         """Index new and changed notes, drop removed ones; build from scratch if needed.
 
         Raises `IndexLockedError` if another writer holds the index past `lock_timeout`,
         `VaultError` (before creating anything) if the vault is missing or unknown.
+        `follow_symlinks`: index notes behind symlinks that leave the vault (None: as the
+        index remembers; off by default). An update that would empty the index or remove
+        more than half of it raises `MassDeleteError` unless `allow_mass_delete`.
+        `verify`: first compare the index files with their checksums (a full read).
         """
         self._check_open()
         if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -150,6 +157,8 @@ class SearchIndex:
                 return _index.update_index(
                     self.index_dir, self._vault, rebuild=rebuild,
                     progress=writer or progress, lock_timeout=lock_timeout, jobs=jobs,
+                    follow_symlinks=follow_symlinks, allow_mass_delete=allow_mass_delete,
+                    verify=verify,
                 )
             finally:
                 if writer is not None:
@@ -161,7 +170,12 @@ class SearchIndex:
 
     def refresh(self) -> _index.UpdateReport | None:
         """Update the index if notes changed; None when nothing changed or another writer
-        is busy (the last committed index stays searchable meanwhile)."""
+        is busy (the last committed index stays searchable meanwhile).
+
+        Never applies a mass removal: a vault that is missing, empty, or lost more than
+        half of its notes raises `VaultError` or `MassDeleteError` and the last index
+        stays; catch `SearchkitError` to warn and search on.
+        """
         if not self.needs_update():
             return None
         try:
@@ -174,7 +188,13 @@ class SearchIndex:
         self._check_open()
         with self._hints():
             self._check_built()
-            return _index.index_status(self.index_dir, self._vault)
+            return _status.index_status(self.index_dir, self._vault)
+
+    def check(self) -> _status.IndexCheck:
+        """Read every file of the index and say whether it is sound (`.sound`,
+        `.problems`); a full read, for `searchkit status --check`."""
+        self._check_open()
+        return _status.check_index(self.index_dir)
 
     def fix_command(self, args: str = "") -> str:
         """The `searchkit index` command line that acts on this index, for messages:
@@ -260,16 +280,46 @@ class SearchIndex:
         nothing has been indexed yet.
         """
         clean = _check_search_args(query, limit, offset, per_note, filters)
-        searcher = self._searcher()
-        # The meta read when the searcher was opened names the vault: no file read per query.
-        vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
-        results = search(
-            searcher, query, vault_name=vault.name if vault else "", limit=limit, offset=offset,
-            per_note=per_note, filters=clean or None, explain=explain,
-        )
+        try:
+            results = self._search(query, limit, offset, per_note, explain, clean)
+        except SearchkitError:
+            raise
+        except Exception as exc:
+            # A raw EOFError or zlib.error from deep in Whoosh: if the index is damaged,
+            # say so and how to fix it; if it is sound, this is a bug to show as it is.
+            damage = _status.damage_behind(self.index_dir, exc)
+            if not damage:
+                raise
+            more = f" and {len(damage) - 1} more problems" if len(damage) > 1 else ""
+            raise IndexCorruptError(
+                f"the index in {self.index_dir} is damaged ({damage[0]}{more}); {REBUILD_HINT}"
+            ) from exc
         if not results and results.suggestion is None:
+            searcher, _opened = self._searcher()
             _explain_nothing(searcher, query, clean)
         return results
+
+    def _search(
+        self, query: str, limit: int, offset: int, per_note: int, explain: bool,
+        clean: dict[str, Any],
+    ) -> SearchResults:  # fmt: skip
+        for attempt in range(_ATTEMPTS):
+            searcher, opened = self._searcher()
+            # The meta read when the searcher was opened names the vault: no read per query.
+            vault = self._vault or Path(opened.meta.vault)
+            try:
+                return search(
+                    searcher, query, vault_name=vault.name, limit=limit, offset=offset,
+                    per_note=per_note, filters=clean or None, explain=explain,
+                )
+            except SearchkitError:
+                raise
+            except Exception:
+                # A rebuild may have switched indexes under this searcher: search the new
+                # one. Anything else is not ours to hide.
+                if attempt + 1 == _ATTEMPTS or self._meta_file_stamp() == opened.stamp:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def read_note(
         self, path: str, start_line: int = 1, max_lines: int = 80
@@ -279,10 +329,8 @@ class SearchIndex:
         Raises `NoteError` for a path outside the vault (`..`, absolute, a symlink out)
         or a file the index does not hold.
         """
-        searcher = self._searcher()
-        vault = self._vault or (Path(self._meta.vault) if self._meta is not None else None)
-        if vault is None:  # pragma: no cover - a built index always records its vault
-            raise IndexNotFoundError(f"the index at {self.index_dir} records no vault")
+        searcher, opened = self._searcher()
+        vault = self._vault or Path(opened.meta.vault)
         return _reading.read_lines(
             vault, path, start_line, max_lines,
             is_indexed=lambda p: searcher.document_number(source=p) is not None,
@@ -290,7 +338,7 @@ class SearchIndex:
 
     def line_ends(self, chunk_ids: Sequence[str]) -> dict[str, int]:
         """Last line of each passage (by `Passage.id`), for showing line ranges."""
-        searcher = self._searcher()
+        searcher, _opened = self._searcher()
         ends: dict[str, int] = {}
         for cid in chunk_ids:
             docnum = searcher.document_number(id=cid)
@@ -309,28 +357,63 @@ class SearchIndex:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def _searcher(self) -> Any:
+    def _searcher(self) -> tuple[Any, _Opened]:
+        """This thread's searcher of the current index, and that index.
+
+        Each thread only ever closes its own searchers: a searcher another thread may be
+        using is never closed under it (that gave `ReaderClosed` during rebuilds). A
+        rebuild can delete the old index between reading the meta and opening a searcher;
+        then the meta is read again, a few times.
+        """
         self._check_open()
+        for attempt in range(_ATTEMPTS):
+            opened = self._opened(stale=None)
+            try:
+                return self._thread_searcher(opened), opened
+            except SearchkitError:
+                raise
+            except Exception:
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+                self._opened(stale=opened)  # forget it, so the next try reads the meta
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _opened(self, stale: _Opened | None) -> _Opened:
         stamp = self._meta_file_stamp()
-        if stamp is None or (self._ix is None or stamp != self._meta_stamp):
+        if stale is None and (
+            stamp is None or self._current is None or stamp != self._current.stamp
+        ):
+            # Nothing searchable yet, or a new index: say what to do (first build running,
+            # interrupted, or never run) rather than a bare "not found".
             with self._hints():
                 self._check_built()
         with self._lock:
+            if stale is not None:
+                if self._current is stale:
+                    self._current = None
+                return stale
             if stamp is None:
                 raise IndexNotFoundError(
                     f"no index at {self.index_dir}; build it with `{self.fix_command('VAULT')}`"
                 )
-            if self._ix is None or stamp != self._meta_stamp:
-                # First use, or a rebuild switched to another Whoosh index: start afresh.
-                self._close_searchers()
+            if self._current is None or stamp != self._current.stamp:
+                # First use, or a rebuild switched to another Whoosh index.
                 with self._hints():
-                    self._ix, self._meta = _index.open_for_search(self.index_dir)
-                self._meta_stamp = stamp
-                self._local = threading.local()
-            ix = self._ix
-        searcher = getattr(self._local, "searcher", None)
+                    ix, meta = _index.open_for_search(self.index_dir)
+                self._current = _Opened(ix, meta, stamp)
+            return self._current
+
+    def _thread_searcher(self, opened: _Opened) -> Any:
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and local.opened is not opened:
+            # Ours alone, of an index that is no longer current: close it ourselves.
+            with contextlib.suppress(Exception):
+                searcher.close()
+            searcher = None
         if searcher is None:
-            searcher = ix.searcher()
+            searcher = opened.ix.searcher()
         elif not searcher.up_to_date():
             # Whoosh 2.7.4's refresh() reuses unchanged segment readers and is correct (the
             # forks' is not: research §1.3 A, which is why the version is pinned). The old
@@ -338,7 +421,7 @@ class SearchIndex:
             searcher = searcher.refresh()
         else:
             return searcher
-        self._local.searcher = searcher
+        local.searcher, local.opened = searcher, opened
         with self._lock:
             self._searchers[threading.get_ident()] = searcher
         return searcher
@@ -349,6 +432,19 @@ class SearchIndex:
             with contextlib.suppress(Exception):
                 s.close()
         self._searchers = {}
+
+
+# Tries at opening or searching while a rebuild swaps indexes (each swap needs one).
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """One Whoosh index as the meta named it, with the meta file's stamp at that time."""
+
+    ix: Any
+    meta: Any
+    stamp: tuple[int, int, int]
 
 
 _FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}

@@ -1,7 +1,8 @@
 """The `searchkit` command: thin click wrappers over `searchkit.api`.
 
 Exit codes: 0 success; 1 a search found nothing; 2 bad usage, a bad query, or a missing,
-foreign or outdated index; 3 the index is locked by another writer.
+foreign, outdated or damaged index; 3 the index is locked by another writer; 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import IndexLockedError, SearchkitError
+from .errors import IndexLockedError, MassDeleteError, SearchkitError
 from .links import file_link
 
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 # ---------------------------------------------------------------------------------------
@@ -125,6 +127,15 @@ def _summary(report: Any) -> str:
     )
 
 
+def _list_removals(exc: MassDeleteError, shown: int = 20) -> None:
+    click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
+               "notes:", err=True)  # fmt: skip
+    for path in exc.would_remove[:shown]:
+        click.echo(f"  {path}", err=True)
+    if len(exc.would_remove) > shown:
+        click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
+
+
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
     if vault_arg and vault_opt and vault_arg.resolve() != vault_opt.resolve():
         raise click.UsageError(f"two vaults given: {vault_arg} and --vault {vault_opt}")
@@ -197,9 +208,15 @@ def main() -> None:
               help="Worker processes for a full build.")
 @click.option("--lock-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for another writer.")
+@click.option("--follow-symlinks/--no-follow-symlinks", default=None,
+              help="Index notes behind symlinks that lead out of the vault (remembered; "
+              "default off).")
+@click.option("--allow-mass-delete", is_flag=True, help="Go on when the vault looks empty "
+              "or more than half of the indexed notes are gone (refused otherwise).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
-    as_json: bool, jobs: int | None, lock_timeout: float,
+    as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
+    allow_mass_delete: bool,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -214,7 +231,18 @@ def index_cmd(
         )
     bar = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
-        report = ix.update(rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs)
+        report = ix.update(
+            rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs,
+            follow_symlinks=follow_symlinks, allow_mass_delete=allow_mass_delete,
+            verify=True,  # an explicit run reads the index once: never "unchanged" if damaged
+        )
+    except MassDeleteError as exc:
+        _list_removals(exc)
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        # As a kill would: nothing half-done is live; the next update cleans up.
+        click.echo("Interrupted; the last committed index is unchanged.", err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except SearchkitError as exc:
         raise _fail(exc) from exc
     finally:
@@ -318,7 +346,11 @@ def search_cmd(
     ix = _open(index_dir, vault_opt)
     try:
         if not no_refresh and ix.exists():
-            report = ix.refresh()
+            try:
+                report = ix.refresh()
+            except SearchkitError as exc:  # a stale answer beats none: say so, search on
+                click.echo(f"warning: could not refresh the index: {exc}", err=True)
+                report = None
             if report is not None and not as_json:
                 _warn_all(report.warnings)
         results = ix.search(
@@ -483,9 +515,14 @@ def _print_results(
 @main.command("status", short_help="What is indexed, and what is stale.")
 @_index_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool) -> None:
+@click.option("--check", is_flag=True, help="Read every segment and checksum; exit 2 if the "
+              "index is damaged.")
+def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bool) -> None:
     """What is indexed, and how many notes changed since the last update."""
     ix = _open(index_dir, vault_opt)
+    if check:
+        _check(ix, as_json)
+        return
     try:
         st = ix.status()
     except SearchkitError as exc:
@@ -564,6 +601,27 @@ _FOUND_BY = {
     "config": "the config file (searchkit config)",
     "only index": "being the only index",
 }
+
+
+def _check(ix: Any, as_json: bool) -> None:
+    try:
+        result = ix.check()
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ix.close()
+    if as_json:
+        _echo_json(result.to_dict())
+    elif result.sound:
+        click.echo(f"index sound: {result.segments} segments, {result.documents:,} chunks read, "
+                   f"{result.files_checked} files match their checksums")  # fmt: skip
+    else:
+        click.echo(f"index NOT sound: {len(result.problems)} problems", err=True)
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+        click.echo("Rebuild it with `searchkit index --rebuild`.", err=True)
+    if not result.sound:
+        raise click.exceptions.Exit(EXIT_USAGE)
 
 
 @main.command("watch", short_help="Re-index whenever notes change (Ctrl-C stops).")

@@ -48,3 +48,38 @@ class InvalidArgumentError(SearchkitError, ValueError):
 
 class ConfigError(SearchkitError):
     """The per-user config file cannot be read or holds a value of the wrong type."""
+
+
+class IndexWriteError(SearchkitError):
+    """The index directory cannot be written (the last committed index stays searchable)."""
+
+
+class IndexReadOnlyError(IndexWriteError):
+    """The index directory or its file system is read-only, or not ours to write."""
+
+
+class DiskFullError(IndexWriteError):
+    """The disk filled up during an update; temporary files were removed.
+
+    `needed_bytes` estimates the free space the update needs, `free_bytes` what there is.
+    """
+
+    def __init__(self, message: str, needed_bytes: int, free_bytes: int) -> None:
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
+
+
+class MassDeleteError(SearchkitError):
+    """An update would remove most of the index at once (an empty, unmounted or moved
+    vault looks just like one whose notes were all deleted); nothing was changed.
+
+    `would_remove` lists the indexed notes the scan did not find; `indexed` is how many
+    notes the index holds. Pass `allow_mass_delete=True` (CLI: `--allow-mass-delete`)
+    when the removal is meant.
+    """
+
+    def __init__(self, message: str, would_remove: tuple[str, ...], indexed: int) -> None:
+        super().__init__(message)
+        self.would_remove = would_remove
+        self.indexed = indexed

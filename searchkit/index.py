@@ -6,8 +6,6 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import threading
 import time
 from collections import Counter
@@ -33,17 +31,18 @@ from .errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexReadOnlyError,
     IndexVersionError,
+    SearchkitError,
     VaultError,
 )
 from .indexdir import (
     META_FILE,
     REBUILD_HINT,
     IndexMeta,
-    Manifest,
     NoteRecord,
-    dir_size,
     foreign_entries,
+    index_write_error,
     new_index_name,
     read_manifest,
     read_meta,
@@ -52,7 +51,17 @@ from .indexdir import (
     write_manifest,
     write_meta,
 )
-from .notes import FileInfo, Note, NoteWarning, content_hash, scan_vault
+from .notes import Note, NoteWarning, ScanLog, scan_vault
+from .records import (
+    current_records,
+    diff_vault,
+    latest_generation,
+    new_manifest,
+    refuse_damaged,
+    scan_notes,
+    unlisted,
+)
+from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # Bump when the fields below change: an index with another version is rebuilt.
@@ -294,83 +303,6 @@ class _Ticker:
 
 
 # ---------------------------------------------------------------------------------------
-# Diffing the vault against the index's record
-
-
-@dataclass(frozen=True)
-class _Diff:
-    new: list[str]
-    changed: list[str]
-    removed: list[str]
-    touched: dict[str, FileInfo]  # mtime differs, content identical: only the record moves
-    unchanged: int
-
-
-def _hash_file(path: Path) -> str | None:
-    try:
-        return content_hash(path.read_bytes())
-    except OSError:
-        return None
-
-
-def _diff(vault: Path, records: dict[str, NoteRecord], scan: dict[str, FileInfo]) -> _Diff:
-    new, changed, touched, unchanged = [], [], {}, 0
-    for path, info in scan.items():
-        rec = records.get(path)
-        if rec is None:
-            new.append(path)
-        elif rec.mtime_ns == info.mtime_ns and rec.size == info.size:
-            unchanged += 1
-        elif rec.size != info.size:
-            changed.append(path)  # another size is another content: no need to hash
-        elif _hash_file(vault / path) == rec.hash:
-            touched[path] = info
-        else:
-            changed.append(path)  # includes "cannot read now": loading reports why
-    removed = [p for p in records if p not in scan]
-    return _Diff(new, changed, removed, touched, unchanged)
-
-
-def _scan(vault: Path) -> dict[str, FileInfo]:
-    return {f.path: f for f in scan_vault(vault)}
-
-
-def _records_from_index(ix: Any) -> dict[str, NoteRecord]:
-    """The per-note record read back from stored fields (slow path after a crash).
-
-    Notes with no chunks leave no document; they come out as "new" and are re-read once.
-    """
-    seen: dict[str, tuple[int, int, str]] = {}
-    counts: Counter[str] = Counter()
-    with ix.reader() as reader:
-        for stored in reader.all_stored_fields():
-            src = stored["source"]
-            counts[src] += 1
-            seen[src] = (
-                stored.get("note_mtime_ns", 0),
-                stored.get("note_size", -1),
-                stored.get("note_hash", ""),
-            )
-    return {p: NoteRecord(m, s, h, counts[p]) for p, (m, s, h) in seen.items()}
-
-
-def _records(ix: Any, index_dir: Path, name: str) -> tuple[dict[str, NoteRecord], float | None]:
-    """The per-note record and when it was written; from the manifest when it matches the
-    index's latest commit, else (crash after a commit) rebuilt from the index itself."""
-    manifest = read_manifest(index_dir, name)
-    if manifest is not None and manifest.generation == ix.latest_generation():
-        return dict(manifest.notes), manifest.updated
-    return _records_from_index(ix), None
-
-
-def _latest_generation(index_dir: Path, name: str) -> int:
-    # Whoosh's own rule (highest TOC number) without importing the index machinery.
-    pattern = re.compile(rf"^_{name}_([0-9]+)\.toc$")
-    gens = [int(m.group(1)) for n in os.listdir(index_dir) if (m := pattern.match(n))]
-    return max(gens, default=-1)
-
-
-# ---------------------------------------------------------------------------------------
 # Opening
 
 
@@ -451,15 +383,18 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
         return True
     manifest = read_manifest(index_dir, meta.index_name)
-    if manifest is None or manifest.generation != _latest_generation(index_dir, meta.index_name):
+    if manifest is None or manifest.generation != latest_generation(index_dir, meta.index_name):
         return True
     records = manifest.notes
     count = 0
-    for info in scan_vault(meta.vault):
+    log = ScanLog()
+    for info in scan_vault(meta.vault, follow_symlinks=meta.follow_symlinks, log=log):
         rec = records.get(info.path)
         if rec is None or rec.mtime_ns != info.mtime_ns or rec.size != info.size:
             return True
         count += 1
+    if log.unreadable:  # notes in folders that could not be listed are kept as they are
+        count += sum(1 for p in records if unlisted(p, log.unreadable))
     return count != len(records)
 
 
@@ -478,6 +413,9 @@ def update_index(
     progress: Callable[[Progress], None] | None = None,
     lock_timeout: float = 10.0,
     jobs: int | None = None,
+    follow_symlinks: bool | None = None,
+    allow_mass_delete: bool = False,
+    verify: bool = False,
 ) -> UpdateReport:
     """Bring the index in `index_dir` up to date with `vault` (default: the vault the index
     remembers), building it if the directory is empty or missing.
@@ -486,31 +424,98 @@ def update_index(
     `rebuild=True` builds a fresh index next to the old one, which stays searchable until
     the new one is committed. Raises `IndexLockedError` after `lock_timeout` seconds if
     another writer holds the index, `VaultError`, `IndexCorruptError`.
+
+    `follow_symlinks`: also index notes reached through symlinks that leave the vault;
+    None keeps what the index remembers (default off).
+
+    An update that would leave the index empty or remove more than half of its notes at
+    once raises `MassDeleteError` and changes nothing, unless `allow_mass_delete`: an
+    unmounted or not-yet-synced vault looks just like a deleted one. A vault root that
+    vanishes while the update runs raises `VaultError`, also before any commit.
+
+    Before an incremental update the index's files are compared with the sizes recorded
+    when they were written and every segment is opened (`IndexCorruptError` if damaged);
+    `verify` also compares their checksums (reads the whole index once).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
-    jobs = jobs or default_jobs()
     _refuse_foreign(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with write_lock(index_dir, lock_timeout):
+    try:
         try:
-            meta = read_meta(index_dir)
-        except IndexCorruptError:
-            if not rebuild:
-                raise
-            meta = None
-        vault_path = _choose_vault(index_dir, meta, vault, rebuild)
-        if meta is None or (meta.index_name is None and meta.vault != str(vault_path)):
-            # Mark the directory as ours before any Whoosh file appears in it.
-            meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
-            write_meta(index_dir, meta)
-        reason = _rebuild_reason(meta, rebuild, vault_path)
-        job = _Job(index_dir, vault_path, progress, jobs, lock_timeout, started)
-        if reason is not None:
-            return _full_build(job, meta, reason)
-        ix = _open_whoosh(index_dir, meta.index_name or "")
-        remove_stale(index_dir, keep=meta.index_name)
-        return _incremental(job, meta.index_name or "", ix)
+            index_dir.mkdir(parents=True, exist_ok=True)
+            lock = write_lock(index_dir, lock_timeout)
+        except OSError as exc:
+            raise index_write_error(exc, index_dir) from exc
+        with lock:
+            try:
+                return _update_locked(
+                    index_dir, vault, rebuild, progress, lock_timeout, jobs or default_jobs(),
+                    follow_symlinks, allow_mass_delete, verify, started,
+                )  # fmt: skip
+            except OSError as exc:
+                # Still under the lock: the failed writer's files can go safely.
+                raise write_failure(exc, index_dir) from exc
+    except IndexReadOnlyError:
+        # Nothing to do needs no write: say "unchanged" rather than fail on the lock.
+        quiet = None if rebuild or follow_symlinks is not None else _no_change(index_dir, vault)
+        if quiet is None:
+            raise
+        return replace(quiet, seconds=time.perf_counter() - started)
+
+
+def _no_change(index_dir: Path, vault: str | Path | None) -> UpdateReport | None:
+    """The report of an update with nothing to do, or None if there is something to do."""
+    try:
+        if needs_refresh(index_dir, vault):
+            return None
+        meta = read_meta(index_dir)
+        manifest = read_manifest(index_dir, meta.index_name) if meta and meta.index_name else None
+    except SearchkitError:
+        return None
+    if manifest is None:
+        return None
+    notes = manifest.notes
+    chunks = sum(r.chunks for r in notes.values())
+    return UpdateReport(0, 0, 0, len(notes), len(notes), chunks, 0.0)
+
+
+def _update_locked(
+    index_dir: Path,
+    vault: str | Path | None,
+    rebuild: bool,
+    progress: Callable[[Progress], None] | None,
+    lock_timeout: float,
+    jobs: int,
+    follow_symlinks: bool | None,
+    allow_mass_delete: bool,
+    verify: bool,
+    started: float,
+) -> UpdateReport:
+    try:
+        meta = read_meta(index_dir)
+    except IndexCorruptError:
+        if not rebuild:
+            raise
+        meta = None
+    vault_path = _choose_vault(index_dir, meta, vault, rebuild)
+    if meta is None or (meta.index_name is None and meta.vault != str(vault_path)):
+        # Mark the directory as ours before any Whoosh file appears in it.
+        meta = IndexMeta(str(vault_path), SCHEMA_VERSION, CHUNKER_VERSION, None, time.time())
+        write_meta(index_dir, meta)
+    follow = meta.follow_symlinks if follow_symlinks is None else follow_symlinks
+    if follow != meta.follow_symlinks:
+        meta = replace(meta, follow_symlinks=follow)
+        write_meta(index_dir, meta)
+    reason = _rebuild_reason(meta, rebuild, vault_path)
+    job = _Job(
+        index_dir, vault_path, progress, jobs, lock_timeout, started, follow,
+        allow_mass_delete, vault_identity(vault_path), verify,
+    )  # fmt: skip
+    if reason is not None:
+        return _full_build(job, meta, reason)
+    ix = _open_whoosh(index_dir, meta.index_name or "")
+    remove_stale(index_dir, keep=meta.index_name)
+    return _incremental(job, meta.index_name or "", ix)
 
 
 @dataclass(frozen=True)
@@ -521,6 +526,10 @@ class _Job:
     jobs: int
     lock_timeout: float
     started: float
+    follow_symlinks: bool
+    allow_mass_delete: bool
+    vault_id: tuple[int, int]  # device and inode of the vault root when the update began
+    verify: bool  # compare index files with their checksums before updating
 
 
 def _refuse_foreign(index_dir: Path) -> None:
@@ -602,28 +611,39 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     if meta.index_name:
         manifest = read_manifest(job.index_dir, meta.index_name)
         old = dict(manifest.notes) if manifest else {}
+    log = ScanLog()
+    paths = list(scan_notes(job.vault, job.follow_symlinks, log))
+    if meta.vault != str(job.vault):
+        old_kept: dict[str, NoteRecord] = {}  # another vault: nothing of the old one stays
+    else:
+        old_kept = old
+        found = set(paths)
+        gone = [p for p in old if p not in found and not unlisted(p, log.unreadable)]
+        check_removals(job.vault, len(old), len(paths), gone, job.allow_mass_delete)
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
-    paths = list(_scan(job.vault))
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
     writer = _writer(ix, job, procs=job.jobs if parallel else 1)
     records: dict[str, NoteRecord] = {}
-    warnings: list[NoteWarning] = []
+    warnings: list[NoteWarning] = list(log.warnings)
     ticker = _Ticker(job.progress, len(paths))
     try:
-        for item in load_all(str(job.vault), paths, job.jobs if parallel else 1):
+        for item in load_all(str(job.vault), paths, job.jobs if parallel else 1, note_documents):
             warnings.extend(item.warnings)
             if item.record is not None:
                 records[item.path] = item.record
                 for doc in item.docs:
                     writer.add_document(**doc)
             ticker.step(len(item.docs))
+        check_vault_still_there(job.vault, job.vault_id)
+        missing = [p for p in old_kept if p not in records]
+        check_removals(job.vault, len(old_kept), len(records), missing, job.allow_mass_delete)
         writer.commit()
     except BaseException:
         _abort(writer)
         raise
     ticker.finish()
-    write_manifest(job.index_dir, Manifest(name, ix.latest_generation(), time.time(), records))
+    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None))
     write_meta(
         job.index_dir,
         replace(
@@ -652,13 +672,17 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 
 
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
-    records, written = _records(ix, job.index_dir, name)
-    diff = _diff(job.vault, records, _scan(job.vault))
+    refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
+    records, manifest = current_records(ix, job.index_dir, name)
+    log = ScanLog()
+    scan = scan_notes(job.vault, job.follow_symlinks, log)
+    diff = diff_vault(job.vault, records, scan, log.unreadable)
+    check_removals(job.vault, len(records), len(scan), diff.removed, job.allow_mass_delete)
     todo = diff.new + diff.changed
     new_records = dict(records)
     for path, info in diff.touched.items():
         new_records[path] = replace(records[path], mtime_ns=info.mtime_ns)
-    warnings: list[NoteWarning] = []
+    warnings: list[NoteWarning] = list(log.warnings)
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))
@@ -670,7 +694,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                     writer.delete_by_term("source", path, searcher=searcher)
                     del new_records[path]
                     counts["removed"] += 1
-                for item in load_all(str(job.vault), todo, job.jobs):
+                for item in load_all(str(job.vault), todo, job.jobs, note_documents):
                     warnings.extend(item.warnings)
                     ticker.step(len(item.docs))
                     if item.record is None and not item.gone:
@@ -685,6 +709,10 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                         writer.add_document(**doc)
                     new_records[item.path] = item.record
                     counts["changed" if item.path in records else "added"] += 1
+            # Notes that vanished while being read count too (a vault moved away mid-run).
+            check_vault_still_there(job.vault, job.vault_id)
+            gone = [p for p in records if p not in new_records]
+            check_removals(job.vault, len(records), len(new_records), gone, job.allow_mass_delete)
             if counts:
                 writer.commit()
             else:  # only notes that failed to load: keep the generation as it is
@@ -693,9 +721,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             _abort(writer)
             raise
         ticker.finish()
-    if todo or diff.removed or diff.touched or written is None:
-        manifest = Manifest(name, ix.latest_generation(), time.time(), new_records)
-        write_manifest(job.index_dir, manifest)
+    if todo or diff.removed or diff.touched or manifest is None:
+        new = new_manifest(ix, job.index_dir, name, new_records, manifest)
+        write_manifest(job.index_dir, new)
     return UpdateReport(
         added=counts["added"],
         changed=counts["changed"],
@@ -705,44 +733,4 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
         chunks=sum(r.chunks for r in new_records.values()),
         seconds=time.perf_counter() - job.started,
         warnings=tuple(warnings),
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# Status
-
-
-def index_status(index_dir: str | Path, vault: str | Path | None = None) -> IndexStatus:
-    """What is indexed and how much of the vault is stale, without changing anything.
-
-    Staleness costs a stat scan plus hashing the files whose mtime alone differs.
-    """
-    index_dir = Path(index_dir).absolute()
-    meta = _read_built_meta(index_dir)
-    if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
-        raise VaultError(f"the index at {index_dir} belongs to vault {meta.vault}, not {vault}")
-    ix = _open_whoosh(index_dir, meta.index_name or "")
-    records, written = _records(ix, index_dir, meta.index_name or "")
-    chunks = ix.doc_count()
-    vault_path = Path(meta.vault)
-    if vault_path.is_dir():
-        diff = _diff(vault_path, records, _scan(vault_path))
-        new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)
-    else:  # the vault is gone: everything indexed is stale
-        new, changed, removed = 0, 0, len(records)
-    if written is None:
-        written = os.stat(index_dir / f"_{meta.index_name}_{ix.latest_generation()}.toc").st_mtime
-    return IndexStatus(
-        vault=meta.vault,
-        index_dir=str(index_dir),
-        notes=len(records),
-        chunks=chunks,
-        size_bytes=dir_size(index_dir),
-        last_update=written,
-        schema_version=meta.schema_version,
-        chunker_version=meta.chunker_version,
-        stale_new=new,
-        stale_changed=changed,
-        stale_removed=removed,
-        needs_rebuild=_version_problem(meta),
     )

@@ -20,6 +20,8 @@ Layout of an index directory:
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import re
@@ -30,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError, IndexLockedError
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexReadOnlyError,
+    IndexWriteError,
+)
 
 META_FILE = "searchkit.json"
 LOCK_FILE = "searchkit.lock"
@@ -41,6 +48,7 @@ _NAME = r"ix[0-9a-f]{12}"
 # Files a Whoosh index called `name` owns: TOC, segment files, lock, temp folder, manifest.
 _OWNED = re.compile(rf"^(?:_(?P<a>{_NAME})_|(?P<b>{_NAME})[_.]|manifest_(?P<c>{_NAME})\.json)")
 _TMP_SUFFIX = ".sktmp"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def new_index_name() -> str:
@@ -97,12 +105,22 @@ def remove_stale(index_dir: Path, keep: str | None) -> None:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a part."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}{_TMP_SUFFIX}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
-        f.flush()
-        # fsync so a power cut cannot leave a renamed-but-empty file; cheap at this size.
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    # The temp name is predictable: O_EXCL (which never follows a symlink) stops a link
+    # planted there from making us overwrite the file it points to.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
+            f.flush()
+            # fsync so a power cut cannot leave a renamed-but-empty file; cheap at this size.
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # on a full disk a leftover would keep the space taken
+        raise
 
 
 def dir_size(index_dir: Path) -> int:
@@ -127,6 +145,9 @@ class IndexMeta:
     chunker_version: int
     index_name: str | None  # the live Whoosh index; None until the first build commits
     created: float  # epoch seconds
+    # Follow symlinks that leave the vault: remembered, so that a later refresh (which
+    # has no command-line flags) does not drop the notes they lead to.
+    follow_symlinks: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +157,7 @@ class IndexMeta:
             "chunker_version": self.chunker_version,
             "index_name": self.index_name,
             "created": self.created,
+            "follow_symlinks": self.follow_symlinks,
         }
 
 
@@ -161,6 +183,7 @@ def read_meta(index_dir: Path) -> IndexMeta | None:
             chunker_version=int(data["chunker_version"]),
             index_name=name,
             created=float(data.get("created", 0.0)),
+            follow_symlinks=bool(data.get("follow_symlinks", False)),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexCorruptError(
@@ -190,6 +213,9 @@ class Manifest:
     generation: int  # the Whoosh generation these records describe
     updated: float  # epoch seconds of the write
     notes: Mapping[str, NoteRecord] = field(default_factory=dict)
+    # Size and checksum of each file of that generation (TOC and segments), so damage a
+    # read cannot notice (overwritten bytes in stored text) is still found by a check.
+    files: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def manifest_path(index_dir: Path, index_name: str) -> Path:
@@ -203,7 +229,10 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
         with open(manifest_path(index_dir, index_name), encoding="utf-8") as f:
             data = json.load(f)
         notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
-        return Manifest(data["index_name"], int(data["generation"]), data["updated"], notes)
+        files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
+        return Manifest(
+            data["index_name"], int(data["generation"]), data["updated"], notes, files
+        )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
@@ -217,8 +246,55 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
         "notes": {
             p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
         },
+        "files": {n: list(f) for n, f in sorted(manifest.files.items())},
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
+
+
+# ---------------------------------------------------------------------------------------
+# Checksums of index files
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def digest_files(
+    index_dir: Path, names: list[str], known: Mapping[str, tuple[int, str]]
+) -> dict[str, tuple[int, str]]:
+    """Size and checksum of `names`. Whoosh never rewrites a file once written (new data
+    goes to new, uniquely named segments), so a file already in `known` with the same
+    size keeps its checksum: an update hashes only what it wrote."""
+    out: dict[str, tuple[int, str]] = {}
+    for name in names:
+        size = os.stat(index_dir / name).st_size
+        old = known.get(name)
+        out[name] = old if old is not None and old[0] == size else (size, file_digest(
+            index_dir / name))  # fmt: skip
+    return out
+
+
+def file_problems(
+    index_dir: Path, files: Mapping[str, tuple[int, str]], *, checksums: bool
+) -> list[str]:
+    """How the recorded files differ from the disk: missing, resized, or (with
+    `checksums`, which reads them all) changed bytes."""
+    problems = []
+    for name, (size, digest) in sorted(files.items()):
+        try:
+            actual = os.stat(index_dir / name).st_size
+        except OSError as exc:
+            problems.append(f"{name}: {exc.strerror or exc}")
+            continue
+        if actual != size:
+            problems.append(f"{name}: {actual} bytes, {size} when written (truncated?)")
+        elif checksums and file_digest(index_dir / name) != digest:
+            problems.append(f"{name}: content changed since it was written")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,12 +317,14 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     """
     fcntl = _flock()
     path = index_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(path)
     try:
         if fcntl is not None:
             _acquire(fcntl, fd, path, timeout)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # The pid is only for messages: a full disk must not stop the update here.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
             yield
         finally:
@@ -255,6 +333,31 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
                 os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _open_lock(path: Path) -> int:
+    # O_NOFOLLOW: a `searchkit.lock` planted as a symlink would otherwise make us truncate
+    # the file it points to. O_CLOEXEC: no child program inherits the lock.
+    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise IndexWriteError(
+                f"{path} is a symbolic link; refusing to follow it. Remove it (searchkit "
+                "creates the lock file itself) and run the update again."
+            ) from exc
+        raise index_write_error(exc, path.parent) from exc
+
+
+def index_write_error(exc: OSError, index_dir: Path) -> IndexWriteError:
+    """The typed error for an OS refusal to write in the index directory."""
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return IndexReadOnlyError(
+            f"cannot write in the index directory {index_dir} ({exc.strerror}); the last "
+            "index can still be searched. Make it writable to update it."
+        )
+    return IndexWriteError(f"cannot write in the index directory {index_dir}: {exc}")
 
 
 def _acquire(fcntl: Any, fd: int, path: Path, timeout: float) -> None:

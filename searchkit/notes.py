@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -83,16 +84,55 @@ def is_note_name(name: str) -> bool:
     return name.lower().endswith(NOTE_SUFFIXES) and not name.startswith(".")
 
 
-def scan_vault(root: str | os.PathLike[str]) -> Iterator[FileInfo]:
+class ScanLog:
+    """What a scan skipped and why: filled in by `scan_vault` while it runs.
+
+    `unreadable` lists the folders (vault-relative, ending in "/", "" for the root) that
+    could not be listed: their notes are unknown, not deleted, so an update keeps them.
+    """
+
+    def __init__(self) -> None:
+        self.warnings: list[NoteWarning] = []
+        self.unreadable: list[str] = []
+
+    def skip(self, path: str, message: str) -> None:
+        self.warnings.append(NoteWarning(path, message))
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+    ):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def scan_vault(
+    root: str | os.PathLike[str],
+    *,
+    follow_symlinks: bool = False,
+    log: ScanLog | None = None,
+) -> Iterator[FileInfo]:
     """Yield every note under `root`, sorted by path within each folder.
 
     Hidden files and folders (`.obsidian`, `.git`, `.trash`…) are skipped, `.searchkitignore`
-    (gitignore syntax) is honoured, and symlinked folders are followed once: a folder
-    already visited (same device and inode) is not entered again, so link loops end.
+    (gitignore syntax) is honoured. Only regular files are notes: a FIFO or device named
+    `*.md` would hang or flood the reader. Symlinks that stay inside the vault are
+    followed; those leading out of it only with `follow_symlinks` (a link to `/etc` must
+    not end up served by a search). A folder already visited (same device and inode) is
+    not entered again, so link loops end. What is skipped is recorded in `log`.
     """
     base = Path(root)
     if not base.is_dir():
         raise VaultError(f"vault not found or not a directory: {base}")
+    log = log if log is not None else ScanLog()
+    real_base = os.path.realpath(base)
     spec = _load_ignore_spec(base)
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[Path, str]] = [(base, "")]
@@ -108,7 +148,12 @@ def scan_vault(root: str | os.PathLike[str]) -> Iterator[FileInfo]:
         seen.add(key)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if not rel:
+                raise VaultError(f"cannot read the vault folder {base}: {exc.strerror}") from exc
+            log.unreadable.append(rel)
+            log.skip(rel, f"cannot read this folder ({exc.strerror}); its notes are left as "
+                     "they were indexed")  # fmt: skip
             continue
         subdirs: list[tuple[Path, str]] = []
         for entry in entries:
@@ -119,19 +164,27 @@ def scan_vault(root: str | os.PathLike[str]) -> Iterator[FileInfo]:
                 is_dir = entry.is_dir()  # follows symlinks; loops are cut by `seen`
             except OSError:
                 continue
-            if is_dir:
-                if spec is not None and spec.match_file(child_rel + "/"):
+            if not is_dir and not is_note_name(entry.name):
+                continue
+            shown = child_rel + "/" if is_dir else child_rel
+            if spec is not None and spec.match_file(shown):
+                continue
+            if entry.is_symlink() and not follow_symlinks:
+                target = os.path.realpath(entry.path)
+                if not _inside(target, real_base):
+                    log.skip(shown, f"skipped: symlink to {target}, outside the vault "
+                             "(--follow-symlinks to index it)")  # fmt: skip
                     continue
-                subdirs.append((Path(entry.path), child_rel + "/"))
-                continue
-            if not is_note_name(entry.name):
-                continue
-            if spec is not None and spec.match_file(child_rel):
+            if is_dir:
+                subdirs.append((Path(entry.path), shown))
                 continue
             try:
                 fst = entry.stat()
             except OSError:
                 continue  # a dangling symlink is not a note
+            if not stat.S_ISREG(fst.st_mode):
+                log.skip(child_rel, f"skipped: {_kind(fst.st_mode)}, not a regular file")
+                continue
             yield FileInfo(child_rel, fst.st_mtime_ns, fst.st_size)
         stack.extend(reversed(subdirs))
 
@@ -171,14 +224,7 @@ def read_note(
     """
     full = Path(root) / rel_path
     try:
-        st = full.stat()
-        if st.st_size > max_bytes:
-            raise NoteError(
-                rel_path,
-                f"skipped: {st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB note "
-                "size cap",
-            )
-        data = full.read_bytes()
+        data, st = _read_capped(full, rel_path, max_bytes)
     except NoteError:
         raise
     except OSError as exc:
@@ -186,6 +232,48 @@ def read_note(
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
         raise NoteError(rel_path, "skipped: binary content in a markdown file")
     return parse_note(data, rel_path, mtime_ns=st.st_mtime_ns)
+
+
+def _too_big(rel_path: str, size: int, max_bytes: int) -> NoteError:
+    return NoteError(
+        rel_path,
+        f"skipped: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB note size cap",
+    )
+
+
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (a
+# regular file ignores the flag). O_NOCTTY: a terminal device must not become ours.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _read_capped(full: Path, rel_path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file of at most `max_bytes`, never reading more than one byte
+    past the cap; anything else (FIFO, device, a file replaced since the scan) is refused.
+    """
+    st = full.stat()
+    if not stat.S_ISREG(st.st_mode):  # checked before opening: opening a device can act
+        raise NoteError(rel_path, f"skipped: {_kind(st.st_mode)}, not a regular file")
+    fd = os.open(full, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)  # the file actually opened, if it was swapped after the stat
+        if not stat.S_ISREG(st.st_mode):
+            raise NoteError(rel_path, f"skipped: {_kind(st.st_mode)}, not a regular file")
+        if st.st_size > max_bytes:
+            raise _too_big(rel_path, st.st_size, max_bytes)
+        parts: list[bytes] = []
+        left = max_bytes + 1  # the file may have grown since fstat
+        while left > 0:
+            part = os.read(fd, min(left, 1 << 20))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part)
+    finally:
+        os.close(fd)
+    data = b"".join(parts)
+    if len(data) > max_bytes:
+        raise _too_big(rel_path, len(data), max_bytes)
+    return data, st
 
 
 def parse_note(data: bytes | str, rel_path: str, *, mtime_ns: int = 0) -> Note:

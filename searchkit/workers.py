@@ -8,19 +8,26 @@ orphan outliving a SIGKILLed parent would keep the index locked for the next wri
 from __future__ import annotations
 
 import contextlib
+import errno
 import multiprocessing
 import os
+import queue
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from whoosh.multiproc import MpWriter, SubWriterTask
 
 from .errors import NoteError
 from .indexdir import NoteRecord
-from .notes import NoteWarning
+from .notes import Note, NoteWarning
+
+# Turns a read note and its chunks into index documents. Passed in by the caller (it is
+# `index.note_documents`) so that this module never imports `index`, which imports it.
+ToDocs = Callable[[Note, list[Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -34,9 +41,8 @@ class Loaded:
     gone: bool = False  # the file no longer exists
 
 
-def _load(vault: str, path: str) -> Loaded:
+def _load(to_docs: ToDocs, vault: str, path: str) -> Loaded:
     from .chunker import load_note
-    from .index import note_documents  # here: index imports this module
 
     try:
         note, chunks = load_note(vault, path)
@@ -47,31 +53,31 @@ def _load(vault: str, path: str) -> Loaded:
         msg = f"skipped: internal error while chunking ({type(exc).__name__}: {exc})"
         return Loaded(path, None, [], (NoteWarning(path, msg),))
     record = NoteRecord(note.mtime_ns, note.size, note.content_hash, len(chunks))
-    return Loaded(path, record, note_documents(note, chunks), tuple(note.warnings))
-
-
-def _load_star(args: tuple[str, str]) -> Loaded:
-    return _load(*args)
+    return Loaded(path, record, to_docs(note, chunks), tuple(note.warnings))
 
 
 # Below this many notes the pool's start-up (~50 ms) costs more than it saves.
 POOL_MIN_NOTES = 64
 
 
-def load_all(vault: str, paths: Sequence[str], jobs: int) -> Iterator[Loaded]:
-    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it."""
+def load_all(vault: str, paths: Sequence[str], jobs: int, to_docs: ToDocs) -> Iterator[Loaded]:
+    """Read and chunk `paths`, in order, with `jobs` worker processes when worth it.
+
+    `to_docs` must be a module-level function: the pool pickles it by name.
+    """
     if jobs <= 1 or len(paths) < POOL_MIN_NOTES:
         for path in paths:
-            yield _load(vault, path)
+            yield _load(to_docs, vault, path)
         return
     ctx = multiprocessing.get_context(_start_method())
-    args = [(vault, p) for p in paths]
+    load = partial(_load, to_docs, vault)
+    args = list(paths)
     with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         # imap has no back-pressure: if writing lags, every chunked note would pile up in
         # memory. Two windows in flight keep the workers busy and the backlog bounded.
         pending: Iterator[Loaded] | None = None
         for start in range(0, len(args), _WINDOW):
-            window = pool.imap(_load_star, args[start : start + _WINDOW], chunksize=8)
+            window = pool.imap(load, args[start : start + _WINDOW], chunksize=8)
             if pending is not None:
                 yield from pending
             pending = window
@@ -83,7 +89,7 @@ _WINDOW = 256  # notes
 
 
 def _die_with_parent(parent: int) -> None:
-    """Make this worker process die when its parent does.
+    """Make this worker process die when its parent does, and leave Ctrl-C to it.
 
     Forked workers inherit the lock file descriptors; an orphan outliving a SIGKILLed
     parent would keep the index locked. Linux: PR_SET_PDEATHSIG; the check after it
@@ -96,6 +102,10 @@ def _die_with_parent(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
+    # Ctrl-C reaches the whole process group: the parent stops the work and exits 130;
+    # workers that took it too would only print a traceback each.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _SubWriterTask(SubWriterTask):
@@ -107,10 +117,73 @@ class _SubWriterTask(SubWriterTask):
 
     def run(self) -> None:
         _die_with_parent(self._parent)
-        super().run()
+        try:
+            super().run()
+        except OSError as exc:
+            # The parent cannot see our exception; an exit code carrying the errno lets
+            # it raise the same OSError (a full disk must read as a full disk).
+            os._exit(_ERRNO_EXIT + exc.errno if exc.errno and exc.errno < 256 - _ERRNO_EXIT
+                     else 1)  # fmt: skip
+
+
+# Exit code of a sub-writer that failed with an OSError: this plus its errno.
+_ERRNO_EXIT = 100
 
 
 class DyingMpWriter(MpWriter):
+    """Whoosh's MpWriter, with sub-processes that die with us and failures that surface.
+
+    Whoosh 2.7.4 never checks on its sub-writers: one that dies (a full disk) leaves the
+    parent blocked forever on a full job queue, or, at commit, its segment is silently
+    missing from the index. Here a dead sub-writer raises in the parent instead.
+    """
+
+    def _enqueue(self) -> None:
+        # Whoosh's own version, with a job queue put that notices dead sub-writers.
+        import pickle
+
+        name = f"{os.urandom(8).hex()}.doclist"
+        with self.temp_storage().create_file(name).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((name, len(self.docbuffer)))
+        self.docbuffer = []
+
+    def _put(self, job: Any) -> None:
+        while True:
+            try:
+                self.jobqueue.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        for task in self.tasks:
+            code = task.exitcode
+            if code is None or code == 0:
+                continue
+            if code > _ERRNO_EXIT:
+                err = code - _ERRNO_EXIT
+                raise OSError(err, f"{os.strerror(err)} (in an indexing process)")
+            raise OSError(errno.EIO, f"an indexing process failed (exit code {code})")
+
+    def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
+        # Finish the sub-writers and check them before Whoosh collects their segments.
+        if self.docbuffer:
+            self._enqueue()
+        for _task in self.tasks:
+            self._put(None)
+        for task in self.tasks:
+            while task.is_alive():
+                task.join(0.2)
+                self._raise_if_failed()
+        self._raise_if_failed()
+        # Whoosh's commit sends its own end markers again (harmless: nobody reads them)
+        # and joins the finished tasks at once.
+        super()._commit(mergetype, optimize, merge)
+
     def _new_task(self) -> Any:
         task = _SubWriterTask(
             self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,

@@ -29,12 +29,12 @@ from searchkit.errors import (
 )
 from searchkit.index import (
     Progress,
-    index_status,
     needs_refresh,
     open_for_search,
     update_index,
 )
 from searchkit.indexdir import META_FILE, manifest_path, read_meta
+from searchkit.status import index_status
 
 NOTES = {
     "alpha.md": "---\ntitle: Alpha\ntags: [one]\n---\n# Alpha\n\nAlpha intro text.\n\n"

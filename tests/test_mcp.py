@@ -108,7 +108,7 @@ def test_tools_search_and_read_around_a_hit(built: tuple[Path, Path]) -> None:
 
         err, text = await call(client, "status")
         st = json.loads(text)
-        assert (st["notes"], st["vault"], st["watching"]) == (3, str(vault.resolve()), True)
+        assert (st["notes"], st["vault"], st["watching"]) == (2, str(vault.resolve()), True)
 
     run_session(index, body)
 

@@ -1,0 +1,151 @@
+"""What the index knows about each note and about its own files: the per-note record
+(manifest or stored fields), the diff of a vault scan against it, and the checks that a
+commit's files are still the ones written.
+
+Split from `index.py` so that the build and update logic stays readable there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexCorruptError
+from .indexdir import (
+    REBUILD_HINT,
+    Manifest,
+    NoteRecord,
+    digest_files,
+    file_problems,
+    read_manifest,
+)
+from .notes import FileInfo, ScanLog, content_hash, scan_vault
+
+
+@dataclass(frozen=True)
+class Diff:
+    new: list[str]
+    changed: list[str]
+    removed: list[str]
+    touched: dict[str, FileInfo]  # mtime differs, content identical: only the record moves
+    unchanged: int
+
+
+def hash_file(path: Path) -> str | None:
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return None
+
+
+def unlisted(path: str, unreadable: Sequence[str]) -> bool:
+    """Whether `path` lies in a folder the scan could not list (its fate is unknown)."""
+    return any(path.startswith(folder) for folder in unreadable)
+
+
+def diff_vault(
+    vault: Path,
+    records: dict[str, NoteRecord],
+    scan: dict[str, FileInfo],
+    unreadable: Sequence[str] = (),
+) -> Diff:
+    new, changed, touched, unchanged = [], [], {}, 0
+    for path, info in scan.items():
+        rec = records.get(path)
+        if rec is None:
+            new.append(path)
+        elif rec.mtime_ns == info.mtime_ns and rec.size == info.size:
+            unchanged += 1
+        elif rec.size != info.size:
+            changed.append(path)  # another size is another content: no need to hash
+        elif hash_file(vault / path) == rec.hash:
+            touched[path] = info
+        else:
+            changed.append(path)  # includes "cannot read now": loading reports why
+    removed = [p for p in records if p not in scan and not unlisted(p, unreadable)]
+    return Diff(new, changed, removed, touched, unchanged)
+
+
+def scan_notes(vault: Path, follow_symlinks: bool, log: ScanLog) -> dict[str, FileInfo]:
+    return {f.path: f for f in scan_vault(vault, follow_symlinks=follow_symlinks, log=log)}
+
+
+def records_from_index(ix: Any) -> dict[str, NoteRecord]:
+    """The per-note record read back from stored fields (slow path after a crash).
+
+    Notes with no chunks leave no document; they come out as "new" and are re-read once.
+    """
+    seen: dict[str, tuple[int, int, str]] = {}
+    counts: Counter[str] = Counter()
+    with ix.reader() as reader:
+        for stored in reader.all_stored_fields():
+            src = stored["source"]
+            counts[src] += 1
+            seen[src] = (
+                stored.get("note_mtime_ns", 0),
+                stored.get("note_size", -1),
+                stored.get("note_hash", ""),
+            )
+    return {p: NoteRecord(m, s, h, counts[p]) for p, (m, s, h) in seen.items()}
+
+
+def current_records(
+    ix: Any, index_dir: Path, name: str
+) -> tuple[dict[str, NoteRecord], Manifest | None]:
+    """The per-note record, and the manifest if it matches the index's latest commit; if
+    not (crash after a commit) the record is rebuilt from the index itself."""
+    manifest = read_manifest(index_dir, name)
+    if manifest is not None and manifest.generation == ix.latest_generation():
+        return dict(manifest.notes), manifest
+    return records_from_index(ix), None
+
+
+def generation_files(ix: Any, name: str) -> list[str]:
+    """The files the index's latest commit is made of: its TOC and its segments' files."""
+    prefixes = tuple(f"{seg.segment_id()}." for seg in ix._segments())
+    files = [n for n in ix.storage.list() if n.startswith(prefixes)]
+    return [f"_{name}_{ix.latest_generation()}.toc", *sorted(files)]
+
+
+def new_manifest(
+    ix: Any, index_dir: Path, name: str, notes: dict[str, NoteRecord], old: Manifest | None
+) -> Manifest:
+    files = digest_files(index_dir, generation_files(ix, name), old.files if old else {})
+    return Manifest(name, ix.latest_generation(), time.time(), notes, files)
+
+
+def refuse_damaged(
+    ix: Any, index_dir: Path, manifest: Manifest | None, checksums: bool
+) -> None:
+    """Cheap check before an update: the files the manifest recorded for the latest
+    commit present at their sizes, and every segment opens. An update must not call a
+    truncated index "unchanged"."""
+    problems: list[str] = []
+    if manifest is not None and manifest.generation == ix.latest_generation():
+        problems = file_problems(index_dir, manifest.files, checksums=checksums)
+    if not problems:
+        try:
+            with ix.reader():
+                pass
+        except Exception as exc:  # EOFError, struct.error, zlib.error, unpickling…
+            problems.append(f"{type(exc).__name__}: {exc}")
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise IndexCorruptError(
+            f"the index in {index_dir} is damaged ({problems[0]}{more}); {REBUILD_HINT}"
+        )
+
+
+def latest_generation(index_dir: Path, name: str) -> int:
+    # Whoosh's own rule (highest TOC number) without importing the index machinery.
+    pattern = re.compile(rf"^_{name}_([0-9]+)\.toc$")
+    gens = [int(m.group(1)) for n in os.listdir(index_dir) if (m := pattern.match(n))]
+    return max(gens, default=-1)
+
+
