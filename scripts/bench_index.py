@@ -51,7 +51,7 @@ import sys, json, time
 import whoosh.index
 from searchkit.chunker import load_note
 from searchkit.errors import NoteError
-from searchkit.index import build_schema, note_documents
+from searchkit.schema import build_schema, note_documents
 from searchkit.notes import scan_vault
 idx, vault = sys.argv[1], sys.argv[2]
 import os; os.makedirs(idx)

@@ -218,7 +218,9 @@ def add_settings_flags(ap: Any) -> None:
 # the chunker and analyzer while tuning, often without bumping a version) must rebuild the
 # cached index, or the run would measure new ranking code over old chunks. Ranking-only
 # modules (search.py, ranking.py, query.py…) are left out: changing them needs no rebuild.
-_INDEX_MODULES = ("chunker", "index", "indexdir", "links", "notes", "timestamps", "workers")
+_INDEX_MODULES = (
+    "chunker", "index", "indexdir", "links", "notes", "records", "schema", "timestamps", "workers",
+)
 
 
 def index_fingerprint() -> str:

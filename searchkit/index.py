@@ -1,4 +1,5 @@
-"""The on-disk Whoosh index of a vault: schema, build, incremental update, status.
+"""The on-disk Whoosh index of a vault: build and incremental update (schema.py holds
+the fields, status.py the status).
 
 All Whoosh use lives here and in `search.py`, so a later engine change stays local.
 """
@@ -6,7 +7,6 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,18 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import whoosh.index
-from whoosh import columns, fields
-from whoosh.analysis import (
-    STOP_WORDS,
-    CharsetFilter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.support.charset import accent_map
 
-from .chunker import CHUNKER_VERSION, Chunk
+from .chunker import CHUNKER_VERSION
 from .errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -51,7 +41,7 @@ from .indexdir import (
     write_manifest,
     write_meta,
 )
-from .notes import Note, NoteWarning, ScanLog, scan_vault
+from .notes import NoteWarning, ScanLog, scan_vault
 from .records import (
     current_records,
     diff_vault,
@@ -62,147 +52,8 @@ from .records import (
     unlisted,
 )
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
+from .schema import SCHEMA_VERSION, build_schema, note_documents
 from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
-
-# Bump when the fields below change: an index with another version is rebuilt.
-# 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
-# 3: numbers without range tiers; `line` stored only.
-# 4: C++/C#/.NET and one-letter words kept; PyStemmer; `hub` column (link share).
-# 5: `headings` leaves out a first heading that repeats the title.
-SCHEMA_VERSION = 5
-
-# Whoosh's word pattern, preceded by the programming-language names it would cut to one
-# letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
-_TOKEN_PATTERN = r"(?i:(?<![\w.])\.net\b|\b[a-z]\+\+|\b[a-z]#(?![\w#]))|\w+(?:\.?\w+)*"
-# Whoosh's stop words, less the ones that are also names people search for (the US, Will,
-# May). Question and function words stay indexed and are weighed down at query time
-# (ranking.FUNCTION_WORDS).
-_STOP_WORDS = frozenset(STOP_WORDS - {"us", "will", "may"})
-
-_stemmers = threading.local()
-
-
-def stem_word(word: str) -> str:
-    """Snowball English, from PyStemmer (C): 1.45x faster analysis than Whoosh's pure
-    Python Snowball, same stems for 99.6% of words. A stemmer object per thread, because
-    PyStemmer's are not thread-safe; a module function, because the analyzer is pickled
-    into writer processes."""
-    stemmer = getattr(_stemmers, "stemmer", None)
-    if stemmer is None:
-        import Stemmer
-
-        stemmer = _stemmers.stemmer = Stemmer.Stemmer("english")
-    return stemmer.stemWord(word)
-
-
-def text_analyzer() -> Any:
-    # Snowball, not Whoosh's default Porter: the latter never undoubles consonants
-    # ("running" -> "runn"), see ../shared/research/whoosh.md §1.3 B. Minimum length 1:
-    # "R" in "what does the R in RWKV stand for" and "1" in "top 1%" are what is asked.
-    return (
-        RegexTokenizer(_TOKEN_PATTERN)
-        | LowercaseFilter()
-        | StopFilter(stoplist=_STOP_WORDS, minsize=1)
-        | StemFilter(stemfn=stem_word, cachesize=-1)
-        | CharsetFilter(accent_map)
-    )
-
-
-def build_schema() -> fields.Schema:
-    ana = text_analyzer()
-    return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
-        source=fields.ID(stored=True, sortable=True),  # note path; collapse/delete key
-        title=fields.TEXT(analyzer=ana, stored=True),
-        aliases=fields.TEXT(analyzer=ana, stored=True),
-        headings=fields.TEXT(analyzer=ana, stored=True),  # heading path + callout title
-        body=fields.TEXT(analyzer=ana, stored=True, chars=True),
-        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
-        kind=fields.ID(stored=True),
-        callout=fields.ID(stored=True),  # callout type, lower-case
-        video=fields.ID(stored=True),
-        # Numbers are indexed at full precision only (shift_step=0): Whoosh's default tiers
-        # add ~8 terms per value for fast ranges we never run, and cost 13% of build CPU.
-        timestamp=fields.NUMERIC(int, stored=True, shift_step=0),  # first timestamp, s
-        line=fields.STORED,  # shown and linked, never searched
-        mtime=fields.NUMERIC(int, stored=True, sortable=True, shift_step=0),  # note mtime, s
-        ordinal=fields.STORED,
-        # Share of the passage's text that is link labels, 0-255 (ranking.HUB_COLUMN): one
-        # byte per passage read straight from the column at query time.
-        hub=fields.COLUMN(columns.NumericColumn("B", default=0)),
-        heading_path=fields.STORED,  # list of headings
-        callout_title=fields.STORED,
-        line_end=fields.STORED,
-        anchor=fields.STORED,
-        slug=fields.STORED,
-        timestamps=fields.STORED,  # list of [seconds, offset in body]
-        links=fields.STORED,
-        # The note's record, so the per-note manifest can be rebuilt from the index alone
-        # after a crash between a commit and the manifest write.
-        note_mtime_ns=fields.STORED,
-        note_size=fields.STORED,
-        note_hash=fields.STORED,
-    )
-
-
-def chunk_document(chunk: Chunk) -> dict[str, Any]:
-    """The Whoosh document for one chunk (fields with no value are left out)."""
-    doc: dict[str, Any] = {
-        "id": chunk.id,
-        "source": chunk.path,
-        "title": chunk.title,
-        "headings": " \n".join(
-            [*_own_headings(chunk), *([chunk.callout_title] if chunk.callout_title else [])]
-        ),
-        "body": chunk.text,
-        "kind": chunk.kind,
-        "line": chunk.line_start,
-        "mtime": chunk.mtime_ns // 1_000_000_000,
-        "ordinal": chunk.ordinal,
-        "hub": min(255, round(255 * chunk.link_chars / max(1, len(chunk.text)))),
-        "heading_path": list(chunk.heading_path),
-        "line_end": chunk.line_end,
-        "anchor": chunk.anchor,
-        "slug": chunk.slug,
-        "timestamps": [list(t) for t in chunk.timestamps],
-        "links": list(chunk.links),
-    }
-    if chunk.aliases:
-        doc["aliases"] = "\n".join(chunk.aliases)
-    if chunk.tags:
-        doc["tags"] = ",".join(t.replace(",", " ") for t in chunk.tags)
-    if chunk.callout_type:
-        doc["callout"] = chunk.callout_type
-        doc["callout_title"] = chunk.callout_title or ""
-    if chunk.video_id:
-        doc["video"] = chunk.video_id
-    if chunk.timestamps:
-        doc["timestamp"] = chunk.timestamps[0].seconds
-    return doc
-
-
-def _own_headings(chunk: Chunk) -> tuple[str, ...]:
-    """The heading path without a first heading that only repeats the note's title (an H1
-    the title was taken from, or that restates it): the title field already holds those
-    words, and counting them twice made every passage of such a note look like a title
-    match."""
-    path = chunk.heading_path
-    if path and " ".join(path[0].split()).casefold() == " ".join(chunk.title.split()).casefold():
-        return path[1:]
-    return path
-
-
-def note_documents(note: Note, chunks: list[Chunk]) -> list[dict[str, Any]]:
-    """The Whoosh documents of one note: its chunks plus the note's record on each."""
-    docs = []
-    for chunk in chunks:
-        doc = chunk_document(chunk)
-        doc["note_mtime_ns"] = note.mtime_ns
-        doc["note_size"] = note.size
-        doc["note_hash"] = note.content_hash
-        docs.append(doc)
-    return docs
-
 
 # ---------------------------------------------------------------------------------------
 # Public results

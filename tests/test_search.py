@@ -12,7 +12,7 @@ from whoosh import query as Q
 
 from searchkit.chunker import Chunk, Timestamp
 from searchkit.errors import QuerySyntaxError
-from searchkit.index import build_schema, chunk_document
+from searchkit.schema import build_schema, chunk_document
 from searchkit.search import nearest_timestamp, parse_query, search
 
 DINO = (
