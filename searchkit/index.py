@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import whoosh.index
-
+from ._fastimport import whoosh  # whoosh.index, imported without urllib.request
 from .chunker import CHUNKER_VERSION
 from .errors import (
     IndexCorruptError,
@@ -53,7 +52,6 @@ from .records import (
 )
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
 from .schema import SCHEMA_VERSION, build_schema, note_documents
-from .workers import POOL_MIN_NOTES, DyingMpWriter, default_jobs, load_all
 
 # ---------------------------------------------------------------------------------------
 # Public results
@@ -288,6 +286,9 @@ def update_index(
     when they were written and every segment is opened (`IndexCorruptError` if damaged);
     `verify` also compares their checksums (reads the whole index once).
     """
+    # Multiprocessing and Whoosh's writers load only when writing (cold search start).
+    from .workers import default_jobs
+
     started = time.perf_counter()
     index_dir = Path(index_dir).absolute()
     _refuse_foreign(index_dir)
@@ -426,6 +427,8 @@ def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
 
 
 def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
+    from .workers import DyingMpWriter  # writing only: kept off the search path
+
     try:
         if procs > 1:
             # Each process writes its own segment (multisegment): no merge at commit.
@@ -458,6 +461,8 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     Until `write_meta` the old index (if any) stays the live one; a crash anywhere before
     leaves it untouched, and the half-built files are removed by the next writer.
     """
+    from .workers import POOL_MIN_NOTES, load_all  # kept off the search path
+
     old: dict[str, NoteRecord] = {}
     if meta.index_name:
         manifest = read_manifest(job.index_dir, meta.index_name)
@@ -523,6 +528,8 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 
 
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
+    from .workers import load_all  # kept off the search path
+
     refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
     records, manifest = current_records(ix, job.index_dir, name)
     log = ScanLog()
