@@ -427,7 +427,7 @@ def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
 
 
 def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
-    from .workers import DyingMpWriter  # writing only: kept off the search path
+    from .workers import DyingMpWriter, FastSegmentWriter  # kept off the search path
 
     try:
         if procs > 1:
@@ -436,7 +436,7 @@ def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
                 ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
                 limitmb=WRITER_LIMITMB,
             )  # fmt: skip
-        return ix.writer(timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
+        return FastSegmentWriter(ix, timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
     except whoosh.index.LockError as exc:
         # Our own lock is held, so this is some other program writing with Whoosh directly.
         raise IndexLockedError(

