@@ -314,7 +314,13 @@ def parse_tree(text: str) -> Node | None:
     """The syntax tree of a query string (None when it holds nothing to search)."""
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    # A lone surrogate (bytes that are not UTF-8 on the command line: `path:\xff`) cannot be
+    # encoded into an index term; it is the replacement character, as in the notes.
+    text = _SURROGATE.sub("\ufffd", text)
     return _Parser(_lex(text)).parse()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --- compiler ----------------------------------------------------------------------------

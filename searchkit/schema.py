@@ -26,7 +26,8 @@ from .notes import Note
 # 3: numbers without range tiers; `line` stored only.
 # 4: C++/C#/.NET and one-letter words kept; PyStemmer; `hub` column (link share).
 # 5: `headings` leaves out a first heading that repeats the title.
-SCHEMA_VERSION = 5
+# 6: the analyzer's stem function lives in schema.py (Whoosh pickles it by module path).
+SCHEMA_VERSION = 6
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).

@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from whoosh import query as Q
-from whoosh import scoring, sorting
-from whoosh.searching import SearchContext
+from whoosh import sorting
 
 from . import highlight, ranking, spelling
 from .links import Links, make_links
@@ -26,7 +25,6 @@ from .ranking import DEFAULT_PARAMS, RankParams
 
 __all__ = [
     "Passage",
-    "PassageBM25",
     "SearchResults",
     "Tuning",
     "nearest_timestamp",
@@ -34,84 +32,6 @@ __all__ = [
     "search",
     "suggest",
 ]
-
-
-# --- ranking -----------------------------------------------------------------------------
-
-
-class PassageBM25(scoring.WeightingModel):
-    """BM25 per field with Lucene's idf, summed over fields (Whoosh's "BM25F").
-
-    Whoosh's own BM25F uses idf = log(N/(n+1)) + 1, which keeps very common words worth
-    almost as much as rare ones; the Robertson/Lucene idf log(1 + (N-n+.5)/(n+.5)) is what
-    the published BM25 baselines use and scored better on SciFact train (scripts/eval.py).
-    """
-
-    def __init__(
-        self,
-        K1: float = 1.2,
-        B: float = 0.75,
-        field_B: Mapping[str, float] | None = None,
-        field_K1: Mapping[str, float] | None = None,
-    ) -> None:
-        self.K1 = K1
-        self.B = B
-        self.field_B = dict(field_B or {})
-        self.field_K1 = dict(field_K1 or {})
-
-    def supports_block_quality(self) -> bool:
-        return True
-
-    def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: int = 1) -> Any:
-        if not searcher.schema[fieldname].scorable:
-            return scoring.WeightScorer.for_(searcher, fieldname, text)
-        return _BM25Scorer(
-            searcher,
-            fieldname,
-            text,
-            self.field_B.get(fieldname, self.B),
-            self.field_K1.get(fieldname, self.K1),
-        )
-
-
-class _BM25Scorer(scoring.WeightLengthScorer):
-    def __init__(self, searcher: Any, fieldname: str, text: bytes, B: float, K1: float) -> None:
-        parent = searcher.get_parent()
-        n = parent.doc_frequency(fieldname, text)
-        big_n = parent.doc_count_all()
-        self.idf = math.log(1.0 + (big_n - n + 0.5) / (n + 0.5))
-        self.avgfl = parent.avg_field_length(fieldname) or 1
-        self.B = B
-        self.K1 = K1
-        self.setup(searcher, fieldname, text)
-
-    def _score(self, weight: float, length: float) -> float:
-        k1, b = self.K1, self.B
-        return self.idf * (weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * length / self.avgfl))
-
-
-# K1 2.0 beat 1.2/1.5 on SciFact train (0.678 vs 0.671/0.674); short fields normalise less.
-DEFAULT_WEIGHTING = PassageBM25(
-    K1=2.0, B=0.75, field_B={"title": 0.4, "aliases": 0.4, "headings": 0.4}
-)
-
-
-class _Weighted(Q.WrappingQuery):
-    """Scores the wrapped query with our weighting whatever the searcher was opened with.
-
-    (Whoosh's WeightingQuery does the same but crashes when no context is passed.)
-    """
-
-    def __init__(self, child: Q.Query, weighting: Any) -> None:
-        super().__init__(child)
-        self.weighting = weighting
-
-    def _rewrap(self, child: Q.Query) -> Q.Query:
-        return self.__class__(child, self.weighting)
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        context = (context or SearchContext()).set(weighting=self.weighting)
-        return self.child.matcher(searcher, context)
 
 
 # --- results -----------------------------------------------------------------------------
@@ -224,22 +144,20 @@ def search(
     filters: Mapping[str, str | Sequence[str]] | None = None,
     explain: bool = False,
     tuning: Tuning | None = None,
-    weighting: Any = None,
     snippets: bool = True,
     params: RankParams | None = None,
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
-    heading, callout, kind, video, has; a list value means any of them. `tuning`, `params`
-    and `weighting` exist for scripts/eval.py; the defaults are the tuned ones.
+    heading, callout, kind, video, has; a list value means any of them. `tuning` and
+    `params` exist for scripts/eval.py; the defaults are the tuned ones.
     `snippets=False` skips snippet building (empty snippet, first timestamp) for callers
     that only rank.
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
     comp = compile_query(query, searcher.schema, filters, tuning or DEFAULT_TUNING)
-    weighting = weighting or DEFAULT_WEIGHTING
     if comp.primary is Q.NullQuery or limit == 0:
         suggestion = suggest(searcher, query, comp) if limit else None
         return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
@@ -253,10 +171,10 @@ def search(
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            weighting, snippets, params or DEFAULT_PARAMS,
+            snippets, params or DEFAULT_PARAMS,
         )
     # Filters and exclusions only: every passage they let through, newest first.
-    hits, total = _run(searcher, comp.primary, comp, want, per_note, weighting, allowed)
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed)
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
         _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
@@ -279,7 +197,6 @@ def _ranked(
     per_note: int,
     vault_name: str,
     explain: bool,
-    weighting: Any,
     snippets: bool,
     params: RankParams,
 ) -> SearchResults:
@@ -452,22 +369,21 @@ def _run(
     comp: Compiled,
     want: int,
     per_note: int,
-    weighting: Any,
     allowed: set[int] | None,
 ) -> tuple[list[Any], int]:
     """Top hits of a Whoosh query (filter-only searches, sorted by date), per-note capped."""
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
-        hits, total, exhausted = _search(searcher, q, comp, want * 3, weighting, None, allowed)
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
         grouped = _cap_per_note(searcher, hits, per_note, want)
         if len(grouped) >= want or exhausted:
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
         # results (CollapseCollector.count() raises AttributeError).
-        hits, _, _ = _search(searcher, q, comp, want, weighting, per_note, allowed)
+        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed)
         return hits, total
-    hits, total, _ = _search(searcher, q, comp, want, weighting, None, allowed)
+    hits, total, _ = _search(searcher, q, comp, want, None, allowed)
     return hits, total
 
 
@@ -490,7 +406,6 @@ def _search(
     q: Q.Query,
     comp: Compiled,
     limit: int,
-    weighting: Any,
     collapse: int | None,
     allowed: set[int] | None,
 ) -> tuple[list[Any], int, bool]:
@@ -508,11 +423,11 @@ def _search(
     if allowed is not None:
         kwargs["filter"] = allowed
     try:
-        results = searcher.search(_Weighted(q, weighting), **kwargs)
+        results = searcher.search(q, **kwargs)
     except (IndexError, AssertionError):
         # Whoosh 2.7.4 matcher bugs under block-quality skipping (AndNot, nested Not):
         # exhaustive scoring gives the same ranking, just slower.
-        results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
+        results = searcher.search(q, optimize=False, **kwargs)
     highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
     n = results.scored_length()

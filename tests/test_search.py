@@ -398,3 +398,11 @@ def test_threads_with_their_own_searchers(searcher):
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    "text", ["path:\udcff", "tag:\udcff", "\udcff*", "caf\udce9", '"\udcff x"']
+)
+def test_lone_surrogates_are_searched_not_crashed(searcher, text):
+    res = run(searcher, text)
+    assert isinstance(list(res), list)
