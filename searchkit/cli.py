@@ -108,7 +108,8 @@ def _summary(report: Any) -> str:
     """One line saying what the update did: a build counts the notes it read, an
     incremental update the notes that changed."""
     size = f"{report.notes:,} notes, {report.chunks:,} chunks in {report.seconds:.2f} s"
-    warned = f"; {len(report.warnings)} warnings" if report.warnings else ""
+    n_warn = len(report.warnings)
+    warned = f"; {n_warn} warning{'' if n_warn == 1 else 's'}" if n_warn else ""
     if report.rebuilt:
         # Every note was read again; the added/changed/removed counts only compare the new
         # index with the one it replaced.
