@@ -27,6 +27,8 @@ import itertools
 import math
 import threading
 import weakref
+from array import array
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 SCORED_FIELDS = ("title", "aliases", "headings", "body")
+# Decoded postings kept per searcher (8 bytes each as arrays: 2M is ~16 MB).
+CACHED_POSTINGS = 2_000_000
 HUB_COLUMN = "hub"  # per passage: share of its text that is link labels, 0..255
 
 # Words that carry the grammar of a question, not its subject. Whoosh's analyzer already
@@ -150,6 +154,31 @@ class _Stats:
             self.avg[f] = (total / having) if having and total else 1.0
         self._norms: dict[tuple[str, float, float], list[float]] = {}
         self._notes: list[Any] | None = None
+        # Decoded posting lists, most recently used last: the same common words come back
+        # query after query (and as-you-type), and decoding is most of a query's cost.
+        self._cache: OrderedDict[tuple[int, str, bytes], tuple[Sequence[int], Sequence[float]]]
+        self._cache = OrderedDict()
+        self._cached = 0  # postings held
+        self._cache_lock = threading.Lock()
+
+    def postings(
+        self, seg: _Segment, fieldname: str, bterm: bytes
+    ) -> tuple[Sequence[int], Sequence[float]]:
+        key = (seg.offset, fieldname, bterm)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        ids, weights = _postings(seg.reader, fieldname, bterm)
+        value = (array("i", ids), array("f", weights))
+        with self._cache_lock:
+            self._cache[key] = value
+            self._cached += len(ids)
+            while self._cached > CACHED_POSTINGS and len(self._cache) > 1:
+                _, (old, _w) = self._cache.popitem(last=False)
+                self._cached -= len(old)
+        return value
 
     def notes(self, searcher: Any) -> list[Any]:
         """The note (source path) of every passage, by document number, read once: the
@@ -364,7 +393,7 @@ def _field_sum(
         w_f = params.field_weights.get(f, 0.0)
         if w_f <= 0:
             continue
-        ids, ws = _postings(seg.reader, f, bterm)
+        ids, ws = st.postings(seg, f, bterm)
         if not ids:
             continue
         lengths = seg.lengths[f]

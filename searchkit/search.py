@@ -8,6 +8,7 @@ in module globals, so threads with their own searchers can call it concurrently.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections import Counter
@@ -446,6 +447,15 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
         return set.intersection(*sets) if sets else set()
     if isinstance(q, Q.Or):
         return set().union(*(_filter_docs(searcher, sub) for sub in q.subqueries))
+    if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
+        # Note paths: one pass over the per-searcher array of every passage's note (a
+        # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
+        notes = ranking.stats_for(searcher).notes(searcher)
+        if isinstance(q, Q.Prefix):
+            prefix = q.text
+            return {d for d, note in enumerate(notes) if note.startswith(prefix)}
+        match = re.compile(fnmatch.translate(q.text)).match
+        return {d for d, note in enumerate(notes) if match(note)}
     if isinstance(q, (Q.Prefix, Q.Wildcard, Q.Term)):
         docs: set[int] = set()
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
