@@ -287,7 +287,9 @@ class _TextBuilder:
             return
         outer, self.in_link = self.in_link, True
         if label is None or all(isinstance(i, str) and not i.strip() for i in label):
-            self._plain(_link_name(target), tags=False)
+            name = _link_name(target)
+            self.glue = self.glue or not name  # "or [[#^id]]." reads "or."
+            self._plain(name, tags=False)
         else:
             # "[[t | label ]]": the spaces around the label are part of the link syntax.
             if isinstance(label[0], str) and not isinstance(label[0], _Tag):
