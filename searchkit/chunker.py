@@ -130,7 +130,7 @@ _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _BROKEN_ANCHOR = re.compile(r"<a\s+[\w:.-]+\s*=[^<>\n]{0,160}?(?:>|(?=<)|$)", re.IGNORECASE)
 # What a stripped timestamp can leave behind: an empty `()`/`[]` (or one holding only
 # separators), a run of separators, a separator before a sentence's end. Only removed
-# where a timestamp was cut (see `_clean_cuts`), so prose like `f()` or `a, b` stays.
+# where a timestamp was cut (see `_cut_junk`), so prose like `f()` or `a, b` stays.
 _CUT_JUNK = re.compile(
     r"[ \t]*[(\[][\s,;/&–—-]*[)\]]"
     r"|[,;](?:[ \t]*[,;])+"
@@ -188,7 +188,7 @@ class _TextBuilder:
     A wiki-link may span several inline tokens (`[[t | **Gaming**]]` is text, strong,
     text): from its `[[` on, tokens are buffered in `wiki` until its `]]`, then the label's
     tokens are replayed as link text. A link still open at a line break or at the end is
-    not a link, and its buffer is replayed as written.
+    read as a link that lost its `]]` (see `wiki_abort`).
     """
 
     def __init__(self) -> None:
@@ -241,6 +241,12 @@ class _TextBuilder:
         self._emit(s)
 
     def text(self, s: str) -> None:
+        if self.wiki is None and "[[" not in s:  # the common case, kept cheap
+            if "<" in s:
+                self._plain(s)
+            else:
+                self._bare(s, True)
+            return
         pos = 0
         while pos < len(s) or self.wiki is None:
             if self.wiki is not None:
@@ -444,16 +450,23 @@ def _drop_stray_closers(s: str) -> str:
             depth += 1
         elif depth:
             depth -= 1
-        elif s.startswith("]]", i) or s.startswith("]]", i - 1):
+        elif s.startswith("]]", i) or (i and s[i - 1] == "]"):
             out.append(s[pos:i])
             pos = i + 1
     out.append(s[pos:])
     return "".join(out)
 
 
+_JUNK_CHARS = frozenset("()[],;")
+
+
 def _cut_junk(text: str, cuts: list[int]) -> list[tuple[int, int, str]]:
     """Edits that remove what stripped timestamps left: `()`, `[ , ]`, `,,,`, `, .`."""
     edits: list[tuple[int, int, str]] = []
+    # Most cuts sit between a word and its full stop: look closer only where a bracket
+    # or separator is next to one (the scan below is the costly part).
+    if not any(_JUNK_CHARS.intersection(text[max(0, c - 2) : c + 2]) for c in cuts):
+        return edits
     for m in _CUT_JUNK.finditer(text):
         a, b = m.span()
         if any(a <= c <= b for c in cuts):
@@ -645,7 +658,8 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
             if title_pending is not None and before == "paragraph_open":
                 piece = _take_callout_title(piece, callouts, title_pending)
                 title_pending = None
-            piece = _without_markers(piece)
+            if "[!" in piece.text:
+                piece = _without_markers(piece)
             blocks.append(
                 _Block(piece, start, span[1], current(), level, tuple(builder.tags), sep)
             )
