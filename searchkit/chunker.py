@@ -218,10 +218,16 @@ class _TextBuilder:
             elif s[0] in ".,;:!?)":
                 self.parts[-1] = self.parts[-1][:-1]
                 self.length -= 1
-                self.timestamps = [
-                    Timestamp(t.seconds, min(t.offset, self.length)) for t in self.timestamps
-                ]
-                self.cuts = [min(c, self.length) for c in self.cuts]
+                # Only the marks at the very end can lie past the new length.
+                stamps, cuts, n = self.timestamps, self.cuts, self.length
+                i = len(stamps) - 1
+                while i >= 0 and stamps[i].offset > n:
+                    stamps[i] = Timestamp(stamps[i].seconds, n)
+                    i -= 1
+                i = len(cuts) - 1
+                while i >= 0 and cuts[i] > n:
+                    cuts[i] = n
+                    i -= 1
         self.glue = False
         if s:
             self.parts.append(s)
