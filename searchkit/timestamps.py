@@ -75,6 +75,20 @@ def data_t_seconds(tag: str) -> int | None:
     return parse_timestamp(next(g for g in match.groups() if g is not None))
 
 
+# A time anywhere in a broken tag: `data-t="00:29:29]`, `data=t="00:07:13"`.
+_LOOSE_TIME = re.compile(r"\bdata\W?t\W{0,3}(\d{1,2}(?::\d{2}){1,2})", re.IGNORECASE)
+
+
+def salvage_seconds(tag: str) -> int | None:
+    """Seconds of a malformed anchor: its `data-t` if that parses, else the first time
+    written after a `data-t`-like name (a quote never closed, `data=t`); None if neither."""
+    seconds = data_t_seconds(tag)
+    if seconds is not None:
+        return seconds
+    match = _LOOSE_TIME.search(tag)
+    return parse_timestamp(match.group(1)) if match else None
+
+
 def format_timestamp(seconds: int) -> str:
     h, rest = divmod(int(seconds), 3600)
     m, s = divmod(rest, 60)
