@@ -222,9 +222,16 @@ def _render(
 
 
 def snippet_for_hit(hit: Any, text: str) -> Snippet:
+    return passage_snippet(text, match_spans(hit) if text.strip() else [],
+                           hit.get("callout_title"))
+
+
+def passage_snippet(
+    text: str, spans: list[tuple[int, int]], callout_title: str | None = None
+) -> Snippet:
+    """A passage's snippet: around its matches, or, for a callout that is only a title
+    ("> [!tip] Sleep before 11"), that title: it is what there is to show."""
     if not text.strip():
-        # A callout that is only a title ("> [!tip] Sleep before 11"): its title is what
-        # there is to show.
-        title = (hit.get("callout_title") or "").strip()
+        title = (callout_title or "").strip()
         return Snippet(title, html.escape(title, quote=False), (), None)
-    return make_snippet(text, match_spans(hit))
+    return make_snippet(text, spans)

@@ -553,7 +553,11 @@ def _passage(
     snippets: bool = True,
 ) -> Passage:
     body = f.get("body", "") or ""
-    snip = highlight.make_snippet(body, spans) if snippets else highlight.EMPTY
+    snip = (
+        highlight.passage_snippet(body, spans, f.get("callout_title"))
+        if snippets
+        else highlight.EMPTY
+    )
     stamps = f.get("timestamps") or []
     seconds = nearest_timestamp(stamps, snip.anchor, body)
     tags = tuple(t.strip() for t in (f.get("tags") or "").split(",") if t.strip())

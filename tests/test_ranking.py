@@ -226,3 +226,10 @@ def test_long_unknown_word_gets_no_correction(tmp_path):
         reader_query = ix.search("aple")
         assert reader_query.suggestion == "apple"
     assert closest_term(None, "z" * 100) is None  # never even reads the index
+
+
+def test_title_only_callout_shows_its_title(tmp_path):
+    ix = build(tmp_path, {"tips.md": "# Tips\n> [!tip] Sleep before eleven\n"})
+    with ix:
+        (p,) = ix.search("sleep eleven", limit=1)
+        assert p.kind == "callout" and p.snippet == "Sleep before eleven"
