@@ -31,7 +31,7 @@ NO_TEXT = Piece("")
 
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 MAX_CHUNK_CHARS = 2000
 
 
@@ -121,6 +121,7 @@ class _Block:
     heading: int = 0  # heading level for a document heading, else 0
     tags: tuple[str, ...] = ()
     sep: str = "\n"  # joiner before this block inside a chunk
+    video: str | None = None  # a YouTube video the block links (the first one)
 
     @property
     def text(self) -> str:
@@ -231,8 +232,9 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
                 title_pending = None
             if "[!" in piece.text:
                 piece = _without_markers(piece)
+            video = builder.videos[0] if builder.videos else None
             blocks.append(
-                _Block(piece, start, span[1], current(), level, tuple(builder.tags), sep)
+                _Block(piece, start, span[1], current(), level, tuple(builder.tags), sep, video)
             )
         elif kind in ("fence", "code_block"):
             blocks.append(_Block(Piece(tok.content).strip(), span[0], span[1], current()))
@@ -274,6 +276,9 @@ class _Draft:
     callout: _Callout | None = None
     blocks: list[_Block] = field(default_factory=list)
     lead: Piece = NO_TEXT  # timestamps and links of the heading line itself
+    # A video the heading links: a channel note's "### [Episode](youtube…)" sections are
+    # about that video, not the note's.
+    video: str | None = None
 
     def add(self, block: _Block) -> None:
         self.blocks.append(block)
@@ -300,7 +305,7 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
             anchor = "#".join(map(_obsidian_anchor, path if block.text in repeated else path[-1:]))
             section = _Draft(
                 "section", path, block.start, block.end, anchor, slug,
-                lead=block.piece,
+                lead=block.piece, video=block.video,
             )
             drafts.append(section)
         elif block.callout is None:
@@ -313,7 +318,7 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
                 info = callouts[block.callout]
                 draft = _Draft(
                     "callout", section.heading_path, info.start, info.end, section.anchor,
-                    section.slug, callout=info,
+                    section.slug, callout=info, video=section.video,
                 )
                 by_callout[block.callout] = draft
                 drafts.append(draft)
@@ -411,7 +416,7 @@ def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
                     link_chars=piece.link_chars,
                     tags=note.tags,
                     aliases=note.aliases,
-                    video_id=note.video_id,
+                    video_id=draft.video or note.video_id,
                     mtime_ns=note.mtime_ns,
                 )
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import timestamps as ts
+from .notes import video_id_from_url
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -113,6 +114,7 @@ class TextBuilder:
         self.links: list[str] = []
         self.tags: list[str] = []
         self.link_chars = 0
+        self.videos: list[str] = []  # YouTube videos linked (a hub note's heading links one)
         self.in_link = False  # inside a markdown link that is not a timestamp
         # Inside a timestamp anchor its label ("[01:19:03]") is link chrome, not text.
         self.in_time_anchor = False
@@ -325,7 +327,11 @@ class TextBuilder:
         elif kind == "image":
             self.text(tok.content)
         elif kind == "link_open":
-            seconds = ts.url_seconds(str(tok.attrGet("href") or ""))
+            href = str(tok.attrGet("href") or "")
+            video = video_id_from_url(href) if "youtu" in href else None
+            if video:
+                self.videos.append(video)
+            seconds = ts.url_seconds(href)
             self.mark_time(seconds)
             self.in_time_anchor = seconds is not None
             self.in_link = seconds is None

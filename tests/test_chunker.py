@@ -575,3 +575,28 @@ def test_media_embeds_are_not_text_but_note_embeds_are():
     assert chunk.heading_path == ("Danger Zone",)
     assert chunk.text == "See and Other note."
     assert chunk.links == ("danger_icon.png", "chart.svg", "Other note")
+
+
+def test_heading_that_links_a_video_gives_its_section_that_video():
+    text = md(
+        """
+        ---
+        videoId: NOTEVIDEO01
+        ---
+        # Channel
+        Intro of the channel.
+        ### [RWKV: RNNs Strike Back](https://www.youtube.com/watch?v=ZDHE119dFR8)
+        - [[rwkv_notes | Notes on RWKV]]
+        > [!tip] Watch first
+        > the architecture part
+        ### [Second talk](https://youtu.be/abcdefghijk?t=90)
+        - [[second | Second notes]]
+        """
+    )
+    chunks = chunk_markdown(text, "hub.md")
+    videos = {(c.heading_path[-1] if c.heading_path else None, c.kind): c.video_id for c in chunks}
+    assert videos[("Channel", "section")] == "NOTEVIDEO01"
+    assert videos[("RWKV: RNNs Strike Back", "section")] == "ZDHE119dFR8"
+    assert videos[("RWKV: RNNs Strike Back", "callout")] == "ZDHE119dFR8"
+    second = next(c for c in chunks if c.heading_path[-1] == "Second talk")
+    assert second.video_id == "abcdefghijk" and [t.seconds for t in second.timestamps] == [90]

@@ -233,3 +233,16 @@ def test_title_only_callout_shows_its_title(tmp_path):
     with ix:
         (p,) = ix.search("sleep eleven", limit=1)
         assert p.kind == "callout" and p.snippet == "Sleep before eleven"
+
+
+def test_hub_section_links_the_video_its_heading_names(tmp_path):
+    ix = build(
+        tmp_path,
+        {
+            "hub.md": "# Channel\n### [RWKV: RNNs Strike Back](https://www.youtube.com/"
+            "watch?v=ZDHE119dFR8&t=75)\n- [[rwkv | Notes on RWKV]]\n"
+        },
+    )
+    with ix:
+        (p,) = ix.search("rwkv strike back", limit=1)
+        assert p.links.video == "https://www.youtube.com/watch?v=ZDHE119dFR8&t=75s"
