@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from vaults import write_vault
 
 import searchkit
 from searchkit.spelling import closest_term, edit_distance
@@ -31,10 +32,9 @@ def build(tmp_path: Path, notes: dict[str, str]):
         f"misc/{i:02d}.md": f"# {TOPICS[i % 10].title()} {i}\n{FILLER}About {TOPICS[i % 10]}.\n"
         for i in range(30)
     }
-    for name, text in {**background, **notes}.items():
-        path = vault / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write_vault(
+        vault, {n: textwrap.dedent(t).lstrip("\n") for n, t in {**background, **notes}.items()}
+    )
     ix = searchkit.open_index(tmp_path / "ix", vault)
     ix.update()
     return ix
