@@ -160,6 +160,13 @@ class _Stats:
         self._cache = OrderedDict()
         self._cached = 0  # postings held
         self._cache_lock = threading.Lock()
+        self.memo: dict[Any, Any] = {}  # small per-searcher results (path filters)
+
+    def remember(self, key: Any, value: Any) -> None:
+        with self._cache_lock:  # searchers are per thread, statistics are shared
+            if len(self.memo) >= 64:
+                self.memo.pop(next(iter(self.memo)))
+            self.memo[key] = value
 
     def postings(
         self, seg: _Segment, fieldname: str, bterm: bytes

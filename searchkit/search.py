@@ -207,7 +207,7 @@ def _ranked(
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
     concepts, applied = _corrected(comp.concepts, fixes)
-    exclude = set(searcher.docs_for_query(comp.mask)) if comp.mask is not None else None
+    exclude = _docs(searcher, comp.mask) if comp.mask is not None else None
     within = allowed
     if comp.required is not None:
         required = set(searcher.docs_for_query(comp.required))
@@ -450,12 +450,19 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
     if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
         # Note paths: one pass over the per-searcher array of every passage's note (a
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
-        notes = ranking.stats_for(searcher).notes(searcher)
-        if isinstance(q, Q.Prefix):
-            prefix = q.text
-            return {d for d, note in enumerate(notes) if note.startswith(prefix)}
-        match = re.compile(fnmatch.translate(q.text)).match
-        return {d for d, note in enumerate(notes) if match(note)}
+        stats = ranking.stats_for(searcher)
+        notes = stats.notes(searcher)
+        key = (type(q).__name__, q.text)
+        found = stats.memo.get(key)
+        if found is None:
+            if isinstance(q, Q.Prefix):
+                prefix = q.text
+                found = {d for d, note in enumerate(notes) if note.startswith(prefix)}
+            else:
+                match = re.compile(fnmatch.translate(q.text)).match
+                found = {d for d, note in enumerate(notes) if match(note)}
+            stats.remember(key, found)
+        return set(found)
     if isinstance(q, (Q.Prefix, Q.Wildcard, Q.Term)):
         docs: set[int] = set()
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
@@ -467,6 +474,22 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
                 texts = list(q._btexts(reader))
             for text in texts:
                 docs.update(offset + d for d in reader.postings(q.fieldname, text).all_ids())
+        return docs
+    return set(searcher.docs_for_query(q))
+
+
+def _docs(searcher: Any, q: Q.Query) -> set[int]:
+    """The documents a query matches. A word in some fields (what `-word` excludes) is read
+    from the cached posting lists; anything else through Whoosh."""
+    terms = q.subqueries if isinstance(q, Q.Or) else [q]
+    if all(isinstance(t, Q.Term) for t in terms):
+        stats = ranking.stats_for(searcher)
+        docs: set[int] = set()
+        for t in terms:
+            text = searcher.schema[t.fieldname].to_bytes(t.text)
+            for seg in stats.segments:
+                ids, _ = stats.postings(seg, t.fieldname, text)
+                docs.update(seg.offset + d for d in ids)
         return docs
     return set(searcher.docs_for_query(q))
 
