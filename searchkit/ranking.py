@@ -192,7 +192,10 @@ class _Stats:
         per-note cap looks up every matching passage, and a column lookup per document
         costs microseconds each."""
         if self._notes is None:
-            self._notes = list(searcher.reader().column_reader("source"))
+            notes: list[Any] = []
+            for seg in self.segments:
+                notes.extend(_source_column(seg.reader))
+            self._notes = notes
         return self._notes
 
     def norm_table(self, fieldname: str, weight: float, b: float) -> list[float]:
@@ -224,6 +227,25 @@ def _column_bytes(reader: Any, column: str, count: int) -> bytes:
     except AttributeError:
         raw = bytes(creader[i] for i in range(count))
     return bytes(raw[:count]).ljust(count, b"\0")
+
+
+def _source_column(reader: Any) -> list[str]:
+    """Every passage's note path in one segment. The column's bytes are read in one piece
+    and cut by its length array: Whoosh's reader fetches each value from the file
+    separately (~45 ms for 73k passages, a fifth of a cold `searchkit search`)."""
+    creader = reader.column_reader("source", translate=False)
+    try:
+        lengths = creader._lengths
+        base = creader._basepos
+        data = bytes(creader._dbfile.get(base, sum(lengths)))
+        out = []
+        pos = 0
+        for n in lengths:
+            out.append(data[pos : pos + n].decode("utf-8"))
+            pos += n
+        return out
+    except AttributeError:  # another column type: its own reader, value by value
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in creader]
 
 
 _STATS: weakref.WeakKeyDictionary[Any, _Stats] = weakref.WeakKeyDictionary()
