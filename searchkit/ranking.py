@@ -89,6 +89,9 @@ class RankParams:
     # each other gets up to this share more (all neighbouring pairs close).
     proximity: float = 0.2
     window: int = 8
+    # A part of a punctuated word (`Rad53` of `Rad53-dependent`) found apart from the
+    # others counts this much (0: not at all, the word is searched as a phrase only).
+    part_weight: float = 0.5
     # Pseudo-relevance feedback: this many words drawn from the top passages are added, each
     # weighing at most `feedback_weight` of a query word (0 words = off).
     feedback_terms: int = 0
@@ -359,7 +362,13 @@ def score_concepts(
         bit = 1 << i
         if c.phrase:
             inside = (phrase_docs or {}).get(c.phrase, set())
-            best = {d: s for d, s in best.items() if d in inside}
+            if params.part_weight <= 0:
+                best = {d: s for d, s in best.items() if d in inside}
+            else:
+                # A part found without its neighbours still counts, for less: "Rad53" in
+                # a passage that never writes "Rad53-dependent" is still about Rad53.
+                part = params.part_weight
+                best = {d: s if d in inside else s * part for d, s in best.items()}
         if gating[i]:
             for d, s in best.items():
                 if (within is not None and d not in within) or (exclude and d in exclude):

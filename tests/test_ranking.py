@@ -146,16 +146,19 @@ def test_language_names_and_one_letter_words_are_searchable(tmp_path, query, pat
         assert top(ix, query, 1)[0][0] == path
 
 
-def test_punctuated_word_counts_only_as_a_phrase(tmp_path):
+def test_punctuated_word_counts_whole_first_parts_less(tmp_path):
     ix = build(
         tmp_path,
         {
             "adr.md": "# Decisions\nADR-016 chose SQLite.\n",
             "loose.md": "# Loose\nThe adr list has 016 items.\n",
+            "rad.md": "# Checkpoints\nRad53 is a checkpoint kinase.\n",
         },
     )
     with ix:
-        assert [p for p, _ in top(ix, "ADR-016")] == ["adr.md"]
+        assert [p for p, _ in top(ix, "ADR-016")] == ["adr.md", "loose.md"]
+        # A part alone still counts: the passage about Rad53 answers "Rad53-dependent".
+        assert top(ix, "Rad53-dependent arrest", 1)[0][0] == "rad.md"
 
 
 def test_words_close_together_rank_first(tmp_path):
