@@ -249,3 +249,18 @@ def test_hub_section_links_the_video_its_heading_names(tmp_path):
     with ix:
         (p,) = ix.search("rwkv strike back", limit=1)
         assert p.links.video == "https://www.youtube.com/watch?v=ZDHE119dFR8&t=75s"
+
+
+def test_parenthesised_aside_is_words_not_a_filter(tmp_path):
+    # Prose puts words in parentheses ("RLS (replicative life span)"); only a group with an
+    # operator inside ("(a OR b)") or an operand of OR/AND is a requirement.
+    ix = build(
+        tmp_path,
+        {
+            "rls.md": "# Yeast\nCalorie restriction extends RLS in yeast.\n",
+            "other.md": "# Other\nA life span table.\n",
+        },
+    )
+    with ix:
+        assert top(ix, "restriction RLS (replicative life span)", 1)[0][0] == "rls.md"
+        assert [p for p, _ in top(ix, "(life span) OR nothing")] == ["other.md"]
