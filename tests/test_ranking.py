@@ -257,7 +257,7 @@ def test_parenthesised_aside_is_words_not_a_filter(tmp_path):
     ix = build(
         tmp_path,
         {
-            "rls.md": "# Yeast\nCalorie restriction extends RLS in yeast.\n",
+            "rls.md": "# Yeast\nCalorie restriction extends replicative RLS in yeast.\n",
             "other.md": "# Other\nA life span table.\n",
         },
     )
