@@ -229,6 +229,7 @@ def _ranked(
     pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
     notes = ranking.stats_for(searcher).notes(searcher)
     order = sorted(scores, key=scores.__getitem__, reverse=True)
+    near: dict[int, float] = {}
     if params.proximity > 0:
         pool = max(pool, min(3 * want, want + 100))
         head = order[: pool * 4]
@@ -248,7 +249,8 @@ def _ranked(
             fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
         )
         if explain:
-            why = _explain(searcher, d, concepts, params, sc / mult, mult)
+            close = 1.0 + params.proximity * near.get(d, 0.0)
+            why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
             passage = replace(passage, explanation=why)
         passages.append(passage)
     available = _available(notes, order, per_note)
@@ -684,9 +686,10 @@ def _explain(
     params: RankParams,
     total: float,
     mult: float,
+    close: float = 1.0,
 ) -> str:
     """Where one passage's score comes from, e.g.
-    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination/links x3 whole-query phrase bonus`:
+    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`:
     each query word's BM25F points over title, aliases, headings and body, then the rules
     of ranking.py that scale them."""
     parts = ranking.explain_doc(searcher, docnum, concepts, params)
@@ -694,13 +697,15 @@ def _explain(
     raw = sum(points for _, points in parts)
     terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"
     text = f"({terms})" if len(parts) > 1 else terms
-    factor = total / raw if raw else 1.0
+    factor = total / close / raw if raw else 1.0
     if abs(factor - 1.0) > 0.005:
         hub = ranking.hub_factor(ranking.hub_share(searcher, docnum), params)
         if hub < 0.995:
             text = f"{text} x{factor / hub:.2f} coordination x{hub:.2f} mostly links"
         else:
             text = f"{text} x{factor:.2f} coordination"
+    if close > 1.0:
+        text = f"{text} x{close:.2f} words close together"
     if mult != 1.0:
         text = f"{text} x{mult:g} whole-query phrase bonus"
     return f"{total * mult:.2f} = {text}"
