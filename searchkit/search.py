@@ -23,6 +23,7 @@ from . import highlight, ranking, spelling
 from .links import Links, make_links
 from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
+from .timestamps import nearest_timestamp
 
 __all__ = [
     "Passage",
@@ -620,37 +621,10 @@ def _passage(
     )
 
 
-# --- timestamps ----------------------------------------------------------------------------
+# --- highlighting --------------------------------------------------------------------------
 
 # Candidate words for highlighting: the analyzer's words plus C++/C#/.NET forms.
 _WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n")
-
-
-def nearest_timestamp(
-    timestamps: Sequence[Sequence[int]], anchor: int | None, text: str = ""
-) -> int | None:
-    """Seconds of the timestamp that belongs to the match at `anchor` (offset in `text`).
-
-    Notes cite a moment *after* the sentence it supports ("… bones are fossils [00:17:03]."),
-    so the first timestamp between the match and the end of its sentence wins; failing that
-    the closest one before the match (transcripts that lead with "[01:19:03] Speaker: …"),
-    failing that the first after. No match in the body (a title-only hit): the first one.
-    """
-    stamps = sorted((int(o), int(s)) for s, o in (tuple(t)[:2] for t in timestamps if t))
-    if not stamps:
-        return None
-    if anchor is None:
-        return stamps[0][1]
-    m = _SENTENCE_END.search(text, anchor) if text else None
-    sentence_end = (m.end() + 1) if m else len(text) + 1
-    for off, sec in stamps:
-        if anchor <= off <= sentence_end:
-            return sec
-    before = [(off, sec) for off, sec in stamps if off < anchor]
-    if before:
-        return before[-1][1]
-    return stamps[0][1]
 
 
 # --- did you mean --------------------------------------------------------------------------
