@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     ix, index_dir = open_index(a.target, a.index)
-    searcher = ix._searcher()  # the API's own reused searcher
+    searcher = ix._searcher()  # the API's own reused searcher (and, since 0.2, its index)
+    if isinstance(searcher, tuple):
+        searcher = searcher[0]
     chunks = load_chunks(searcher)
     queries = make_queries(chunks, a.queries)
     print(f"{len(chunks)} passages, {len(queries)} queries x {a.rounds} rounds")

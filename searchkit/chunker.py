@@ -2,7 +2,8 @@
 
 A note's body is parsed once into markdown-it tokens. `_blocks` walks the token stream and
 turns every leaf (paragraph, heading, table cell, code, raw HTML) into a `_Block` of plain
-text with its line span, timestamps, links and the callout it sits in. `_assemble` then
+text (made by `inline_text.TextBuilder`) with its line span, timestamps, links and the
+callout it sits in. `_assemble` then
 groups blocks into chunks: a new section at every top-level heading, one chunk per callout
 (its text kept out of the enclosing section), and long sections cut at block boundaries.
 Line numbers come from the tokens' line maps, never from re-scanning lines.
@@ -10,16 +11,15 @@ Line numbers come from the tokens' line maps, never from re-scanning lines.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from . import timestamps as ts
+from .inline_text import Piece, TextBuilder, Timestamp
 from .links import slugify
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
 
@@ -27,17 +27,12 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
+NO_TEXT = Piece("")
+
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 3
 MAX_CHUNK_CHARS = 2000
-
-
-class Timestamp(NamedTuple):
-    """A video timestamp found in a chunk: `seconds` into the video, at `offset` in `text`."""
-
-    seconds: int
-    offset: int
 
 
 @dataclass(frozen=True)
@@ -114,184 +109,19 @@ def _parser() -> MarkdownIt:
 
 
 # ---------------------------------------------------------------------------------------
-# Inline text: markdown-it children (or raw HTML) → plain text with timestamps and links
-
-_WIKILINK = re.compile(r"!?\[\[([^\[\]\n]+?)\]\]")
-_INLINE_TAG = re.compile(r"(?<![\w#&/])#([\w/-]*[^\W\d][\w/-]*)")
-_HTML_TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
-_BREAK_TAG = re.compile(r"<br\s*/?>|</?(p|div|li|tr|h[1-6])\b[^>]*>", re.IGNORECASE)
-_ANCHOR_OPEN = re.compile(r"<a\b", re.IGNORECASE)
-_ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
-
-
-def wikilink_parts(inner: str) -> tuple[str, str]:
-    """(target, display text) of the inside of `[[...]]`: `target|label`, `Note#Heading`,
-    `Note#^block`; a table-escaped `\\|` counts as the pipe."""
-    target, _, label = inner.replace("\\|", "|").partition("|")
-    target, label = target.strip(), label.strip()
-    if label:
-        return target, label
-    parts = [p.strip() for p in target.split("#") if p.strip() and not p.startswith("^")]
-    return target, " ".join(parts) or target
-
-
-class _TextBuilder:
-    """Accumulates plain text while recording where timestamps fall in it."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.timestamps: list[Timestamp] = []
-        self.links: list[str] = []
-        self.tags: list[str] = []
-        self.link_chars = 0
-        self.in_link = False  # inside a markdown link that is not a timestamp
-        # Inside a timestamp anchor its label ("[01:19:03]") is link chrome, not text.
-        self.in_time_anchor = False
-        self.glue = False  # the last thing seen was a timestamp
-
-    def _emit(self, s: str) -> None:
-        if not s:
-            return
-        if self.glue and self.parts and self.parts[-1].endswith(" "):
-            # A removed timestamp anchor left "word <a…>[1:02]</a>. next": close the gap so
-            # snippets read "word. next" and "word next", not "word ." or "word  next".
-            if s[0] == " ":
-                s = s[1:]
-            elif s[0] in ".,;:!?)":
-                self.parts[-1] = self.parts[-1][:-1]
-                self.length -= 1
-                self.timestamps = [
-                    Timestamp(t.seconds, min(t.offset, self.length)) for t in self.timestamps
-                ]
-        self.glue = False
-        if s:
-            self.parts.append(s)
-            self.length += len(s)
-            if self.in_link:
-                self.link_chars += len(s.strip())
-
-    def mark_time(self, seconds: int | None) -> None:
-        if seconds is not None:
-            self.timestamps.append(Timestamp(seconds, self.length))
-            self.glue = True
-
-    def code(self, s: str) -> None:
-        self._emit(s)
-
-    def text(self, s: str) -> None:
-        if self.in_time_anchor and ts.LABEL.fullmatch(s):
-            return
-        self.tags.extend(_INLINE_TAG.findall(s))
-        pos = 0
-        for match in _WIKILINK.finditer(s):
-            self._plain(s[pos : match.start()])
-            target, shown = wikilink_parts(match.group(1))
-            if target:
-                self.links.append(target)
-            outer, self.in_link = self.in_link, True
-            self._emit(shown)
-            self.in_link = outer
-            pos = match.end()
-        self._plain(s[pos:])
-
-    def _plain(self, s: str) -> None:
-        pos = 0
-        for match in ts.BARE.finditer(s):
-            self._emit(s[pos : match.start()])
-            self.mark_time(ts.parse_timestamp(match.group(1)))
-            pos = match.end()
-        self._emit(s[pos:])
-
-    def tag(self, tag: str) -> None:
-        if _ANCHOR_OPEN.match(tag):
-            seconds = ts.data_t_seconds(tag)
-            self.mark_time(seconds)
-            self.in_time_anchor = seconds is not None
-        elif _ANCHOR_CLOSE.match(tag):
-            self.in_time_anchor = False
-        elif _BREAK_TAG.match(tag):
-            self._emit("\n")
-
-    def raw_html(self, source: str) -> None:
-        pos = 0
-        for match in _HTML_TAG.finditer(source):
-            self.text(html.unescape(source[pos : match.start()]))
-            self.tag(match.group(0))
-            pos = match.end()
-        self.text(html.unescape(source[pos:]))
-
-    def inline(self, children: Sequence[Token]) -> None:
-        for tok in children:
-            kind = tok.type
-            if kind in ("text", "text_special"):
-                self.text(tok.content)
-            elif kind == "code_inline":
-                self.code(tok.content)
-            elif kind in ("softbreak", "hardbreak"):
-                self._emit("\n")
-            elif kind == "html_inline":
-                self.tag(tok.content)
-            elif kind == "image":
-                self.text(tok.content)
-            elif kind == "link_open":
-                seconds = ts.url_seconds(str(tok.attrGet("href") or ""))
-                self.mark_time(seconds)
-                self.in_time_anchor = seconds is not None
-                self.in_link = seconds is None
-            elif kind == "link_close":
-                self.in_time_anchor = False
-                self.in_link = False
-
-    def piece(self) -> _Piece:
-        text = "".join(self.parts)
-        return _Piece(text, tuple(self.timestamps), tuple(self.links), self.link_chars).strip()
-
-
-@dataclass(frozen=True)
-class _Piece:
-    text: str
-    timestamps: tuple[Timestamp, ...] = ()
-    links: tuple[str, ...] = ()
-    link_chars: int = 0
-
-    def strip(self) -> _Piece:
-        lead = len(self.text) - len(self.text.lstrip())
-        text = self.text.strip()
-        stamps = tuple(
-            Timestamp(t.seconds, min(max(t.offset - lead, 0), len(text))) for t in self.timestamps
-        )
-        return _Piece(text, stamps, self.links, min(self.link_chars, len(text)))
-
-    def cut(self, at: int) -> tuple[_Piece, _Piece]:
-        """Split at a character offset; timestamps go with their side."""
-        head = _Piece(
-            self.text[:at], tuple(t for t in self.timestamps if t.offset < at), self.links
-        )
-        # Link characters are not tracked by position; the tail (the body, when a callout
-        # title is cut off) keeps them, capped at its length.
-        tail = _Piece(
-            self.text[at:],
-            tuple(Timestamp(t.seconds, t.offset - at) for t in self.timestamps if t.offset >= at),
-            (),
-            self.link_chars,
-        )
-        return head.strip(), tail.strip()
-
-
-# ---------------------------------------------------------------------------------------
 # Token stream → blocks
 
 
 @dataclass(frozen=True)
 class _Block:
-    piece: _Piece
+    piece: Piece
     start: int  # 0-based body line
     end: int  # exclusive
     callout: int | None  # innermost callout holding the block
     heading: int = 0  # heading level for a document heading, else 0
     tags: tuple[str, ...] = ()
     sep: str = "\n"  # joiner before this block inside a chunk
+    video: str | None = None  # a YouTube video the block links (the first one)
 
     @property
     def text(self) -> str:
@@ -308,6 +138,16 @@ class _Callout:
 
 
 _CALLOUT = re.compile(r"^\[!([\w-]+)\]([+-]?)[ \t]*(.*)$")
+# A callout marker where no callout can start (no `>` before it, a later line of the
+# paragraph): Obsidian shows it as written, but it is markup, not words. A `>` after it
+# is the rest of a quote marker that lost its line break.
+_STRAY_MARKER = re.compile(r"\[![A-Za-z][\w-]*\][+-]?[ \t]*(?:>[ \t]+)?")
+
+
+def _without_markers(piece: Piece) -> Piece:
+    if "[!" not in piece.text:
+        return piece
+    return piece.edit([(*m.span(), "") for m in _STRAY_MARKER.finditer(piece.text)]).strip()
 
 
 def _callout_marker(tokens: Sequence[Token], i: int) -> re.Match[str] | None:
@@ -327,6 +167,7 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
     title_pending: int | None = None  # callout whose first paragraph holds its marker
     span = (0, 0)
     first_cell = True
+    held: tuple[TextBuilder, str, int] | None = None  # a cell whose wiki-link is still open
 
     def current() -> int | None:
         return next((c for c in reversed(quotes) if c is not None), None)
@@ -355,36 +196,57 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
             nesting -= 1
         elif kind == "tr_open":
             first_cell = True
+        elif kind == "tr_close" and held is not None:
+            builder, sep, start = held
+            held = None
+            builder.wiki_abort()
+            blocks.append(
+                _Block(builder.piece(), start, span[1], current(), 0, tuple(builder.tags), sep)
+            )
         elif kind == "inline":
-            builder = _TextBuilder()
-            builder.inline(tok.children or [])
-            piece = builder.piece()
             before = tokens[i - 1].type if i else ""
+            cell = before in ("td_open", "th_open")
+            if cell and held is not None:
+                # GFM split the row at the pipe of `[[t | label]]`: the link goes on here.
+                builder, sep, start = held
+                held = None
+                builder.text("|")
+            else:
+                builder, start = TextBuilder(), span[0]
+                sep = "\n"
+                if cell:
+                    # Cells are joined by a tab, not " | ": shell pipes in code look the same.
+                    sep = "\n" if first_cell else "\t"
+                    first_cell = False
+            builder.inline(tok.children or [], close=not cell)
+            if cell and builder.wiki is not None:
+                held = (builder, sep, start)
+                continue
+            builder.wiki_abort()
+            piece = builder.piece()
             level = 0
             if before == "heading_open" and nesting == 0:
                 level = int(tokens[i - 1].tag[1:])
             if title_pending is not None and before == "paragraph_open":
                 piece = _take_callout_title(piece, callouts, title_pending)
                 title_pending = None
-            sep = "\n"
-            if before in ("td_open", "th_open"):
-                sep = "\n" if first_cell else " | "
-                first_cell = False
+            if "[!" in piece.text:
+                piece = _without_markers(piece)
+            video = builder.videos[0] if builder.videos else None
             blocks.append(
-                _Block(piece, span[0], span[1], current(), level, tuple(builder.tags), sep)
+                _Block(piece, start, span[1], current(), level, tuple(builder.tags), sep, video)
             )
         elif kind in ("fence", "code_block"):
-            blocks.append(_Block(_Piece(tok.content).strip(), span[0], span[1], current()))
+            blocks.append(_Block(Piece(tok.content).strip(), span[0], span[1], current()))
         elif kind == "html_block":
-            builder = _TextBuilder()
+            builder = TextBuilder()
             builder.raw_html(tok.content)
-            blocks.append(
-                _Block(builder.piece(), span[0], span[1], current(), tags=tuple(builder.tags))
-            )
+            piece = _without_markers(builder.piece())
+            blocks.append(_Block(piece, span[0], span[1], current(), tags=tuple(builder.tags)))
     return blocks, callouts
 
 
-def _take_callout_title(piece: _Piece, callouts: list[_Callout], index: int) -> _Piece:
+def _take_callout_title(piece: Piece, callouts: list[_Callout], index: int) -> Piece:
     """Remove the `[!type]- Title` line from a callout's first paragraph; keep the title."""
     newline = piece.text.find("\n")
     first = piece.text if newline < 0 else piece.text[:newline]
@@ -393,10 +255,10 @@ def _take_callout_title(piece: _Piece, callouts: list[_Callout], index: int) -> 
     callouts[index] = replace(callouts[index], title=title or None)
     if newline < 0:
         # Title-only paragraph: its timestamps belong to the callout as a whole.
-        return _Piece("", tuple(Timestamp(t.seconds, 0) for t in piece.timestamps), piece.links)
+        return Piece("", tuple(Timestamp(t.seconds, 0) for t in piece.timestamps), piece.links)
     head, body = piece.cut(newline + 1)
     stamps = tuple(Timestamp(t.seconds, 0) for t in head.timestamps) + body.timestamps
-    return _Piece(body.text, stamps, piece.links, body.link_chars)
+    return Piece(body.text, stamps, piece.links, body.link_chars)
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,7 +275,10 @@ class _Draft:
     slug: str = ""
     callout: _Callout | None = None
     blocks: list[_Block] = field(default_factory=list)
-    lead: _Piece = _Piece("")  # timestamps and links of the heading line itself
+    lead: Piece = NO_TEXT  # timestamps and links of the heading line itself
+    # A video the heading links: a channel note's "### [Episode](youtube…)" sections are
+    # about that video, not the note's.
+    video: str | None = None
 
     def add(self, block: _Block) -> None:
         self.blocks.append(block)
@@ -440,7 +305,7 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
             anchor = "#".join(map(_obsidian_anchor, path if block.text in repeated else path[-1:]))
             section = _Draft(
                 "section", path, block.start, block.end, anchor, slug,
-                lead=block.piece,
+                lead=block.piece, video=block.video,
             )
             drafts.append(section)
         elif block.callout is None:
@@ -453,7 +318,7 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
                 info = callouts[block.callout]
                 draft = _Draft(
                     "callout", section.heading_path, info.start, info.end, section.anchor,
-                    section.slug, callout=info,
+                    section.slug, callout=info, video=section.video,
                 )
                 by_callout[block.callout] = draft
                 drafts.append(draft)
@@ -471,7 +336,7 @@ def _obsidian_anchor(heading: str) -> str:
 # Drafts → chunks
 
 
-def _join(blocks: Sequence[_Block], lead: _Piece) -> _Piece:
+def _join(blocks: Sequence[_Block], lead: Piece) -> Piece:
     parts: list[str] = []
     stamps = [Timestamp(t.seconds, 0) for t in lead.timestamps]
     links = list(lead.links)
@@ -489,7 +354,7 @@ def _join(blocks: Sequence[_Block], lead: _Piece) -> _Piece:
         link_chars += piece.link_chars
         parts.append(piece.text)
         length += len(piece.text)
-    return _Piece("".join(parts), tuple(stamps), tuple(dict.fromkeys(links)), link_chars)
+    return Piece("".join(parts), tuple(stamps), tuple(dict.fromkeys(links)), link_chars)
 
 
 def _parts(draft: _Draft, limit: int) -> list[tuple[list[_Block], int]]:
@@ -521,7 +386,7 @@ def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
     offset = note.body_line  # body line 0 is this file line
     for draft in drafts:
         for n, (blocks, start) in enumerate(_parts(draft, MAX_CHUNK_CHARS)):
-            lead = draft.lead if n == 0 else _Piece("")
+            lead = draft.lead if n == 0 else NO_TEXT
             piece = _join(blocks, lead)
             callout = draft.callout
             has_title = callout is not None and callout.title
@@ -551,7 +416,7 @@ def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
                     link_chars=piece.link_chars,
                     tags=note.tags,
                     aliases=note.aliases,
-                    video_id=note.video_id,
+                    video_id=draft.video or note.video_id,
                     mtime_ns=note.mtime_ns,
                 )
             )

@@ -24,7 +24,32 @@ AFTER = 200  # max characters after its last match
 MAX_SNIPPET = 360
 LEAD = 240  # snippet length when nothing matched in the body (title/heading-only hits)
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*+] )")
+# A period after one of these (or after a single letter: "J. Smith", "e.g.") does not end
+# a sentence. Decimals ("3.5") never match: the period must be followed by whitespace.
+_ABBREVIATIONS = frozenset(
+    ["e.g", "i.e", "vs", "cf", "al", "approx", "dr", "mr", "mrs", "ms", "prof", "st", "jr",
+     "sr", "fig", "eq", "ca", "resp", "incl"]
+)
+_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _WS = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
+# Table cells are joined by a tab in chunk text; a snippet shows them apart like this.
+CELL = " · "
+
+
+def _sentence_ends(text: str, lo: int, hi: int) -> list[re.Match[str]]:
+    """Sentence boundaries in text[lo:hi], skipping the period of an abbreviation."""
+    out = []
+    for m in _SENTENCE_END.finditer(text, lo, hi):
+        if text[m.start()] == ".":
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 12), m.start() + 1)
+            word = before.group(1).lower() if before else ""
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+            if word.count(".") and len(word.replace(".", "")) <= 3:  # "U.S.", "a.m."
+                continue
+        out.append(m)
+    return out
 
 
 @dataclass(frozen=True)
@@ -89,26 +114,39 @@ def _best_cluster(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
 
 def _cut_start(text: str, first: int) -> tuple[int, bool]:
     lo = max(0, first - BEFORE)
-    start = None
-    for m in _SENTENCE_END.finditer(text, lo, first):
-        start = m.end()
-    if start is not None:
-        return start, False
+    ends = _sentence_ends(text, lo, first)
+    if ends:
+        return ends[-1].end(), False
     if lo == 0:
         return 0, False
-    sp = text.find(" ", lo, first)  # cut at a word boundary
-    return (sp + 1 if sp != -1 else lo), True
+    if not text[lo - 1].isspace():  # cut at a word boundary, never inside a word
+        sp = _SPACE.search(text, lo, first)
+        lo = sp.end() if sp else first
+    return lo, True
 
 
 def _cut_end(text: str, last: int, start: int) -> tuple[int, bool]:
-    hi = min(len(text), last + AFTER, start + MAX_SNIPPET)
-    m = _SENTENCE_END.search(text, last, hi)
-    if m:
+    hi = max(last, min(len(text), last + AFTER, start + MAX_SNIPPET))
+    ends = _sentence_ends(text, last, hi)
+    if ends:
+        m = ends[0]
         return m.start() + len(m.group(0).rstrip()), False
     if hi >= len(text):
         return len(text), False
-    sp = text.rfind(" ", last, hi)
-    return (sp if sp != -1 else hi), True
+    return _word_end(text, last, hi), True
+
+
+def _word_end(text: str, lo: int, hi: int) -> int:
+    """The last word boundary in text[lo:hi] (hi itself if a space follows it); failing
+    that the next one after hi, unless the word runs on past any sensible snippet (a
+    pasted blob: then it is cut)."""
+    if hi >= len(text) or text[hi].isspace():
+        return hi
+    for i in range(hi, lo, -1):
+        if text[i - 1].isspace():
+            return i - 1
+    sp = _SPACE.search(text, hi, hi + MAX_SNIPPET)
+    return sp.start() if sp else hi
 
 
 def make_snippet(text: str, spans: list[tuple[int, int]]) -> Snippet:
@@ -116,8 +154,9 @@ def make_snippet(text: str, spans: list[tuple[int, int]]) -> Snippet:
     if not text:
         return Snippet("", "", (), None)
     if not spans:
-        end, cut = _cut_end(text, min(len(text), LEAD // 2), 0)
-        end = min(end, LEAD) if cut or end > LEAD else end
+        end, _ = _cut_end(text, min(len(text), LEAD // 2), 0)
+        if end > LEAD:
+            end = _word_end(text, LEAD // 2, LEAD)
         return _render(text, 0, end, [], False, end < len(text), None)
     i, j = _best_cluster(text, spans)
     first, last = spans[i][0], spans[j - 1][1]
@@ -162,9 +201,10 @@ def _render(
             continue
         m = _WS.match(text, pos, seg_end)
         if m:
-            out.append(" ")
-            marked.append(" ")
-            length += 1
+            gap = CELL if m.group(0) == "\t" else " "
+            out.append(gap)
+            marked.append(gap)
+            length += len(gap)
             pos = m.end()
             continue
         nxt = min([p for p in bounds if pos < p < seg_end] or [seg_end])
@@ -182,4 +222,16 @@ def _render(
 
 
 def snippet_for_hit(hit: Any, text: str) -> Snippet:
-    return make_snippet(text, match_spans(hit))
+    return passage_snippet(text, match_spans(hit) if text.strip() else [],
+                           hit.get("callout_title"))
+
+
+def passage_snippet(
+    text: str, spans: list[tuple[int, int]], callout_title: str | None = None
+) -> Snippet:
+    """A passage's snippet: around its matches, or, for a callout that is only a title
+    ("> [!tip] Sleep before 11"), that title: it is what there is to show."""
+    if not text.strip():
+        title = (callout_title or "").strip()
+        return Snippet(title, html.escape(title, quote=False), (), None)
+    return make_snippet(text, spans)

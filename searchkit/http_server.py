@@ -141,7 +141,7 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from .cli import results_json
+    from .render import results_json
     from .search import DEFAULT_PER_NOTE
 
     def fail(status: int, message: str, kind: str) -> JSONResponse:

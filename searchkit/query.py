@@ -215,6 +215,7 @@ class Node:
     dist: int = 1
     children: tuple[Node, ...] = ()
     explicit: bool = False  # "and" joined by an explicit AND: every child required
+    paren: bool = False  # "and" written in parentheses without an operator inside
 
 
 class _Parser:
@@ -285,8 +286,11 @@ class _Parser:
                 self.i += 1
             self.depth -= 1
             if inner is not None and inner.kind == "and":
-                # Words grouped by the user are all required: "(a b) OR c".
-                inner = Node("and", children=inner.children, explicit=True)
+                # Words grouped by the user are all required: "(a b) OR c". A group with
+                # no operator that is simply among the query's words, as in prose ("RLS
+                # (replicative life span)"), is read as those words (see _Compiler._and).
+                inner = Node("and", children=inner.children, explicit=True,
+                             paren=not inner.explicit)
             return inner
         if t.kind == "PHRASE":
             return Node("phrase", text=t.text)
@@ -314,7 +318,13 @@ def parse_tree(text: str) -> Node | None:
     """The syntax tree of a query string (None when it holds nothing to search)."""
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    # A lone surrogate (bytes that are not UTF-8 on the command line: `path:\xff`) cannot be
+    # encoded into an index term; it is the replacement character, as in the notes.
+    text = _SURROGATE.sub("\ufffd", text)
     return _Parser(_lex(text)).parse()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --- compiler ----------------------------------------------------------------------------
@@ -501,7 +511,13 @@ class _Compiler:
         soft_tokens: list[str] = []
         required: list[Q.Query] = []
         negative: list[Q.Query] = []
+        children: list[Node] = []
         for c in node.children:
+            if top and not node.explicit and c.kind == "and" and c.paren:
+                children.extend(c.children)  # a parenthesised aside: its words, soft
+            else:
+                children.append(c)
+        for c in children:
             if c.kind == "not":
                 q = self._negated(c.children[0])
                 if q is not None:

@@ -26,8 +26,9 @@ from .notes import Note
 # 3: numbers without range tiers; `line` stored only.
 # 4: C++/C#/.NET and one-letter words kept; PyStemmer; `hub` column (link share).
 # 5: `headings` leaves out a first heading that repeats the title.
-# 6: `body` without character offsets (positions only): snippets re-analyse the text.
-SCHEMA_VERSION = 6
+# 6: the analyzer's stem function lives in schema.py (Whoosh pickles it by module path).
+# 7: `body` without character offsets (positions only): snippets re-analyse the text.
+SCHEMA_VERSION = 7
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).

@@ -8,6 +8,7 @@ in module globals, so threads with their own searchers can call it concurrently.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections import Counter
@@ -16,17 +17,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from whoosh import query as Q
-from whoosh import scoring, sorting
-from whoosh.searching import SearchContext
+from whoosh import sorting
 
 from . import highlight, ranking, spelling
 from .links import Links, make_links
 from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
+from .timestamps import nearest_timestamp
 
 __all__ = [
     "Passage",
-    "PassageBM25",
     "SearchResults",
     "Tuning",
     "nearest_timestamp",
@@ -34,84 +34,6 @@ __all__ = [
     "search",
     "suggest",
 ]
-
-
-# --- ranking -----------------------------------------------------------------------------
-
-
-class PassageBM25(scoring.WeightingModel):
-    """BM25 per field with Lucene's idf, summed over fields (Whoosh's "BM25F").
-
-    Whoosh's own BM25F uses idf = log(N/(n+1)) + 1, which keeps very common words worth
-    almost as much as rare ones; the Robertson/Lucene idf log(1 + (N-n+.5)/(n+.5)) is what
-    the published BM25 baselines use and scored better on SciFact train (scripts/eval.py).
-    """
-
-    def __init__(
-        self,
-        K1: float = 1.2,
-        B: float = 0.75,
-        field_B: Mapping[str, float] | None = None,
-        field_K1: Mapping[str, float] | None = None,
-    ) -> None:
-        self.K1 = K1
-        self.B = B
-        self.field_B = dict(field_B or {})
-        self.field_K1 = dict(field_K1 or {})
-
-    def supports_block_quality(self) -> bool:
-        return True
-
-    def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: int = 1) -> Any:
-        if not searcher.schema[fieldname].scorable:
-            return scoring.WeightScorer.for_(searcher, fieldname, text)
-        return _BM25Scorer(
-            searcher,
-            fieldname,
-            text,
-            self.field_B.get(fieldname, self.B),
-            self.field_K1.get(fieldname, self.K1),
-        )
-
-
-class _BM25Scorer(scoring.WeightLengthScorer):
-    def __init__(self, searcher: Any, fieldname: str, text: bytes, B: float, K1: float) -> None:
-        parent = searcher.get_parent()
-        n = parent.doc_frequency(fieldname, text)
-        big_n = parent.doc_count_all()
-        self.idf = math.log(1.0 + (big_n - n + 0.5) / (n + 0.5))
-        self.avgfl = parent.avg_field_length(fieldname) or 1
-        self.B = B
-        self.K1 = K1
-        self.setup(searcher, fieldname, text)
-
-    def _score(self, weight: float, length: float) -> float:
-        k1, b = self.K1, self.B
-        return self.idf * (weight * (k1 + 1)) / (weight + k1 * ((1 - b) + b * length / self.avgfl))
-
-
-# K1 2.0 beat 1.2/1.5 on SciFact train (0.678 vs 0.671/0.674); short fields normalise less.
-DEFAULT_WEIGHTING = PassageBM25(
-    K1=2.0, B=0.75, field_B={"title": 0.4, "aliases": 0.4, "headings": 0.4}
-)
-
-
-class _Weighted(Q.WrappingQuery):
-    """Scores the wrapped query with our weighting whatever the searcher was opened with.
-
-    (Whoosh's WeightingQuery does the same but crashes when no context is passed.)
-    """
-
-    def __init__(self, child: Q.Query, weighting: Any) -> None:
-        super().__init__(child)
-        self.weighting = weighting
-
-    def _rewrap(self, child: Q.Query) -> Q.Query:
-        return self.__class__(child, self.weighting)
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        context = (context or SearchContext()).set(weighting=self.weighting)
-        return self.child.matcher(searcher, context)
 
 
 # --- results -----------------------------------------------------------------------------
@@ -224,22 +146,20 @@ def search(
     filters: Mapping[str, str | Sequence[str]] | None = None,
     explain: bool = False,
     tuning: Tuning | None = None,
-    weighting: Any = None,
     snippets: bool = True,
     params: RankParams | None = None,
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
-    heading, callout, kind, video, has; a list value means any of them. `tuning`, `params`
-    and `weighting` exist for scripts/eval.py; the defaults are the tuned ones.
+    heading, callout, kind, video, has; a list value means any of them. `tuning` and
+    `params` exist for scripts/eval.py; the defaults are the tuned ones.
     `snippets=False` skips snippet building (empty snippet, first timestamp) for callers
     that only rank.
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
     comp = compile_query(query, searcher.schema, filters, tuning or DEFAULT_TUNING)
-    weighting = weighting or DEFAULT_WEIGHTING
     if comp.primary is Q.NullQuery or limit == 0:
         suggestion = suggest(searcher, query, comp) if limit else None
         return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
@@ -253,10 +173,10 @@ def search(
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            weighting, snippets, params or DEFAULT_PARAMS,
+            snippets, params or DEFAULT_PARAMS,
         )
     # Filters and exclusions only: every passage they let through, newest first.
-    hits, total = _run(searcher, comp.primary, comp, want, per_note, weighting, allowed)
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed)
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
         _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
@@ -279,7 +199,6 @@ def _ranked(
     per_note: int,
     vault_name: str,
     explain: bool,
-    weighting: Any,
     snippets: bool,
     params: RankParams,
 ) -> SearchResults:
@@ -289,7 +208,7 @@ def _ranked(
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
     concepts, applied = _corrected(comp.concepts, fixes)
-    exclude = set(searcher.docs_for_query(comp.mask)) if comp.mask is not None else None
+    exclude = _docs(searcher, comp.mask) if comp.mask is not None else None
     within = allowed
     if comp.required is not None:
         required = set(searcher.docs_for_query(comp.required))
@@ -311,6 +230,7 @@ def _ranked(
     pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
     notes = ranking.stats_for(searcher).notes(searcher)
     order = sorted(scores, key=scores.__getitem__, reverse=True)
+    near: dict[int, float] = {}
     if params.proximity > 0:
         pool = max(pool, min(3 * want, want + 100))
         head = order[: pool * 4]
@@ -330,7 +250,8 @@ def _ranked(
             fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
         )
         if explain:
-            why = _explain(searcher, d, concepts, params, sc / mult, mult)
+            close = 1.0 + params.proximity * near.get(d, 0.0)
+            why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
             passage = replace(passage, explanation=why)
         passages.append(passage)
     available = _available(notes, order, per_note)
@@ -452,22 +373,21 @@ def _run(
     comp: Compiled,
     want: int,
     per_note: int,
-    weighting: Any,
     allowed: set[int] | None,
 ) -> tuple[list[Any], int]:
     """Top hits of a Whoosh query (filter-only searches, sorted by date), per-note capped."""
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
-        hits, total, exhausted = _search(searcher, q, comp, want * 3, weighting, None, allowed)
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
         grouped = _cap_per_note(searcher, hits, per_note, want)
         if len(grouped) >= want or exhausted:
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
         # results (CollapseCollector.count() raises AttributeError).
-        hits, _, _ = _search(searcher, q, comp, want, weighting, per_note, allowed)
+        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed)
         return hits, total
-    hits, total, _ = _search(searcher, q, comp, want, weighting, None, allowed)
+    hits, total, _ = _search(searcher, q, comp, want, None, allowed)
     return hits, total
 
 
@@ -490,7 +410,6 @@ def _search(
     q: Q.Query,
     comp: Compiled,
     limit: int,
-    weighting: Any,
     collapse: int | None,
     allowed: set[int] | None,
 ) -> tuple[list[Any], int, bool]:
@@ -508,11 +427,11 @@ def _search(
     if allowed is not None:
         kwargs["filter"] = allowed
     try:
-        results = searcher.search(_Weighted(q, weighting), **kwargs)
+        results = searcher.search(q, **kwargs)
     except (IndexError, AssertionError):
         # Whoosh 2.7.4 matcher bugs under block-quality skipping (AndNot, nested Not):
         # exhaustive scoring gives the same ranking, just slower.
-        results = searcher.search(_Weighted(q, weighting), optimize=False, **kwargs)
+        results = searcher.search(q, optimize=False, **kwargs)
     highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
     n = results.scored_length()
@@ -531,6 +450,22 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
         return set.intersection(*sets) if sets else set()
     if isinstance(q, Q.Or):
         return set().union(*(_filter_docs(searcher, sub) for sub in q.subqueries))
+    if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
+        # Note paths: one pass over the per-searcher array of every passage's note (a
+        # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
+        stats = ranking.stats_for(searcher)
+        notes = stats.notes(searcher)
+        key = (type(q).__name__, q.text)
+        found = stats.memo.get(key)
+        if found is None:
+            if isinstance(q, Q.Prefix):
+                prefix = q.text
+                found = {d for d, note in enumerate(notes) if note.startswith(prefix)}
+            else:
+                match = re.compile(fnmatch.translate(q.text)).match
+                found = {d for d, note in enumerate(notes) if match(note)}
+            stats.remember(key, found)
+        return set(found)
     if isinstance(q, (Q.Prefix, Q.Wildcard, Q.Term)):
         docs: set[int] = set()
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
@@ -542,6 +477,22 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
                 texts = list(q._btexts(reader))
             for text in texts:
                 docs.update(offset + d for d in reader.postings(q.fieldname, text).all_ids())
+        return docs
+    return set(searcher.docs_for_query(q))
+
+
+def _docs(searcher: Any, q: Q.Query) -> set[int]:
+    """The documents a query matches. A word in some fields (what `-word` excludes) is read
+    from the cached posting lists; anything else through Whoosh."""
+    terms = q.subqueries if isinstance(q, Q.Or) else [q]
+    if all(isinstance(t, Q.Term) for t in terms):
+        stats = ranking.stats_for(searcher)
+        docs: set[int] = set()
+        for t in terms:
+            text = searcher.schema[t.fieldname].to_bytes(t.text)
+            for seg in stats.segments:
+                ids, _ = stats.postings(seg, t.fieldname, text)
+                docs.update(seg.offset + d for d in ids)
         return docs
     return set(searcher.docs_for_query(q))
 
@@ -628,7 +579,11 @@ def _passage(
     snippets: bool = True,
 ) -> Passage:
     body = f.get("body", "") or ""
-    snip = highlight.make_snippet(body, spans) if snippets else highlight.EMPTY
+    snip = (
+        highlight.passage_snippet(body, spans, f.get("callout_title"))
+        if snippets
+        else highlight.EMPTY
+    )
     stamps = f.get("timestamps") or []
     seconds = nearest_timestamp(stamps, snip.anchor, body)
     tags = tuple(t.strip() for t in (f.get("tags") or "").split(",") if t.strip())
@@ -666,37 +621,10 @@ def _passage(
     )
 
 
-# --- timestamps ----------------------------------------------------------------------------
+# --- highlighting --------------------------------------------------------------------------
 
 # Candidate words for highlighting: the analyzer's words plus C++/C#/.NET forms.
 _WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n")
-
-
-def nearest_timestamp(
-    timestamps: Sequence[Sequence[int]], anchor: int | None, text: str = ""
-) -> int | None:
-    """Seconds of the timestamp that belongs to the match at `anchor` (offset in `text`).
-
-    Notes cite a moment *after* the sentence it supports ("… bones are fossils [00:17:03]."),
-    so the first timestamp between the match and the end of its sentence wins; failing that
-    the closest one before the match (transcripts that lead with "[01:19:03] Speaker: …"),
-    failing that the first after. No match in the body (a title-only hit): the first one.
-    """
-    stamps = sorted((int(o), int(s)) for s, o in (tuple(t)[:2] for t in timestamps if t))
-    if not stamps:
-        return None
-    if anchor is None:
-        return stamps[0][1]
-    m = _SENTENCE_END.search(text, anchor) if text else None
-    sentence_end = (m.end() + 1) if m else len(text) + 1
-    for off, sec in stamps:
-        if anchor <= off <= sentence_end:
-            return sec
-    before = [(off, sec) for off, sec in stamps if off < anchor]
-    if before:
-        return before[-1][1]
-    return stamps[0][1]
 
 
 # --- did you mean --------------------------------------------------------------------------
@@ -732,9 +660,10 @@ def _explain(
     params: RankParams,
     total: float,
     mult: float,
+    close: float = 1.0,
 ) -> str:
     """Where one passage's score comes from, e.g.
-    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination/links x3 whole-query phrase bonus`:
+    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`:
     each query word's BM25F points over title, aliases, headings and body, then the rules
     of ranking.py that scale them."""
     parts = ranking.explain_doc(searcher, docnum, concepts, params)
@@ -742,13 +671,15 @@ def _explain(
     raw = sum(points for _, points in parts)
     terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"
     text = f"({terms})" if len(parts) > 1 else terms
-    factor = total / raw if raw else 1.0
+    factor = total / close / raw if raw else 1.0
     if abs(factor - 1.0) > 0.005:
         hub = ranking.hub_factor(ranking.hub_share(searcher, docnum), params)
         if hub < 0.995:
             text = f"{text} x{factor / hub:.2f} coordination x{hub:.2f} mostly links"
         else:
             text = f"{text} x{factor:.2f} coordination"
+    if close > 1.0:
+        text = f"{text} x{close:.2f} words close together"
     if mult != 1.0:
         text = f"{text} x{mult:g} whole-query phrase bonus"
     return f"{total * mult:.2f} = {text}"

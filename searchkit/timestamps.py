@@ -9,6 +9,7 @@ as `data-t="N/A"`, which is ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # An opening tag that carries a data-t attribute, quoted or not.
 DATA_T = re.compile(r"""\bdata-t\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -75,6 +76,20 @@ def data_t_seconds(tag: str) -> int | None:
     return parse_timestamp(next(g for g in match.groups() if g is not None))
 
 
+# A time anywhere in a broken tag: `data-t="00:29:29]`, `data=t="00:07:13"`.
+_LOOSE_TIME = re.compile(r"\bdata\W?t\W{0,3}(\d{1,2}(?::\d{2}){1,2})", re.IGNORECASE)
+
+
+def salvage_seconds(tag: str) -> int | None:
+    """Seconds of a malformed anchor: its `data-t` if that parses, else the first time
+    written after a `data-t`-like name (a quote never closed, `data=t`); None if neither."""
+    seconds = data_t_seconds(tag)
+    if seconds is not None:
+        return seconds
+    match = _LOOSE_TIME.search(tag)
+    return parse_timestamp(match.group(1)) if match else None
+
+
 def format_timestamp(seconds: int) -> str:
     h, rest = divmod(int(seconds), 3600)
     m, s = divmod(rest, 60)
@@ -98,3 +113,33 @@ def url_seconds(href: str) -> int | None:
         return None
     h, m, s = hms.groups()
     return int(h or 0) * 3600 + int(m or 0) * 60 + int(float(s or 0))
+
+
+# Where a sentence ends, for `nearest_timestamp`.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+|\n")
+
+
+def nearest_timestamp(
+    timestamps: Sequence[Sequence[int]], anchor: int | None, text: str = ""
+) -> int | None:
+    """Seconds of the timestamp that belongs to the match at `anchor` (offset in `text`).
+
+    Notes cite a moment *after* the sentence it supports ("… bones are fossils [00:17:03]."),
+    so the first timestamp between the match and the end of its sentence wins; failing that
+    the closest one before the match (transcripts that lead with "[01:19:03] Speaker: …"),
+    failing that the first after. No match in the body (a title-only hit): the first one.
+    """
+    stamps = sorted((int(o), int(s)) for s, o in (tuple(t)[:2] for t in timestamps if t))
+    if not stamps:
+        return None
+    if anchor is None:
+        return stamps[0][1]
+    m = _SENTENCE_END.search(text, anchor) if text else None
+    sentence_end = (m.end() + 1) if m else len(text) + 1
+    for off, sec in stamps:
+        if anchor <= off <= sentence_end:
+            return sec
+    before = [(off, sec) for off, sec in stamps if off < anchor]
+    if before:
+        return before[-1][1]
+    return stamps[0][1]

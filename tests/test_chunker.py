@@ -344,7 +344,7 @@ def test_wikilink_forms():
     )
     (chunk,) = chunk_markdown(text, "w.md")
     assert chunk.text == (
-        "See Target, the label, nice label, Note Heading, Note and diagram.png."
+        "See Target, the label, nice label, Note Heading, Note and."
     )
     assert chunk.links == (
         "Target", "target_note", "spaced", "Note#Heading", "Note#^block1", "diagram.png"
@@ -354,7 +354,7 @@ def test_wikilink_forms():
 def test_wikilink_with_escaped_pipe_in_table():
     text = "| a | b |\n|---|---|\n| [[note\\|label]] | x |\n"
     (chunk,) = chunk_markdown(text, "t.md")
-    assert chunk.text == "a | b\nlabel | x"
+    assert chunk.text == "a\tb\nlabel\tx"
     assert chunk.links == ("note",)
 
 
@@ -420,7 +420,7 @@ def test_html_entities_emphasis_links_lists_tables_code():
     (chunk,) = chunk_markdown(text, "x.md")
     assert chunk.text == (
         "Some bold, italic, struck and a link.\nTom & Jerry\nitem one\nitem code\nfirst\n"
-        'h1 | h2\nc1 | c2\nprint("kept")\nRaw html <3'
+        'h1\th2\nc1\tc2\nprint("kept")\nRaw html <3'
     )
 
 
@@ -477,3 +477,126 @@ def test_timestamp_links_are_not_link_text():
     (chunk,) = chunk_markdown(text, "t.md")
     assert chunk.link_chars == 0
     assert [t.seconds for t in chunk.timestamps] == [62]
+
+
+# --- text the chunker must not leave behind ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("Play [[target | **Gaming**]] now.", "Play Gaming now."),
+        ("Play [[t|*x*]] now.", "Play x now."),
+        ("Play [[t|`code`]] now.", "Play code now."),
+        ("Play [[t | _a_ and **b**]] now.", "Play a and b now."),
+        ("See [[t | [source]]].", "See [source]."),
+        ("See [[t | `async]]` then.", "See async then."),
+    ],
+)
+def test_wikilink_label_with_markup_is_plain_label(source, text):
+    (chunk,) = chunk_markdown(source + "\n", "w.md")
+    assert chunk.text == text
+    assert chunk.links == ("t" if "target" not in source else "target",)
+    label = text.split(" ", 1)[1].rsplit(" ", 1)[0].rstrip(".")
+    assert chunk.link_chars == len(label.replace(" ", ""))  # label characters, not spaces
+
+
+def test_same_note_links_are_links_not_tags():
+    text = "Go to [[#Deep Sleep]], [[Note#Heading]] or [[#^block1]]. Real #tag here.\n"
+    note = parse_note(text, "s.md")
+    (chunk,) = chunk_markdown(text, "s.md")
+    assert chunk.text == "Go to Deep Sleep, Note Heading or. Real #tag here."
+    assert chunk.links == ("#Deep Sleep", "Note#Heading", "#^block1")
+    assert chunk.tags == ("tag",) and note.tags == ()
+
+
+@pytest.mark.parametrize(
+    ("anchor", "seconds"),
+    [
+        ('<a class="yt="yt-timestamp" data-t="00:09:01">[00:09:01]</a>', 541),
+        ('<a class="yt-timestamp" data-t="00:09:01]</a>', 541),
+        ('<a class="yt-timestamp" data-t="00:09:01]-[00:09:05]</a>', 541),
+        ('<a class="yt-timestamp" data=t="00:09:01">[00:09:01]</a>', 541),
+        ('\\<a class="yt-timestamp" data-t="00:09:01">[00:09:01]</a>', 541),
+        ('<a class="yt-timestamp" data-58:21">[58:21]</a>', 3501),
+    ],
+)
+def test_malformed_timestamp_anchors_are_removed(anchor, seconds):
+    (chunk,) = chunk_markdown(f"Servers moved {anchor}. Next point.\n", "a.md")
+    assert chunk.text == "Servers moved. Next point."
+    assert [t.seconds for t in chunk.timestamps] == [seconds]
+    assert chunk.timestamps[0].offset == len("Servers moved")
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("text ([00:01:02], [00:03:04])", "text"),
+        ("text ([00:01:02], [00:03:04]).", "text."),
+        ('Sun (<a class="yt-timestamp" data-t="00:16:10">[00:16:10]</a>) burns.', "Sun burns."),
+        ("a [00:01:02], [00:01:05], [00:01:09], b", "a, b"),
+        ("end [00:01:02], [00:01:05].", "end."),
+        ("keep f() and (a, b) and x,, y [1]", "keep f() and (a, b) and x,, y [1]"),
+        ("call f([00:01:02]) now", "call f now"),
+    ],
+)
+def test_stripped_timestamps_leave_no_empty_brackets_or_separators(source, text):
+    (chunk,) = chunk_markdown(source + "\n", "t.md")
+    assert chunk.text == text
+
+
+def test_broken_links_and_stray_markers_leave_no_markup():
+    text = md(
+        """
+        Hydration [[hydration_note|. Avoid snacking.
+        Nicotine [[brain | ([00:36:57])].
+        Learning focus]] ([00:01:02]).
+        Keep [string[]] and a[i[j]].
+
+        [!INFO] Not a callout
+        Text after.
+
+        | stat | meaning | x |
+        |---|---|---|
+        | z | sample [[mean_note | mean]] |
+        """
+    )
+    (chunk,) = chunk_markdown(text, "b.md")
+    assert chunk.text == (
+        "Hydration. Avoid snacking.\nNicotine.\nLearning focus.\nKeep [string[]] and a[i[j]].\n"
+        "Not a callout\nText after.\nstat\tmeaning\tx\nz\tsample mean"
+    )
+    assert chunk.links == ("mean_note",)
+
+
+def test_media_embeds_are_not_text_but_note_embeds_are():
+    text = "## ![[danger_icon.png|30]] Danger Zone\nSee ![[chart.svg]] and ![[Other note]].\n"
+    (chunk,) = chunk_markdown(text, "m.md")
+    assert chunk.heading_path == ("Danger Zone",)
+    assert chunk.text == "See and Other note."
+    assert chunk.links == ("danger_icon.png", "chart.svg", "Other note")
+
+
+def test_heading_that_links_a_video_gives_its_section_that_video():
+    text = md(
+        """
+        ---
+        videoId: NOTEVIDEO01
+        ---
+        # Channel
+        Intro of the channel.
+        ### [RWKV: RNNs Strike Back](https://www.youtube.com/watch?v=ZDHE119dFR8)
+        - [[rwkv_notes | Notes on RWKV]]
+        > [!tip] Watch first
+        > the architecture part
+        ### [Second talk](https://youtu.be/abcdefghijk?t=90)
+        - [[second | Second notes]]
+        """
+    )
+    chunks = chunk_markdown(text, "hub.md")
+    videos = {(c.heading_path[-1] if c.heading_path else None, c.kind): c.video_id for c in chunks}
+    assert videos[("Channel", "section")] == "NOTEVIDEO01"
+    assert videos[("RWKV: RNNs Strike Back", "section")] == "ZDHE119dFR8"
+    assert videos[("RWKV: RNNs Strike Back", "callout")] == "ZDHE119dFR8"
+    second = next(c for c in chunks if c.heading_path[-1] == "Second talk")
+    assert second.video_id == "abcdefghijk" and [t.seconds for t in second.timestamps] == [90]

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from vaults import write_vault
 from whoosh.filedb.structfile import StructFile
 
 import searchkit
@@ -68,14 +69,6 @@ NOTES = {
     "sub/gamma.md": "# Gamma\n\nGamma part text.\n",
     "sub/delta.md": "# Delta\n\nDelta text about rivers.\n",
 }
-
-
-def write_vault(root: Path, notes: dict[str, str]) -> Path:
-    for rel, text in notes.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture

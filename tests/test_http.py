@@ -18,29 +18,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from vaults import RUST, SLEEP
 
 import searchkit
 from searchkit.remote import SERVE_FILE
 
 TOKEN = "s3cret-token"
 
-SLEEP = """\
----
-title: Sleep and memory
-videoId: Kx3mP9vLq2E
----
-
-Intro about the brain.
-
-## Slow-wave sleep
-During deep sleep the hippocampus replays the day <a data-t="00:01:40">[00:01:40]</a>.
-Memory consolidation happens here.
-
-## REM sleep
-Dreams and emotional memory.
-"""
-
-RUST = "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking ownership.\n"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import whoosh.index
+from vaults import write_vault
 
 from searchkit.errors import (
     IndexCorruptError,
@@ -42,14 +43,6 @@ NOTES = {
     "beta.md": "# Beta\n\nBeta body with a [[alpha]] link.\n\n> [!note] Remember\n> a callout\n",
     "sub/gamma.md": "Gamma has no heading.\n\n## Part\n\nGamma part text.\n",
 }
-
-
-def write_vault(root: Path, notes: dict[str, str]) -> Path:
-    for rel, text in notes.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture

@@ -14,26 +14,9 @@ import anyio
 import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
+from vaults import RUST, SLEEP
 
 import searchkit
-
-SLEEP = """\
----
-title: Sleep and memory
-videoId: Kx3mP9vLq2E
----
-
-Intro about the brain.
-
-## Slow-wave sleep
-During deep sleep the hippocampus replays the day <a data-t="00:01:40">[00:01:40]</a>.
-Memory consolidation happens here.
-
-## REM sleep
-Dreams and emotional memory.
-"""
-
-RUST = "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking ownership.\n"
 
 
 @pytest.fixture()

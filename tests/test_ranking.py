@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from vaults import write_vault
 
 import searchkit
 from searchkit.spelling import closest_term, edit_distance
@@ -31,10 +32,9 @@ def build(tmp_path: Path, notes: dict[str, str]):
         f"misc/{i:02d}.md": f"# {TOPICS[i % 10].title()} {i}\n{FILLER}About {TOPICS[i % 10]}.\n"
         for i in range(30)
     }
-    for name, text in {**background, **notes}.items():
-        path = vault / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write_vault(
+        vault, {n: textwrap.dedent(t).lstrip("\n") for n, t in {**background, **notes}.items()}
+    )
     ix = searchkit.open_index(tmp_path / "ix", vault)
     ix.update()
     return ix
@@ -146,16 +146,19 @@ def test_language_names_and_one_letter_words_are_searchable(tmp_path, query, pat
         assert top(ix, query, 1)[0][0] == path
 
 
-def test_punctuated_word_counts_only_as_a_phrase(tmp_path):
+def test_punctuated_word_counts_whole_first_parts_less(tmp_path):
     ix = build(
         tmp_path,
         {
             "adr.md": "# Decisions\nADR-016 chose SQLite.\n",
             "loose.md": "# Loose\nThe adr list has 016 items.\n",
+            "rad.md": "# Checkpoints\nRad53 is a checkpoint kinase.\n",
         },
     )
     with ix:
-        assert [p for p, _ in top(ix, "ADR-016")] == ["adr.md"]
+        assert [p for p, _ in top(ix, "ADR-016")] == ["adr.md", "loose.md"]
+        # A part alone still counts: the passage about Rad53 answers "Rad53-dependent".
+        assert top(ix, "Rad53-dependent arrest", 1)[0][0] == "rad.md"
 
 
 def test_words_close_together_rank_first(tmp_path):
@@ -226,3 +229,38 @@ def test_long_unknown_word_gets_no_correction(tmp_path):
         reader_query = ix.search("aple")
         assert reader_query.suggestion == "apple"
     assert closest_term(None, "z" * 100) is None  # never even reads the index
+
+
+def test_title_only_callout_shows_its_title(tmp_path):
+    ix = build(tmp_path, {"tips.md": "# Tips\n> [!tip] Sleep before eleven\n"})
+    with ix:
+        (p,) = ix.search("sleep eleven", limit=1)
+        assert p.kind == "callout" and p.snippet == "Sleep before eleven"
+
+
+def test_hub_section_links_the_video_its_heading_names(tmp_path):
+    ix = build(
+        tmp_path,
+        {
+            "hub.md": "# Channel\n### [RWKV: RNNs Strike Back](https://www.youtube.com/"
+            "watch?v=ZDHE119dFR8&t=75)\n- [[rwkv | Notes on RWKV]]\n"
+        },
+    )
+    with ix:
+        (p,) = ix.search("rwkv strike back", limit=1)
+        assert p.links.video == "https://www.youtube.com/watch?v=ZDHE119dFR8&t=75s"
+
+
+def test_parenthesised_aside_is_words_not_a_filter(tmp_path):
+    # Prose puts words in parentheses ("RLS (replicative life span)"); only a group with an
+    # operator inside ("(a OR b)") or an operand of OR/AND is a requirement.
+    ix = build(
+        tmp_path,
+        {
+            "rls.md": "# Yeast\nCalorie restriction extends replicative RLS in yeast.\n",
+            "other.md": "# Other\nA life span table.\n",
+        },
+    )
+    with ix:
+        assert top(ix, "restriction RLS (replicative life span)", 1)[0][0] == "rls.md"
+        assert [p for p, _ in top(ix, "(life span) OR nothing")] == ["other.md"]
