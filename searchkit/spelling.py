@@ -23,8 +23,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 MAX_WORD = 32  # longer "words" are pasted tokens, hashes or URLs, not typos
 MAX_EDITS = 2
@@ -44,7 +42,10 @@ def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
     """Optimal string alignment distance, or `limit + 1` when it exceeds `limit`.
 
     RapidFuzz computes it in C with a cut-off: the Python version took ~30 µs a pair, and a
-    correction compares the word with a few thousand index terms."""
+    correction compares the word with a few thousand index terms. (Imported here: most
+    searches never correct a word, and a cold start should not pay for it.)"""
+    from rapidfuzz.distance import OSA
+
     return int(OSA.distance(a, b, score_cutoff=limit))
 
 
@@ -71,6 +72,9 @@ def closest_term(reader: Any, term: str, word: str | None = None) -> str | None:
             except Exception:  # a field this segment does not have
                 continue
     names.discard(term)
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
     near = [c for c in names if lo <= len(c) <= hi]
     found: dict[str, int] = {}
     for cand, d, _ in process.extract(
