@@ -23,7 +23,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-
 MAX_WORD = 32  # longer "words" are pasted tokens, hashes or URLs, not typos
 MAX_EDITS = 2
 MAX_SCANNED = 50_000  # terms sharing a first letter, at most, per field
