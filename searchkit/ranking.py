@@ -405,13 +405,13 @@ def score_concepts(
             if total_mass > 0:
                 acc[d] *= (held / total_mass) ** coord
     if hub > 0:
-        start = min(max(params.hub_start, 0.0), 0.99) * 255
+        start = min(max(params.hub_start, 0.0), 0.99) * 255  # in link-share bytes
         for seg in st.segments:
             lo, hi = seg.offset, seg.offset + len(seg.hub)
             share = seg.hub
             for d in acc:
                 if lo <= d < hi and share[d - lo] > start:
-                    acc[d] *= 1.0 - hub * (share[d - lo] - start) / (255 - start)
+                    acc[d] *= hub_factor(share[d - lo] / 255.0, params)
     return Scored(acc, mask)
 
 

@@ -208,6 +208,9 @@ def _ranked(
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
     concepts, applied = _corrected(comp.concepts, fixes)
+    # Prefix and fuzzy words read the term dictionary to expand: once, for scoring,
+    # snippets and explanations alike.
+    concepts = ranking.expand(searcher, concepts)
     exclude = _docs(searcher, comp.mask) if comp.mask is not None else None
     within = allowed
     if comp.required is not None:
@@ -241,7 +244,7 @@ def _ranked(
     capped = _cap_docs(notes, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
-    terms = {t for c in ranking.expand(searcher, concepts) for t in c.terms} if snippets else set()
+    terms = {t for c in concepts for t in c.terms} if snippets else set()
     passages = []
     for i, (sc, mult, d) in enumerate(page):
         fields = searcher.stored_fields(d)
@@ -380,7 +383,9 @@ def _run(
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
         hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
-        grouped = _cap_per_note(searcher, hits, per_note, want)
+        notes = ranking.stats_for(searcher).notes(searcher)
+        keep = set(_cap_docs(notes, [h.docnum for h in hits], per_note, want))
+        grouped = [h for h in hits if h.docnum in keep]
         if len(grouped) >= want or exhausted:
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
@@ -389,20 +394,6 @@ def _run(
         return hits, total
     hits, total, _ = _search(searcher, q, comp, want, None, allowed)
     return hits, total
-
-
-def _cap_per_note(searcher: Any, hits: list[Any], per_note: int, want: int) -> list[Any]:
-    sources = searcher.reader().column_reader("source")
-    per: dict[Any, int] = {}
-    out = []
-    for h in hits:
-        key = sources[h.docnum]
-        if per.get(key, 0) < per_note:
-            per[key] = per.get(key, 0) + 1
-            out.append(h)
-            if len(out) >= want:
-                break
-    return out
 
 
 def _search(
@@ -466,16 +457,13 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
                 found = {d for d, note in enumerate(notes) if match(note)}
             stats.remember(key, found)
         return set(found)
-    if isinstance(q, (Q.Prefix, Q.Wildcard, Q.Term)):
+    if isinstance(q, Q.Term):
+        return _docs(searcher, q)
+    if isinstance(q, (Q.Prefix, Q.Wildcard)):
         docs: set[int] = set()
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
             reader = sub.reader()
-            if isinstance(q, Q.Term):
-                text = searcher.schema[q.fieldname].to_bytes(q.text)
-                texts = [text] if (q.fieldname, text) in reader else []
-            else:
-                texts = list(q._btexts(reader))
-            for text in texts:
+            for text in q._btexts(reader):
                 docs.update(offset + d for d in reader.postings(q.fieldname, text).all_ids())
         return docs
     return set(searcher.docs_for_query(q))
