@@ -1,10 +1,11 @@
 """Snippets: a few sentences around the best match in a passage, with highlight spans.
 
-Whoosh finds the match positions (the fast "pinpoint" path: `chars=True` in the schema,
-`terms=True` at search time, `PinpointFragmenter`): positions come from the postings, so a
-stemmed match ("running" for "run") is highlighted exactly as it is written. We then cut the
-snippet at sentence boundaries ourselves and produce the plain text, the `<mark>` form and
-(start, end) spans from the same cut, so the three never disagree.
+The matches are found by analysing the stored passage text with the index's analyzer and
+keeping the words whose terms the query asked for, so a stemmed match ("running" for "run")
+is highlighted exactly as it is written, with no second search to learn the matched terms
+and no character offsets in the index. We then cut the snippet at sentence boundaries
+ourselves and produce the plain text, the `<mark>` form and (start, end) spans from the
+same cut, so the three never disagree.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-
-from whoosh import highlight
 
 # Matches closer than this merge into one fragment; the best fragment is the one with the
 # most distinct terms, then the most matches.
@@ -63,33 +62,27 @@ class Snippet:
 EMPTY = Snippet("", "", (), None)
 
 
-class _Collect(highlight.Formatter):
-    """A formatter that returns the fragments instead of a string: we format ourselves."""
-
-    def format(self, fragments: Any, replace: bool = False) -> Any:
-        return fragments
+# Candidate words for highlighting: the analyzer's words plus C++/C#/.NET forms.
+_WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
 
 
-FRAGMENTER = highlight.PinpointFragmenter(maxchars=MAX_SNIPPET, surround=_SURROUND, autotrim=True)
-COLLECT = _Collect()
-
-
-def configure(results: Any) -> None:
-    """Set the fast fragmenter and our collecting formatter on a Whoosh Results."""
-    results.fragmenter = FRAGMENTER
-    results.formatter = COLLECT
-
-
-def match_spans(hit: Any, fieldname: str = "body") -> list[tuple[int, int]]:
-    """(start, end) of every matched term occurrence in the stored field, sorted."""
-    try:
-        frags = hit.highlights(fieldname, top=10_000, minscore=0)
-    except KeyError:  # field not stored for this document
+def match_spans(analyzer: Any, text: str, terms: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each word of `text` that `analyzer` turns into one of `terms`."""
+    if not text or not terms:
         return []
-    if not frags or isinstance(frags, str):
-        return []
-    spans = {(t.startchar, t.endchar) for f in frags for t in f.matches}
-    return sorted(spans)
+    # Stems keep the first letters of their words nearly always ("dreaming" -> "dream"), so
+    # only words starting like a query term are analysed (a 2,000-character passage is
+    # analysed in ~0.6 ms; this is a few times faster).
+    heads = {t[:2] for t in terms}
+    spans = []
+    for m in _WORDLIKE.finditer(text):
+        word = m.group()
+        if word.isascii() and word[:2].lower() not in heads:
+            continue  # accented words are always analysed: folding changes their letters
+        for tok in analyzer(word, chars=True, mode="index", removestops=False):
+            if tok.text in terms:
+                spans.append((m.start() + tok.startchar, m.start() + tok.endchar))
+    return spans
 
 
 def _best_cluster(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
@@ -219,11 +212,6 @@ def _render(
         out.append("…")
         marked.append("…")
     return Snippet("".join(out), "".join(marked), tuple(out_spans), anchor)
-
-
-def snippet_for_hit(hit: Any, text: str) -> Snippet:
-    return passage_snippet(text, match_spans(hit) if text.strip() else [],
-                           hit.get("callout_title"))
 
 
 def passage_snippet(

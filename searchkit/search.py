@@ -245,10 +245,11 @@ def _ranked(
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
     terms = {t for c in concepts for t in c.terms} if snippets else set()
+    analyzer = searcher.schema["body"].analyzer
     passages = []
     for i, (sc, mult, d) in enumerate(page):
         fields = searcher.stored_fields(d)
-        spans = _match_spans(searcher.schema, fields.get("body") or "", terms)
+        spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
         passage = _passage(
             fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
         )
@@ -349,27 +350,6 @@ def _cap_docs(sources: list[Any], order: list[int], per_note: int, want: int) ->
     return out
 
 
-def _match_spans(schema: Any, text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """(start, end) of each word of `text` that analyses to one of the query's `terms`:
-    what Whoosh's highlighter finds, without a second search to learn the matched terms."""
-    if not text or not terms:
-        return []
-    # Stems keep the first letters of their words nearly always ("dreaming" -> "dream"), so
-    # only words starting like a query term are analysed (a 2,000-character passage is
-    # analysed in ~0.6 ms; this is a few times faster).
-    heads = {t[:2] for t in terms}
-    analyzer = schema["body"].analyzer
-    spans = []
-    for m in _WORDLIKE.finditer(text):
-        word = m.group()
-        if word.isascii() and word[:2].lower() not in heads:
-            continue  # accented words are always analysed: folding changes their letters
-        for tok in analyzer(m.group(), chars=True, mode="index", removestops=False):
-            if tok.text in terms:
-                spans.append((m.start() + tok.startchar, m.start() + tok.endchar))
-    return spans
-
-
 def _run(
     searcher: Any,
     q: Q.Query,
@@ -423,7 +403,6 @@ def _search(
         # Whoosh 2.7.4 matcher bugs under block-quality skipping (AndNot, nested Not):
         # exhaustive scoring gives the same ranking, just slower.
         results = searcher.search(q, optimize=False, **kwargs)
-    highlight.configure(results)
     # Not list(results): that asks len(), which counts every match (slow for OR queries).
     n = results.scored_length()
     return [results[i] for i in range(n)], _estimate(searcher, q, n, limit), n < limit
@@ -607,12 +586,6 @@ def _passage(
             else None
         ),
     )
-
-
-# --- highlighting --------------------------------------------------------------------------
-
-# Candidate words for highlighting: the analyzer's words plus C++/C#/.NET forms.
-_WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
 
 
 # --- did you mean --------------------------------------------------------------------------
