@@ -21,7 +21,6 @@ are required.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,35 +57,20 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class Tuning:
-    """Ranking knobs, chosen on SciFact train + our own judged examples (scripts/eval.py)."""
+    """Query-side knobs (the scoring ones are `ranking.RankParams`)."""
 
+    # The text fields a Whoosh clause (phrase, required word, field filter) looks in; a
+    # field at 0 is left out. Whoosh's scores are not used for ranking (ranking.py scores),
+    # so only whether a boost is above 0 matters.
     field_boosts: Mapping[str, float] = field(
-        # Low because each field saturates on its own and the sum counts a title word twice
-        # (title + body): on SciFact train title 2 / headings 1.5 gave nDCG@10 0.55, 0.3 gave
-        # 0.669, 0.2 0.678 (body only 0.671). A title hit still adds ~20% of a body hit.
         default_factory=lambda: {"title": 0.2, "aliases": 0.2, "headings": 0.2, "body": 1.0}
     )
-    # How bare words combine: "or" = OR with a coordination bonus (Whoosh OrGroup),
-    # "and" = all required, "and_then_or" = AND, topped up with OR hits when too few.
-    # and_then_or is the default: same SciFact nDCG as OR (long claims rarely match every
-    # word, so they fall through to OR), while short queries stop after the AND, which on
-    # tubegraph halves p50/p95 (scripts/bench_search.py), and passages holding all the words
-    # reliably come first.
-    group: str = "and_then_or"
-    # 0 = plain OR (BM25 already ranks passages with more of the words higher). Whoosh's
-    # coordination factor 0.9 gained 0.001 nDCG on SciFact train for +20% latency.
-    or_scale: float = 0.0
-    field_combine: str = "sum"  # "sum" (Whoosh's BM25F-ish) or "max" (DisjunctionMax)
     # Optional bonus clause: the soft words as a phrase (slop 1) score this many times their
     # BM25, so the whole phrase outranks the same words scattered; 0 = off. No effect on
     # SciFact train (long claims rarely occur verbatim), decisive for short user queries.
     phrase_boost: float = 2.0
     phrase_slop: int = 1
     phrase_fields: tuple[str, ...] = ("title", "headings", "body")
-    # Proximity: each adjacent pair of soft words found within `bigram_slop` positions adds
-    # a bonus (the ordered-window part of the sequential dependence model); 0 = off.
-    bigram_boost: float = 0.0
-    bigram_slop: int = 4
 
 
 DEFAULT_TUNING = Tuning()
@@ -343,8 +327,9 @@ class TopPrefix(Q.Prefix):
 class Compiled:
     """A parsed query in the forms the searcher needs."""
 
-    primary: Q.Query  # what to run first
-    fallback: Q.Query | None = None  # "and_then_or": the OR form to top up a short result
+    # The query as Whoosh reads it (bare words ANDed): run for filter-only searches, shown
+    # by parse_query.
+    primary: Q.Query
     scoring: bool = True  # False: filters/negations only → sort by recency instead
     words: list[str] = field(default_factory=list)  # bare words, for did-you-mean
     tuning: Tuning = DEFAULT_TUNING
@@ -414,8 +399,6 @@ class _Compiler:
             return Q.NullQuery
         if len(subs) == 1:
             return subs[0]
-        if self.t.field_combine == "max":
-            return Q.DisjunctionMax(subs)
         return Q.Or(subs)
 
     def _tokens_clause(self, toks: list[str], fields: Sequence[str] = TEXT_FIELDS) -> Q.Query:
@@ -475,38 +458,38 @@ class _Compiler:
 
     # Tree ---------------------------------------------------------------------------------
 
-    def compile(self, node: Node, top: bool = False) -> tuple[Q.Query | None, Q.Query | None]:
-        """(primary, fallback) for a node; fallback only differs for soft top-level words."""
+    def compile(self, node: Node, top: bool = False) -> Q.Query | None:
+        """The Whoosh query of a node (None when it holds nothing to search)."""
         k = node.kind
         if k in ("word", "prefix", "fuzzy"):
-            return self.word(node), None
+            return self.word(node)
         if k == "phrase":
-            return self.phrase(node.text), None
+            return self.phrase(node.text)
         if k == "field":
-            return self.field(node), None
+            return self.field(node)
         if k == "not":
             inner = self._negated(node.children[0])
             if inner is None:
-                return None, None
-            return Q.Not(inner), None
+                return None
+            return Q.Not(inner)
         if k == "or":
             first = len(self.concepts)
-            subs = [q for c in node.children if (q := self.compile(c)[0]) is not None]
+            subs = [q for c in node.children if (q := self.compile(c)) is not None]
             # Alternatives count once for coordination: "(alpha OR beta) gamma" is two
             # things asked for, not three.
             group = first + 1
             self.concepts[first:] = [replace(c, group=group) for c in self.concepts[first:]]
-            return (_or(subs), None)
+            return _or(subs)
         return self._and(node, top)
 
     def _negated(self, node: Node) -> Q.Query | None:
         # What is excluded does not make the query a ranked one, nor feed did-you-mean.
         saved = self.scoring, list(self.words), list(self.concepts), dict(self.phrases)
-        q, _ = self.compile(node)
+        q = self.compile(node)
         self.scoring, self.words, self.concepts, self.phrases = saved
         return q
 
-    def _and(self, node: Node, top: bool) -> tuple[Q.Query | None, Q.Query | None]:
+    def _and(self, node: Node, top: bool) -> Q.Query | None:
         soft: list[Q.Query] = []
         soft_tokens: list[str] = []
         required: list[Q.Query] = []
@@ -528,7 +511,7 @@ class _Compiler:
                 if flt is not None:
                     self.filters.append(flt)
                 continue
-            q, _ = self.compile(c)
+            q = self.compile(c)
             if q is None:
                 continue
             if top and not node.explicit and c.kind in ("word", "prefix", "fuzzy"):
@@ -540,32 +523,11 @@ class _Compiler:
         if top and not node.explicit:
             # Soft words rank and bring passages in; only the rest must match.
             self.required = list(required)
-        if len(soft) <= 1 or self.t.group == "and":
-            required = soft + required
-            soft = []
-            primary = _and(required)
-            fallback = None
-        elif self.t.group == "or":
-            primary = _and([*required, Q.Or(soft, scale=self.t.or_scale)])
-            fallback = None
-        else:  # and_then_or
-            primary = _and(soft + required)
-            fallback = _and([*required, Q.Or(soft, scale=self.t.or_scale)])
+        primary = _and(soft + required)
         if top and len(soft_tokens) >= 2 and self.t.phrase_boost > 0:
             # The whole-query phrase bonus is applied by search.py to the top candidates
             # only: as an AndMaybe(Phrase) clause it doubled latency on tubegraph.
             self.phrase_tokens = list(soft_tokens)
-        if top and len(soft_tokens) >= 3 and self.t.bigram_boost > 0:
-            pairs = list(dict.fromkeys(itertools.pairwise(soft_tokens)))
-            bonus = Q.Or(
-                [
-                    Q.Phrase("body", list(p), slop=self.t.bigram_slop, boost=self.t.bigram_boost)
-                    for p in pairs
-                ]
-            )
-            primary = Q.AndMaybe(primary, bonus) if primary is not None else None
-            if fallback is not None:
-                fallback = Q.AndMaybe(fallback, bonus)
         if self.filters and top and primary is None:
             primary = Q.Every()  # only filters: every passage they let through
         if negative and top:
@@ -577,9 +539,7 @@ class _Compiler:
         elif negative:
             neg = _or(negative)
             primary = Q.AndNot(primary if primary is not None else Q.Every(), neg)
-            if fallback is not None:
-                fallback = Q.AndNot(fallback, neg)
-        return primary, fallback
+        return primary
 
 
 def _or(subs: list[Q.Query]) -> Q.Query | None:
@@ -672,11 +632,11 @@ def compile_query(
     comp = _Compiler(schema, tuning)
     if tree is not None and tree.kind == "not":
         neg = comp._negated(tree.children[0])
-        primary, fallback = (Q.Every(), None) if neg is not None else (None, None)
+        primary = Q.Every() if neg is not None else None
         if neg is not None:
             comp.mask.append(neg)
     else:
-        primary, fallback = (None, None) if tree is None else comp.compile(tree, top=True)
+        primary = None if tree is None else comp.compile(tree, top=True)
     fq = filters_query(schema, filters)
     if fq is not None:
         comp.filters.append(fq)
@@ -692,7 +652,6 @@ def compile_query(
         required = primary if primary is not Q.NullQuery else None
     return Compiled(
         primary=primary,
-        fallback=fallback,
         scoring=comp.scoring,
         words=comp.words,
         has_text=comp.has_text,
