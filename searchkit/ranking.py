@@ -92,11 +92,6 @@ class RankParams:
     # A part of a punctuated word (`Rad53` of `Rad53-dependent`) found apart from the
     # others counts this much (0: not at all, the word is searched as a phrase only).
     part_weight: float = 0.5
-    # Pseudo-relevance feedback: this many words drawn from the top passages are added, each
-    # weighing at most `feedback_weight` of a query word (0 words = off).
-    feedback_terms: int = 0
-    feedback_docs: int = 5
-    feedback_weight: float = 0.3
 
 
 DEFAULT_PARAMS = RankParams()
@@ -115,7 +110,6 @@ class Concept:
     label: str = ""  # what the user typed, for explanations
     kind: str = "terms"  # "prefix"/"fuzzy": `terms` are expanded against the index first
     group: int = 0  # concepts of one OR share a group (non-zero): they count once
-    fb: float = 0.0  # a feedback word's weight (non-zero: not typed, drawn from top passages)
     phrase: int = 0  # non-zero: scores only passages in `score_concepts(phrase_docs=…)[id]`
     dist: int = 1  # fuzzy: edit distance
 
@@ -328,7 +322,7 @@ def score_concepts(
     concepts = _merged(expand(searcher, concepts))
     only_function = all(c.function for c in concepts)
     gating = [only_function or not c.function for c in concepts]
-    weights = [c.fb or (params.function_weight if c.function else 1.0) for c in concepts]
+    weights = [params.function_weight if c.function else 1.0 for c in concepts]
     # Gating concepts first: they build the candidate set the others only add to.
     order = sorted(range(len(concepts)), key=lambda i: not gating[i])
     acc: dict[int, float] = {}
@@ -356,8 +350,7 @@ def score_concepts(
                     d += off
                     if s > best.get(d, 0.0):
                         best[d] = s
-        # Feedback words are not asked for: they never count against coordination.
-        mass = 0.0 if c.fb else weights[i] * max(_idf(n, df) for _, df in present)
+        mass = weights[i] * max(_idf(n, df) for _, df in present)
         masses[i] = mass
         bit = 1 << i
         if c.phrase:

@@ -9,7 +9,6 @@ in module globals, so threads with their own searchers can call it concurrently.
 from __future__ import annotations
 
 import fnmatch
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -221,13 +220,6 @@ def _ranked(
         searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
     )
     scores = scored.scores
-    if params.feedback_terms > 0 and scores:
-        extra = _feedback(searcher, scores, concepts, params)
-        if extra:
-            scores = ranking.score_concepts(
-                searcher, [*concepts, *extra], params, within=within, exclude=exclude,
-                phrase_docs=phrase_docs,
-            ).scores
     # Enough candidates for the page after the per-note cap, plus room for the phrase
     # rerank to lift a passage from below the page.
     pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
@@ -269,41 +261,6 @@ def _ranked(
         corrected=applied,
         available=available,
     )
-
-
-def _feedback(
-    searcher: Any, scores: dict[int, float], concepts: list[ranking.Concept], params: RankParams
-) -> list[ranking.Concept]:
-    """Words frequent in the best passages and rare in the vault (Rocchio-style feedback),
-    as extra low-weight concepts."""
-    import heapq
-
-    top = heapq.nlargest(params.feedback_docs, scores, key=scores.__getitem__)
-    asked = {t for c in concepts for t in c.terms}
-    best = max(scores[d] for d in top) or 1.0
-    weight: Counter[str] = Counter()
-    analyzer = searcher.schema["body"].analyzer
-    n = searcher.doc_count_all()
-    for d in top:
-        body = searcher.stored_fields(d).get("body") or ""
-        toks = [t.text for t in analyzer(body)]
-        if not toks:
-            continue
-        share = scores[d] / best
-        for t, k in Counter(toks).items():
-            if t not in asked and len(t) > 2 and not t.isdigit():
-                weight[t] += share * k / len(toks)
-    for t in list(weight):
-        df = searcher.doc_frequency("body", t)
-        weight[t] *= math.log(1 + n / (df + 1)) if df > 1 else 0.0
-    picked = weight.most_common(params.feedback_terms)
-    if not picked:
-        return []
-    top_w = picked[0][1] or 1.0
-    return [
-        ranking.Concept((t,), function=True, label=f"+{t}", fb=params.feedback_weight * w / top_w)
-        for t, w in picked
-    ]
 
 
 def _corrected(
