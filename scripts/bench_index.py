@@ -33,7 +33,7 @@ import psutil
 
 BUILD = """
 import sys, json
-import searchkit.index as I
+import searchkit.store.index as I
 I.WRITER_LIMITMB = int(sys.argv[3])
 r = I.update_index(sys.argv[1], sys.argv[2], jobs=int(sys.argv[4]))
 print(json.dumps({"notes": r.notes, "chunks": r.chunks}))
@@ -41,7 +41,7 @@ print(json.dumps({"notes": r.notes, "chunks": r.chunks}))
 
 UPDATE = """
 import sys, json
-from searchkit.index import update_index
+from searchkit.store.index import update_index
 r = update_index(sys.argv[1])
 print(json.dumps({"changed": r.changed, "unchanged": r.unchanged}))
 """
@@ -49,10 +49,10 @@ print(json.dumps({"changed": r.changed, "unchanged": r.unchanged}))
 BASELINE = """
 import sys, json, time
 import whoosh.index
-from searchkit.chunker import load_note
+from searchkit.ingest.chunker import load_note
 from searchkit.errors import NoteError
-from searchkit.schema import build_schema, note_documents
-from searchkit.notes import scan_vault
+from searchkit.store.schema import build_schema, note_documents
+from searchkit.ingest.notes import scan_vault
 idx, vault = sys.argv[1], sys.argv[2]
 import os; os.makedirs(idx)
 ix = whoosh.index.create_in(idx, build_schema())

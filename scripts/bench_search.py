@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio {c_sk / c_fts:.1f} x  ({' '.join(sk_cmd[1:3])!r})"
         )
         imp = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import searchkit.search"],
+            [sys.executable, "-X", "importtime", "-c", "import searchkit.retrieve.search"],
             capture_output=True,
             text=True,
             check=False,

@@ -98,14 +98,14 @@ def process_floor(runs: int) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import searchkit.cli"], check=True)
+        subprocess.run([sys.executable, "-c", "import searchkit.surfaces.cli"], check=True)
         times.append(time.perf_counter() - t)
     return p50(times)
 
 
 def tool_tokens(index: Path) -> tuple[int, int]:
-    from searchkit.mcp_server import tool_definitions
-    from searchkit.serving import LiveIndex
+    from searchkit.surfaces.mcp_server import tool_definitions
+    from searchkit.surfaces.serving import LiveIndex
 
     with LiveIndex(index, watch=False) as live:
         text = json.dumps(asyncio.run(tool_definitions(live)))
@@ -136,7 +136,7 @@ def main() -> None:
     print(f"whole `searchkit search`, cold: {cold:7.1f} ms (median of {len(qs)} queries x "
           f"{max(1, args.runs // 2 + 1)})")
     print(f"whole `searchkit search`, warm: {warm:7.1f} ms  -> {cold / warm:.1f}x faster")
-    print(f"floor (`python -c 'import searchkit.cli'`): {process_floor(len(qs)):.1f} ms")
+    print(f"floor (`python -c 'import searchkit.surfaces.cli'`): {process_floor(len(qs)):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 
-from searchkit.chunker import _parser, load_note
 from searchkit.errors import NoteError
-from searchkit.notes import scan_vault
+from searchkit.ingest.chunker import _parser, load_note
+from searchkit.ingest.notes import scan_vault
 
 # Markup that plain chunk text must not hold (code may: it is shown as written).
 LEFTOVER = re.compile(r"\[\[|\]\]|<a\s|\[![\w-]+\]", re.IGNORECASE)

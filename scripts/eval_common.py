@@ -77,13 +77,13 @@ class Settings:
     """What searchkit runs with: None means the library's own default object, passed as
     None so that a run without flags is exactly what the CLI does."""
 
-    params: Any = None  # searchkit.ranking.RankParams | None
-    tuning: Any = None  # searchkit.query.Tuning | None
+    params: Any = None  # searchkit.retrieve.ranking.RankParams | None
+    tuning: Any = None  # searchkit.retrieve.query.Tuning | None
 
     def describe(self) -> dict[str, Any]:
         """The fields that differ from the library defaults ({} = the defaults)."""
-        from searchkit.query import DEFAULT_TUNING
-        from searchkit.ranking import DEFAULT_PARAMS
+        from searchkit.retrieve.query import DEFAULT_TUNING
+        from searchkit.retrieve.ranking import DEFAULT_PARAMS
 
         out: dict[str, Any] = {}
         for obj, default in ((self.params, DEFAULT_PARAMS), (self.tuning, DEFAULT_TUNING)):
@@ -165,8 +165,8 @@ def _merge_floats(base: Mapping[str, float], values: Mapping[str, str], flag: st
 
 def settings_from_args(a: Any) -> Settings:
     """Map the tuning flags onto RankParams / Tuning; no flag at all → Settings()."""
-    from searchkit.query import DEFAULT_TUNING
-    from searchkit.ranking import DEFAULT_PARAMS
+    from searchkit.retrieve.query import DEFAULT_TUNING
+    from searchkit.retrieve.ranking import DEFAULT_PARAMS
 
     param_values = parse_assignments(a.param, "--param")
     if a.k1 is not None:
@@ -286,7 +286,7 @@ def ensure_index(vault: Path, index_dir: Path, label: str, rebuild: str = "auto"
 
 @contextlib.contextmanager
 def open_searcher(index_dir: Path) -> Iterator[Any]:
-    from searchkit.index import open_for_search
+    from searchkit.store.index import open_for_search
 
     ix, _meta = open_for_search(index_dir)
     searcher = ix.searcher()
@@ -302,7 +302,7 @@ def searchkit_query(
 ) -> list[Any]:
     """One query, ranked only (no snippets: they do not change the order)."""
     from searchkit.errors import SearchkitError
-    from searchkit.search import search
+    from searchkit.retrieve.search import search
 
     # Overrides only when given: a run without flags calls search() as the API does.
     extra = {

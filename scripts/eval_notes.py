@@ -29,7 +29,7 @@ from eval_common import (
 
 # The CLI's defaults (`searchkit search`): what a user sees, and what the set was judged for.
 LIMIT = 10
-PER_NOTE = None  # searchkit.search.DEFAULT_PER_NOTE, read when the checkout is imported
+PER_NOTE = None  # searchkit.retrieve.search.DEFAULT_PER_NOTE, read when the checkout is imported
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:
@@ -77,7 +77,7 @@ def run_notes(
         setup_s += ensure_index(vault, base / "index", f"{name}/{corpus}", rebuild)
         setup_s += ensure_peer(peer, peer_path, vault, base / "peer.db", f"{name}/{corpus}")
 
-        from searchkit.search import DEFAULT_PER_NOTE
+        from searchkit.retrieve.search import DEFAULT_PER_NOTE
 
         per_note = DEFAULT_PER_NOTE if PER_NOTE is None else PER_NOTE
         with open_searcher(base / "index") as searcher:

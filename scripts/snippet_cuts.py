@@ -15,9 +15,9 @@ import argparse
 import random
 import re
 
-from searchkit.chunker import load_note
-from searchkit.highlight import make_snippet
-from searchkit.notes import scan_vault
+from searchkit.ingest.chunker import load_note
+from searchkit.ingest.notes import scan_vault
+from searchkit.retrieve.highlight import make_snippet
 
 WORD = re.compile(r"[A-Za-z]{5,}")
 

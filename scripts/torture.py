@@ -52,10 +52,10 @@ from searchkit.errors import (
     SearchkitError,
     VaultError,
 )
-from searchkit.index import open_for_search, update_index
-from searchkit.indexdir import LOCK_FILE, read_meta, write_meta
-from searchkit.notes import scan_vault
-from searchkit.status import check_index
+from searchkit.ingest.notes import scan_vault
+from searchkit.store.index import open_for_search, update_index
+from searchkit.store.indexdir import LOCK_FILE, read_meta, write_meta
+from searchkit.store.status import check_index
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _reset(idx: Path, start: Path | None) -> None:
 WRITER = """
 import random, sys, time
 from searchkit.errors import IndexLockedError
-from searchkit.index import update_index
+from searchkit.store.index import update_index
 sys.path.insert(0, sys.argv[4])
 from torture import edit_vault
 idx, vault, end, rebuilds = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[5] == "1"

@@ -1,7 +1,7 @@
 """searchkit: ranked passage search for markdown note vaults.
 
     >>> import searchkit
-    >>> with searchkit.open_index("index", vault="examples/vault") as ix:
+    >>> with searchkit.open_index("store.index", vault="examples/vault") as ix:
     ...     ix.update()
     ...     for passage in ix.search("sleep memory", limit=3):
     ...         print(passage.title, passage.links.file)
@@ -13,21 +13,20 @@ from typing import TYPE_CHECKING, Any
 # for Whoosh when `searchkit search` hands the query to a running `searchkit serve`.
 _EXPORTS = {
     "SearchIndex": "api", "open_index": "api",
-    "Chunk": "chunker", "Timestamp": "chunker", "chunk_markdown": "chunker",
-    "load_note": "chunker",
+    "Chunk": "ingest.chunker", "Timestamp": "ingest.chunker", "chunk_markdown": "ingest.chunker",
+    "load_note": "ingest.chunker",
     "ConfigError": "errors", "InvalidArgumentError": "errors",
     "IndexCorruptError": "errors", "IndexLockedError": "errors",
     "IndexNotFoundError": "errors", "IndexVersionError": "errors", "NoteError": "errors",
     "QuerySyntaxError": "errors", "SearchkitError": "errors", "VaultError": "errors",
-    "IndexStatus": "index", "Progress": "index", "UpdateReport": "index",
-    "Links": "links",
-    "Note": "notes", "NoteWarning": "notes",
-    "Passage": "search", "SearchResults": "search",
+    "IndexStatus": "store.index", "Progress": "store.index", "UpdateReport": "store.index",
+    "Links": "retrieve.links",
+    "Note": "ingest.notes", "NoteWarning": "ingest.notes",
+    "Passage": "retrieve.search", "SearchResults": "retrieve.search",
 }
 
 if TYPE_CHECKING:
     from .api import SearchIndex, open_index
-    from .chunker import Chunk, Timestamp, chunk_markdown, load_note
     from .errors import (
         ConfigError,
         IndexCorruptError,
@@ -40,10 +39,11 @@ if TYPE_CHECKING:
         SearchkitError,
         VaultError,
     )
-    from .index import IndexStatus, Progress, UpdateReport
-    from .links import Links
-    from .notes import Note, NoteWarning
-    from .search import Passage, SearchResults
+    from .ingest.chunker import Chunk, Timestamp, chunk_markdown, load_note
+    from .ingest.notes import Note, NoteWarning
+    from .retrieve.links import Links
+    from .retrieve.search import Passage, SearchResults
+    from .store.index import IndexStatus, Progress, UpdateReport
 
 
 def __getattr__(name: str) -> Any:

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import index as _index
-from . import reading as _reading
-from . import status as _status
 from .errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -32,9 +29,12 @@ from .errors import (
     SearchkitError,
     VaultError,
 )
-from .indexdir import LOCK_FILE, META_FILE, REBUILD_HINT, IndexMeta, read_meta
-from .locate import Location, locate
-from .search import DEFAULT_PER_NOTE, SearchResults, search
+from .retrieve import reading as _reading
+from .retrieve.search import DEFAULT_PER_NOTE, SearchResults, search
+from .store import index as _index
+from .store import status as _status
+from .store.indexdir import LOCK_FILE, META_FILE, REBUILD_HINT, IndexMeta, read_meta
+from .store.locate import Location, locate
 
 # Passage kinds, shared with the CLI's --kind choices so both refuse the same values.
 KINDS = ("intro", "section", "callout")
@@ -484,7 +484,7 @@ def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None
     for: no words at all, or only words the index does not keep (stop words, 1 letter)."""
     from whoosh import query as Q
 
-    from .query import compile_query
+    from .retrieve.query import compile_query
 
     comp = compile_query(query, searcher.schema, filters or None)
     if comp.primary is not Q.NullQuery:

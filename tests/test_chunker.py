@@ -8,10 +8,10 @@ import textwrap
 import pytest
 
 from searchkit import chunk_markdown
-from searchkit.chunker import MAX_CHUNK_CHARS, Timestamp, load_note
 from searchkit.errors import NoteError
-from searchkit.notes import parse_note
-from searchkit.timestamps import parse_timestamp
+from searchkit.ingest.chunker import MAX_CHUNK_CHARS, Timestamp, load_note
+from searchkit.ingest.notes import parse_note
+from searchkit.ingest.timestamps import parse_timestamp
 
 
 def md(text: str) -> str:

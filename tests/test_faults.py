@@ -27,7 +27,6 @@ from whoosh.filedb.structfile import StructFile
 
 import searchkit
 from searchkit.api import open_index
-from searchkit.cli import main
 from searchkit.errors import (
     DiskFullError,
     IndexCorruptError,
@@ -37,10 +36,11 @@ from searchkit.errors import (
     NoteError,
     VaultError,
 )
-from searchkit.index import UpdateReport, needs_refresh, open_for_search, update_index
-from searchkit.indexdir import LOCK_FILE, META_FILE, read_meta
-from searchkit.notes import read_note
-from searchkit.status import check_index
+from searchkit.ingest.notes import read_note
+from searchkit.store.index import UpdateReport, needs_refresh, open_for_search, update_index
+from searchkit.store.indexdir import LOCK_FILE, META_FILE, read_meta
+from searchkit.store.status import check_index
+from searchkit.surfaces.cli import main
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -55,8 +55,8 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_workers_does_not_import_index():
-    mods = _imported_modules(Path(searchkit.__file__).parent / "workers.py")
-    assert not {".index", "searchkit.index"} & mods
+    mods = _imported_modules(Path(searchkit.__file__).parent / "store" / "workers.py")
+    assert not {".index", "searchkit.store.index"} & mods
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ def test_threads_sharing_an_index_during_rebuilds_see_no_errors(tmp_path: Path, 
     update_index(idx, vault, jobs=1)
     rebuilder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from searchkit.index import update_index\n"
+         "import sys, time; from searchkit.store.index import update_index\n"
          "end = time.monotonic() + 1.5\n"
          "while time.monotonic() < end: update_index(sys.argv[1], rebuild=True, jobs=1)",
          str(idx)],

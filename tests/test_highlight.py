@@ -7,7 +7,7 @@ import re
 import pytest
 
 import searchkit
-from searchkit.highlight import make_snippet
+from searchkit.retrieve.highlight import make_snippet
 
 
 def spans_of(text: str, *words: str) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ import pytest
 from vaults import RUST, SLEEP
 
 import searchkit
-from searchkit.remote import SERVE_FILE
+from searchkit.surfaces.remote import SERVE_FILE
 
 TOKEN = "s3cret-token"
 
@@ -156,7 +156,7 @@ def test_wrong_or_missing_token_is_refused(server: Server) -> None:
 PROBE = (
     "import atexit, sys\n"
     "atexit.register(lambda: sys.stderr.write('WHOOSH=%s\\n' % ('whoosh' in sys.modules)))\n"
-    "from searchkit.cli import main\n"
+    "from searchkit.surfaces.cli import main\n"
     "main(sys.argv[1:], prog_name='searchkit')\n"
 )
 
@@ -208,8 +208,8 @@ def test_a_stale_server_file_falls_back_to_a_local_search(tmp_path: Path) -> Non
 
     from click.testing import CliRunner
 
-    from searchkit.cli import main
-    from searchkit.remote import ServerInfo, write_server_info
+    from searchkit.surfaces.cli import main
+    from searchkit.surfaces.remote import ServerInfo, write_server_info
 
     vault, index = make_vault(tmp_path)
     with socket.socket() as s:  # a port nobody listens on once closed

@@ -28,14 +28,14 @@ from searchkit.errors import (
     IndexVersionError,
     VaultError,
 )
-from searchkit.index import (
+from searchkit.store.index import (
     Progress,
     needs_refresh,
     open_for_search,
     update_index,
 )
-from searchkit.indexdir import META_FILE, manifest_path, read_meta
-from searchkit.status import index_status
+from searchkit.store.indexdir import META_FILE, manifest_path, read_meta
+from searchkit.store.status import index_status
 
 NOTES = {
     "alpha.md": "---\ntitle: Alpha\ntags: [one]\n---\n# Alpha\n\nAlpha intro text.\n\n"
@@ -334,7 +334,7 @@ def generated_notes(n: int) -> dict[str, str]:
 RUNNER = textwrap.dedent(
     """
     import sys
-    from searchkit.index import update_index
+    from searchkit.store.index import update_index
     update_index(sys.argv[1], sys.argv[2], rebuild=sys.argv[3] == "1", jobs=2)
     print("done", flush=True)
     """
@@ -402,7 +402,7 @@ LOCK_HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from searchkit.indexdir import write_lock
+    from searchkit.store.indexdir import write_lock
     with write_lock(Path(sys.argv[1]), 5):
         print("locked", flush=True)
         time.sleep(30)
@@ -472,7 +472,7 @@ def test_status_counts_stale_notes_without_updating(vault: Path, idx: Path):
 
 
 def test_watch_reindexes_on_change_and_stops(vault: Path, tmp_path: Path):
-    from searchkit.watch import watch_vault
+    from searchkit.surfaces.watch import watch_vault
 
     idx = vault / "index"  # inside the vault: its own writes must not trigger updates
     reports: list = []

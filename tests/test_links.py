@@ -1,9 +1,9 @@
-from searchkit.links import (
+from searchkit.ingest.slugs import slugify
+from searchkit.retrieve.links import (
     Links,
     file_link,
     make_links,
     obsidian_link,
-    slugify,
     video_link,
     web_link,
 )
@@ -73,7 +73,7 @@ def test_make_links_bundles_every_form():
 
 
 def test_minute_second_frame_stamps_are_read_as_minutes_and_seconds():
-    from searchkit.timestamps import MMSS00_FROM_HOURS, parse_timestamp
+    from searchkit.ingest.timestamps import MMSS00_FROM_HOURS, parse_timestamp
 
     assert parse_timestamp("13:02:00") == 13 * 60 + 2  # not 13 hours into a 40-minute video
     assert parse_timestamp("04:05:00") == 4 * 60 + 5

@@ -10,7 +10,7 @@ import pytest
 from vaults import write_vault
 
 import searchkit
-from searchkit.spelling import closest_term, edit_distance
+from searchkit.retrieve.spelling import closest_term, edit_distance
 
 FILLER = (
     "The afternoon session wandered through scheduling, budgets, office plants, travel "

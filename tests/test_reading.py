@@ -9,7 +9,7 @@ import pytest
 
 import searchkit
 from searchkit.errors import NoteError
-from searchkit.reading import MAX_CHARS
+from searchkit.retrieve.reading import MAX_CHARS
 
 NOTE = """\
 ---

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query as Q
 
-from searchkit.chunker import Chunk, Timestamp
 from searchkit.errors import QuerySyntaxError
-from searchkit.schema import build_schema, chunk_document
-from searchkit.search import nearest_timestamp, parse_query, search
+from searchkit.ingest.chunker import Chunk, Timestamp
+from searchkit.retrieve.search import nearest_timestamp, parse_query, search
+from searchkit.store.schema import build_schema, chunk_document
 
 DINO = (
     "The current era is a golden age of dinosaur discovery [00:00:44]. "

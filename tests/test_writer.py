@@ -8,10 +8,10 @@ from pathlib import Path
 import whoosh.index
 import whoosh.writing
 
-from searchkit.chunker import chunk_note
-from searchkit.notes import parse_note
-from searchkit.schema import build_schema, note_documents
-from searchkit.workers import FastSegmentWriter
+from searchkit.ingest.chunker import chunk_note
+from searchkit.ingest.notes import parse_note
+from searchkit.store.schema import build_schema, note_documents
+from searchkit.store.workers import FastSegmentWriter
 
 TEXT = """---
 tags: [owls, night]

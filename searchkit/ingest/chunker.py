@@ -20,8 +20,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .inline_text import Piece, TextBuilder, Timestamp
-from .links import slugify
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
+from .slugs import slugify
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from .errors import NoteError, VaultError
+from ..errors import NoteError, VaultError
 
 MAX_NOTE_BYTES = 10 * 1024 * 1024
 NOTE_SUFFIXES = (".md", ".markdown")

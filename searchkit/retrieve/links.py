@@ -5,19 +5,8 @@ Pure functions of stored chunk fields, so the search path never re-reads a note.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
-
-_SLUG_DROP = re.compile(r"[^\w\- ]+")
-
-
-def slugify(heading: str) -> str:
-    """GitHub-style heading slug: lower-case, punctuation dropped, spaces to hyphens."""
-    text = unicodedata.normalize("NFC", heading).strip().lower()
-    text = _SLUG_DROP.sub("", text)
-    return text.replace(" ", "-")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 from whoosh import query as Q
 
-from .errors import QuerySyntaxError
+from ..errors import QuerySyntaxError
 from .ranking import FUNCTION_WORDS, SCORED_FIELDS, Concept, top_prefix_terms
 
 TEXT_FIELDS = ("title", "aliases", "headings", "body")

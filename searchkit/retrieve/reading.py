@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import NoteError
-from .notes import MAX_NOTE_BYTES, decode_note_bytes, is_note_name
+from ..errors import NoteError
+from ..ingest.notes import MAX_NOTE_BYTES, decode_note_bytes, is_note_name
 
 DEFAULT_MAX_LINES = 80
 MAX_LINES_CAP = 500

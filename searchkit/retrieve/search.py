@@ -18,11 +18,11 @@ from typing import Any
 from whoosh import query as Q
 from whoosh import sorting
 
+from ..ingest.timestamps import nearest_timestamp
 from . import highlight, ranking, spelling
 from .links import Links, make_links
 from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
-from .timestamps import nearest_timestamp
 
 __all__ = [
     "Passage",

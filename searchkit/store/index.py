@@ -14,9 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._fastimport import whoosh  # whoosh.index, imported without urllib.request
-from .chunker import CHUNKER_VERSION
-from .errors import (
+from .._fastimport import whoosh  # whoosh.index, imported without urllib.request
+from ..errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
@@ -25,6 +24,8 @@ from .errors import (
     SearchkitError,
     VaultError,
 )
+from ..ingest.chunker import CHUNKER_VERSION
+from ..ingest.notes import NoteWarning, ScanLog, scan_vault
 from .indexdir import (
     META_FILE,
     REBUILD_HINT,
@@ -40,7 +41,6 @@ from .indexdir import (
     write_manifest,
     write_meta,
 )
-from .notes import NoteWarning, ScanLog, scan_vault
 from .records import (
     current_records,
     diff_vault,

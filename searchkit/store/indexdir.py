@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from ..errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexReadOnlyError,

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError, IndexCorruptError, IndexNotFoundError
+from ..errors import ConfigError, IndexCorruptError, IndexNotFoundError
 from .indexdir import META_FILE, read_meta
 
 if sys.version_info >= (3, 11):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError
+from ..errors import IndexCorruptError
+from ..ingest.notes import FileInfo, ScanLog, content_hash, scan_vault
 from .indexdir import (
     REBUILD_HINT,
     Manifest,
@@ -25,7 +26,6 @@ from .indexdir import (
     file_problems,
     read_manifest,
 )
-from .notes import FileInfo, ScanLog, content_hash, scan_vault
 
 
 @dataclass(frozen=True)

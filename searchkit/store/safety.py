@@ -14,9 +14,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DiskFullError, IndexWriteError, MassDeleteError, SearchkitError, VaultError
+from ..errors import DiskFullError, IndexWriteError, MassDeleteError, SearchkitError, VaultError
+from ..ingest.notes import scan_vault
 from .indexdir import index_write_error, owner_name, read_meta, remove_stale
-from .notes import scan_vault
 
 ALLOW_FLAG = "--allow-mass-delete"
 

@@ -18,8 +18,8 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-from .chunker import Chunk
-from .notes import Note
+from ..ingest.chunker import Chunk
+from ..ingest.notes import Note
 
 # Bump when the fields below change: an index with another version is rebuilt.
 # 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
@@ -28,7 +28,9 @@ from .notes import Note
 # 5: `headings` leaves out a first heading that repeats the title.
 # 6: the analyzer's stem function lives in schema.py (Whoosh pickles it by module path).
 # 7: `body` without character offsets (positions only): snippets re-analyse the text.
-SCHEMA_VERSION = 7
+# 8: modules moved into stage folders: the stem function is now
+#    `searchkit.store.schema.stem_word`, and an index pickled with the old path cannot load.
+SCHEMA_VERSION = 8
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).

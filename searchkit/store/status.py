@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError, SearchkitError, VaultError
+from ..errors import IndexCorruptError, SearchkitError, VaultError
+from ..ingest.notes import ScanLog
 from .index import IndexStatus, _open_whoosh, _read_built_meta, _version_problem
 from .indexdir import dir_size, file_problems, read_manifest
-from .notes import ScanLog
 from .records import current_records, diff_vault, latest_generation, scan_notes
 
 

@@ -23,9 +23,9 @@ from whoosh import multiproc
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .errors import NoteError
+from ..errors import NoteError
+from ..ingest.notes import Note, NoteWarning
 from .indexdir import NoteRecord
-from .notes import Note, NoteWarning
 
 # Turns a read note and its chunks into index documents. Passed in by the caller (it is
 # `index.note_documents`) so that this module never imports `index`, which imports it.
@@ -44,7 +44,7 @@ class Loaded:
 
 
 def _load(to_docs: ToDocs, vault: str, path: str) -> Loaded:
-    from .chunker import load_note
+    from ..ingest.chunker import load_note
 
     try:
         note, chunks = load_note(vault, path)

@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import IndexLockedError, MassDeleteError, SearchkitError
+from .. import __version__
+from ..errors import IndexLockedError, MassDeleteError, SearchkitError
 from .render import print_results, results_json, terminal_width
 
 EXIT_NO_RESULTS = 1
@@ -143,7 +143,7 @@ def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | Non
 
 def _open(index_dir: Path | None, vault: Path | None) -> Any:
     """The index the options name, else the one `searchkit.locate` finds from here."""
-    from .api import open_index  # Whoosh loads only for commands that use an index
+    from ..api import open_index  # Whoosh loads only for commands that use an index
 
     if vault is not None and not vault.is_dir():
         raise click.UsageError(f"vault not found or not a directory: {vault}")
@@ -396,7 +396,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
     Inside another indexed vault, that vault's index still wins; --vault/--index and
     SEARCHKIT_VAULT/SEARCHKIT_INDEX override both.
     """
-    from .locate import config_path, known_indexes, read_config, write_config
+    from ..store.locate import config_path, known_indexes, read_config, write_config
 
     try:
         if key is None:
@@ -492,8 +492,8 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
 def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
     """Show how notes split into passages (what gets indexed), without indexing."""
-    from .chunker import load_note
-    from .errors import NoteError
+    from ..errors import NoteError
+    from ..ingest.chunker import load_note
 
     for file in files:
         try:
@@ -535,7 +535,7 @@ def _search_on_server(
 ) -> None:
     """Print the results of a running `searchkit serve` and exit, like a local search would;
     return (having printed nothing) when no server can answer."""
-    from .locate import locate
+    from ..store.locate import locate
     from .remote import RemoteError, remote_search
 
     try:

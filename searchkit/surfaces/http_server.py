@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import (
+from ..errors import (
     IndexLockedError,
     NoteError,
     QuerySyntaxError,
@@ -141,8 +141,8 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from ..retrieve.search import DEFAULT_PER_NOTE
     from .render import results_json
-    from .search import DEFAULT_PER_NOTE
 
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)

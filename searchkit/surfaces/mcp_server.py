@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from .errors import SearchkitError
-from .search import SearchResults
+from ..errors import SearchkitError
+from ..retrieve.search import SearchResults
 from .serving import LiveIndex
 
 SNIPPET_CHARS = 300
@@ -101,7 +101,7 @@ def build_server(live: LiveIndex) -> Any:
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
 
-    from . import __version__
+    from .. import __version__
 
     server = MCPServer(
         "searchkit", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"

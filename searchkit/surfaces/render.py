@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .links import file_link
+from ..retrieve.links import file_link
 
 
 def terminal_width() -> int | None:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .api import REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
-from .errors import IndexNotFoundError, SearchkitError
-from .index import IndexStatus, UpdateReport
-from .reading import NoteLines
-from .search import SearchResults
+from ..api import REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
+from ..errors import IndexNotFoundError, SearchkitError
+from ..retrieve.reading import NoteLines
+from ..retrieve.search import SearchResults
+from ..store.index import IndexStatus, UpdateReport
 
 # Short: a change should reach the next search quickly; `watchfiles` still batches a burst
 # (it yields after 50 ms without a new event).

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import SearchkitError, VaultError
-from .index import UpdateReport, update_index
-from .indexdir import read_meta
-from .notes import IGNORE_FILE, NOTE_SUFFIXES
+from ..errors import SearchkitError, VaultError
+from ..ingest.notes import IGNORE_FILE, NOTE_SUFFIXES
+from ..store.index import UpdateReport, update_index
+from ..store.indexdir import read_meta
 
 DEFAULT_DEBOUNCE_MS = 500
 
