@@ -22,7 +22,7 @@ _EXPORTS = {
     "IndexStatus": "store.index", "Progress": "store.index", "UpdateReport": "store.index",
     "Links": "retrieve.links",
     "Note": "ingest.notes", "NoteWarning": "ingest.notes",
-    "Passage": "retrieve.search", "SearchResults": "retrieve.search",
+    "Passage": "retrieve.results", "SearchResults": "retrieve.results",
 }
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .ingest.chunker import Chunk, Timestamp, chunk_markdown, load_note
     from .ingest.notes import Note, NoteWarning
     from .retrieve.links import Links
-    from .retrieve.search import Passage, SearchResults
+    from .retrieve.results import Passage, SearchResults
     from .store.index import IndexStatus, Progress, UpdateReport
 
 

@@ -30,7 +30,8 @@ from .errors import (
     VaultError,
 )
 from .retrieve import reading as _reading
-from .retrieve.search import DEFAULT_PER_NOTE, SearchResults, search
+from .retrieve.results import SearchResults
+from .retrieve.search import DEFAULT_PER_NOTE, search
 from .store import index as _index
 from .store import status as _status
 from .store.indexdir import LOCK_FILE, META_FILE, REBUILD_HINT, IndexMeta, read_meta

@@ -12,7 +12,7 @@ import fnmatch
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from whoosh import query as Q
@@ -20,9 +20,10 @@ from whoosh import sorting
 
 from ..ingest.timestamps import nearest_timestamp
 from . import highlight, ranking, spelling
-from .links import Links, make_links
+from .links import make_links
 from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
+from .results import Passage, SearchResults
 
 __all__ = [
     "Passage",
@@ -33,96 +34,6 @@ __all__ = [
     "search",
     "suggest",
 ]
-
-
-# --- results -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One ranked passage, with everything needed to show and open it."""
-
-    rank: int  # 1-based, counting from the first result of the whole search (offset included)
-    score: float
-    id: str  # chunk id
-    path: str  # vault-relative note path
-    title: str
-    heading_path: tuple[str, ...]
-    kind: str  # intro | section | callout
-    callout_type: str | None
-    callout_title: str | None
-    line: int  # first line of the passage (its heading line), 1-based
-    snippet: str  # a few sentences around the best match, plain text
-    snippet_marked: str  # the same text HTML-escaped, matches in <mark>…</mark>
-    highlights: tuple[tuple[int, int], ...]  # (start, end) match spans in `snippet`
-    timestamp: int | None  # seconds: the video timestamp nearest the best match
-    tags: tuple[str, ...]
-    links: Links
-    explanation: str | None = None  # only with explain=True
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form with stable keys (tuples as lists, links as an object)."""
-        return {
-            "rank": self.rank,
-            "score": round(self.score, 4),
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "heading_path": list(self.heading_path),
-            "kind": self.kind,
-            "callout_type": self.callout_type,
-            "callout_title": self.callout_title,
-            "line": self.line,
-            "snippet": self.snippet,
-            "snippet_marked": self.snippet_marked,
-            "highlights": [list(s) for s in self.highlights],
-            "timestamp": self.timestamp,
-            "tags": list(self.tags),
-            "links": {
-                "file": self.links.file,
-                "obsidian": self.links.obsidian,
-                "web": self.links.web,
-                "video": self.links.video,
-            },
-            "explanation": self.explanation,
-        }
-
-
-class SearchResults(list):  # list[Passage]
-    """The passages of one results page plus facts about the whole search."""
-
-    def __init__(
-        self,
-        passages: Sequence[Passage] = (),
-        *,
-        query: str = "",
-        total: int = 0,
-        suggestion: str | None = None,
-        offset: int = 0,
-        total_exact: bool = True,
-        available: int | None = None,
-        corrected: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(passages)
-        self.query = query
-        # Matching passages, before the per-note cap: exact when `total_exact`, else a
-        # lower bound (filter-only searches sorted by date stop counting early).
-        self.total = total
-        self.total_exact = total_exact
-        # How many results the whole search can show (after the per-note cap), when known:
-        # there is a next page exactly when offset + len(self) < available.
-        self.available = available
-        self.suggestion = suggestion  # "did you mean": set when a word is not in the index
-        # (typed word, correction) for each unknown word that was searched as its correction
-        self.corrected = tuple(corrected)
-        self.offset = offset
-
-    def __repr__(self) -> str:
-        return (
-            f"SearchResults({list.__repr__(self)}, query={self.query!r}, total={self.total}, "
-            f"total_exact={self.total_exact}, suggestion={self.suggestion!r}, "
-            f"offset={self.offset})"
-        )
 
 
 # --- search ------------------------------------------------------------------------------

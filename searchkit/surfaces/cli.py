@@ -19,6 +19,7 @@ import click
 
 from .. import __version__
 from ..errors import IndexLockedError, MassDeleteError, SearchkitError
+from .progress import ProgressBar, list_removals, update_summary, warn_all
 from .render import print_results, results_json, terminal_width
 
 EXIT_NO_RESULTS = 1
@@ -62,77 +63,6 @@ def _use_color(flag: bool | None) -> bool:
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _warn_all(warnings: Any) -> None:
-    for w in warnings:
-        click.echo(f"warning: {w.path}: {w.message}", err=True)
-
-
-class _ProgressBar:
-    """A click progress bar on a terminal (stderr); silent when stderr is not one."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.done = 0
-        self.chunks = 0
-        self.started = time.perf_counter()
-
-    def __call__(self, p: Any) -> None:
-        if not self.enabled or p.notes_total < 50:
-            return  # a few notes finish before a bar is worth drawing
-        if self.bar is None:
-            self.bar = click.progressbar(
-                length=p.notes_total, label="Indexing", file=sys.stderr,
-                item_show_func=self._rate, show_eta=True,
-            )
-            self.bar.__enter__()
-        self.chunks = p.chunks
-        self.bar.update(p.notes_done - self.done, current_item=p)
-        self.done = p.notes_done
-
-    def _rate(self, _: Any) -> str:
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        return f"{self.done / elapsed:,.0f} notes/s {self.chunks / elapsed:,.0f} chunks/s"
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-
-def _summary(report: Any) -> str:
-    """One line saying what the update did: a build counts the notes it read, an
-    incremental update the notes that changed."""
-    size = f"{report.notes:,} notes, {report.chunks:,} chunks in {report.seconds:.2f} s"
-    n_warn = len(report.warnings)
-    warned = f"; {n_warn} warning{'' if n_warn == 1 else 's'}" if n_warn else ""
-    if report.rebuilt:
-        # Every note was read again; the added/changed/removed counts only compare the new
-        # index with the one it replaced.
-        line = f"Rebuilt {size}{warned}"
-        if report.reason:
-            line += f" — {report.reason}"
-        diff = (report.added, report.changed, report.removed)
-        if any(diff):
-            line += " (vs. the old index: {} added, {} changed, {} removed)".format(*diff)
-        return line
-    if report.reason:  # the first build
-        return f"Built {size}{warned}"
-    return (
-        f"Updated {size} ({report.added} added, {report.changed} changed, "
-        f"{report.removed} removed, {report.unchanged} unchanged{warned})"
-    )
-
-
-def _list_removals(exc: MassDeleteError, shown: int = 20) -> None:
-    click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
-               "notes:", err=True)  # fmt: skip
-    for path in exc.would_remove[:shown]:
-        click.echo(f"  {path}", err=True)
-    if len(exc.would_remove) > shown:
-        click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
 
 
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
@@ -201,7 +131,7 @@ def index_cmd(
             f"no index at {ix.index_dir} yet: name the vault, e.g. "
             f"`{ix.fix_command('PATH/TO/VAULT')}`"
         )
-    bar = _ProgressBar(enabled=sys.stderr.isatty() and not as_json)
+    bar = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         report = ix.update(
             rebuild=rebuild, progress=bar, lock_timeout=lock_timeout, jobs=jobs,
@@ -209,7 +139,7 @@ def index_cmd(
             verify=True,  # an explicit run reads the index once: never "unchanged" if damaged
         )
     except MassDeleteError as exc:
-        _list_removals(exc)
+        list_removals(exc)
         raise _fail(exc) from exc
     except KeyboardInterrupt:
         # As a kill would: nothing half-done is live; the next update cleans up.
@@ -223,8 +153,8 @@ def index_cmd(
     if as_json:
         _echo_json(report.to_dict())
         return
-    _warn_all(report.warnings)
-    click.echo(_summary(report))
+    warn_all(report.warnings)
+    click.echo(update_summary(report))
 
 
 class _SearchCommand(click.Command):
@@ -324,7 +254,7 @@ def search_cmd(
                 click.echo(f"warning: could not refresh the index: {exc}", err=True)
                 report = None
             if report is not None and not as_json:
-                _warn_all(report.warnings)
+                warn_all(report.warnings)
         results = ix.search(
             text, limit=limit, offset=offset, per_note=per_note, explain=explain,
             tag=list(tag), path=path_, callout=callout, kind=kind,
@@ -469,8 +399,8 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     click.echo(f"Watching {ix.vault} (Ctrl-C to stop)…", err=True)
 
     def on_report(r: Any) -> None:
-        _warn_all(r.warnings)
-        click.echo(time.strftime("%H:%M:%S ") + _summary(r))
+        warn_all(r.warnings)
+        click.echo(time.strftime("%H:%M:%S ") + update_summary(r))
 
     def on_error(exc: SearchkitError) -> None:
         click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
@@ -501,7 +431,7 @@ def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
         except NoteError as exc:
             click.echo(f"warning: {file}: {exc.message}", err=True)
             continue
-        _warn_all(note.warnings)
+        warn_all(note.warnings)
         for c in chunks:
             if as_json:
                 data = {
@@ -561,8 +491,8 @@ def _server_error(exc: Exception) -> None:
 
 def _server_report(report: Any) -> None:
     if report.added or report.changed or report.removed:
-        _warn_all(report.warnings)
-        click.echo(time.strftime("%H:%M:%S ") + _summary(report), err=True)
+        warn_all(report.warnings)
+        click.echo(time.strftime("%H:%M:%S ") + update_summary(report), err=True)
 
 
 @main.command("mcp", short_help="Serve the index to AI agents over MCP (stdio).")

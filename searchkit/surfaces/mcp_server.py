@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from ..errors import SearchkitError
-from ..retrieve.search import SearchResults
+from ..retrieve.results import SearchResults
 from .serving import LiveIndex
 
 SNIPPET_CHARS = 300

@@ -17,7 +17,7 @@ from typing import Any
 from ..api import REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
 from ..errors import IndexNotFoundError, SearchkitError
 from ..retrieve.reading import NoteLines
-from ..retrieve.search import SearchResults
+from ..retrieve.results import SearchResults
 from ..store.index import IndexStatus, UpdateReport
 
 # Short: a change should reach the next search quickly; `watchfiles` still batches a burst

@@ -1,0 +1,84 @@
+"""What `searchkit index` (and `watch`) show while and after they work: the progress bar
+on stderr, the one-line summary of an update, warnings, the notes a refused update would
+remove."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from ..errors import MassDeleteError
+
+
+def warn_all(warnings: Any) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w.path}: {w.message}", err=True)
+
+
+class ProgressBar:
+    """A click progress bar on a terminal (stderr); silent when stderr is not one."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.chunks = 0
+        self.started = time.perf_counter()
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled or p.notes_total < 50:
+            return  # a few notes finish before a bar is worth drawing
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=p.notes_total, label="Indexing", file=sys.stderr,
+                item_show_func=self._rate, show_eta=True,
+            )
+            self.bar.__enter__()
+        self.chunks = p.chunks
+        self.bar.update(p.notes_done - self.done, current_item=p)
+        self.done = p.notes_done
+
+    def _rate(self, _: Any) -> str:
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        return f"{self.done / elapsed:,.0f} notes/s {self.chunks / elapsed:,.0f} chunks/s"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def update_summary(report: Any) -> str:
+    """One line saying what the update did: a build counts the notes it read, an
+    incremental update the notes that changed."""
+    size = f"{report.notes:,} notes, {report.chunks:,} chunks in {report.seconds:.2f} s"
+    n_warn = len(report.warnings)
+    warned = f"; {n_warn} warning{'' if n_warn == 1 else 's'}" if n_warn else ""
+    if report.rebuilt:
+        # Every note was read again; the added/changed/removed counts only compare the new
+        # index with the one it replaced.
+        line = f"Rebuilt {size}{warned}"
+        if report.reason:
+            line += f" — {report.reason}"
+        diff = (report.added, report.changed, report.removed)
+        if any(diff):
+            line += " (vs. the old index: {} added, {} changed, {} removed)".format(*diff)
+        return line
+    if report.reason:  # the first build
+        return f"Built {size}{warned}"
+    return (
+        f"Updated {size} ({report.added} added, {report.changed} changed, "
+        f"{report.removed} removed, {report.unchanged} unchanged{warned})"
+    )
+
+
+def list_removals(exc: MassDeleteError, shown: int = 20) -> None:
+    click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
+               "notes:", err=True)  # fmt: skip
+    for path in exc.would_remove[:shown]:
+        click.echo(f"  {path}", err=True)
+    if len(exc.would_remove) > shown:
+        click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
