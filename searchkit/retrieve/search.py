@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import query as Q
 from whoosh import sorting
@@ -24,6 +24,9 @@ from .links import make_links
 from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
 from .ranking import DEFAULT_PARAMS, RankParams
 from .results import Passage, SearchResults
+
+if TYPE_CHECKING:  # numpy loads only when a search uses vectors
+    from . import hybrid
 
 __all__ = [
     "Passage",
@@ -58,6 +61,7 @@ def search(
     tuning: Tuning | None = None,
     snippets: bool = True,
     params: RankParams | None = None,
+    semantic: tuple[hybrid.SemanticSide, str] | None = None,
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
@@ -65,7 +69,8 @@ def search(
     heading, callout, kind, video, has; a list value means any of them. `tuning` and
     `params` exist for scripts/eval.py; the defaults are the tuned ones.
     `snippets=False` skips snippet building (empty snippet, first timestamp) for callers
-    that only rank.
+    that only rank. `semantic` (the vectors' side and a mode, "hybrid" or "semantic")
+    re-ranks by meaning as well (hybrid.py); None ranks by words alone.
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
@@ -83,7 +88,7 @@ def search(
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            snippets, params or DEFAULT_PARAMS,
+            snippets, params or DEFAULT_PARAMS, semantic,
         )
     # Filters and exclusions only: every passage they let through, newest first.
     hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed)
@@ -111,6 +116,7 @@ def _ranked(
     explain: bool,
     snippets: bool,
     params: RankParams,
+    semantic: tuple[hybrid.SemanticSide, str] | None = None,
 ) -> SearchResults:
     """Score every passage the query matches (ranking.py), cap per note, rerank the top by
     the whole-query phrase, and build the page."""
@@ -144,6 +150,15 @@ def _ranked(
         for d, share in near.items():
             scores[d] *= 1.0 + params.proximity * share
         order = sorted(head, key=scores.__getitem__, reverse=True) + order[pool * 4 :]
+    fused: dict[int, hybrid.SemanticPart] = {}
+    if semantic is not None:
+        from . import hybrid
+
+        side, mode = semantic
+        order, fused = hybrid.fuse(
+            order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
+            n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
+        )
     capped = _cap_docs(notes, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
@@ -158,7 +173,16 @@ def _ranked(
         )
         if explain:
             close = 1.0 + params.proximity * near.get(d, 0.0)
-            why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
+            part = fused.get(d)
+            if part is None:
+                why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
+            else:
+                words = (
+                    _explain(searcher, d, concepts, params, part.lexical, 1.0, close)
+                    if part.lexical else "no query word"
+                )
+                bonus = f" x{mult:g} whole-query phrase bonus" if mult != 1.0 else ""
+                why = f"{sc:.3f} = hybrid {part.describe()}{bonus}\nwords: {words}"
             passage = replace(passage, explanation=why)
         passages.append(passage)
     available = _available(notes, order, per_note)

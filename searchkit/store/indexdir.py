@@ -41,6 +41,8 @@ from ..errors import (
 
 META_FILE = "searchkit.json"
 LOCK_FILE = "searchkit.lock"
+# Passage vectors of the semantic layer (store/vectors.py), one folder per model.
+VECTORS_DIR = "vectors"
 FORMAT = "searchkit-index"
 REBUILD_HINT = "rebuild it with `searchkit index --rebuild VAULT`"
 
@@ -63,7 +65,7 @@ def owner_name(filename: str) -> str | None:
 
 def is_ours(filename: str) -> bool:
     return (
-        filename in (META_FILE, LOCK_FILE)
+        filename in (META_FILE, LOCK_FILE, VECTORS_DIR)
         or filename.endswith(_TMP_SUFFIX)
         or owner_name(filename) is not None
     )

@@ -41,7 +41,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 ENV_HOME = "SEARCHKIT_HOME"
 LEGACY_INDEX_DIR = "index"
-CONFIG_KEYS = ("vault", "index")
+CONFIG_KEYS = ("vault", "index", "semantic")
+ENV_SEMANTIC = "SEARCHKIT_SEMANTIC"
+_OFF = ("off", "false", "no", "0")
+_ON = ("on", "true", "yes", "1")
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
@@ -147,6 +150,22 @@ def read_config() -> dict[str, str]:
                 raise ConfigError(f"{path}: `{key}` must be a string (a folder path)")
             out[key] = value
     return out
+
+
+def semantic_enabled() -> bool:
+    """Whether search by meaning is on by default: `SEARCHKIT_SEMANTIC`, else the config's
+    `semantic` key (on/off), else on."""
+    value = os.environ.get(ENV_SEMANTIC)
+    if value is None:
+        value = read_config().get("semantic")
+    if value is None:
+        return True
+    norm = value.strip().lower()
+    if norm in _OFF:
+        return False
+    if norm in _ON:
+        return True
+    raise ConfigError(f"semantic must be on or off, not {value!r}")
 
 
 def write_config(updates: Mapping[str, str | None]) -> Path:

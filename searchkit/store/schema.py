@@ -18,6 +18,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
+from ..embed.text import passage_text, text_key
 from ..ingest.chunker import Chunk
 from ..ingest.notes import Note
 
@@ -30,7 +31,8 @@ from ..ingest.notes import Note
 # 7: `body` without character offsets (positions only): snippets re-analyse the text.
 # 8: modules moved into stage folders: the stem function is now
 #    `searchkit.store.schema.stem_word`, and an index pickled with the old path cannot load.
-SCHEMA_VERSION = 8
+# 9: `ekey` column, the key of each passage's vector (the semantic layer).
+SCHEMA_VERSION = 9
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
@@ -94,6 +96,9 @@ def build_schema() -> fields.Schema:
         # Share of the passage's text that is link labels, 0-255 (ranking.HUB_COLUMN): one
         # byte per passage read straight from the column at query time.
         hub=fields.COLUMN(columns.NumericColumn("B", default=0)),
+        # 64-bit key of the passage's embedded text (embed/text.py): its vector in
+        # store/vectors.py, read for every passage at once from the raw column.
+        ekey=fields.COLUMN(columns.FixedBytesColumn(8)),
         heading_path=fields.STORED,  # list of headings
         callout_title=fields.STORED,
         line_end=fields.STORED,
@@ -130,6 +135,9 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
         "slug": chunk.slug,
         "timestamps": [list(t) for t in chunk.timestamps],
         "links": list(chunk.links),
+        "ekey": text_key(
+            passage_text(chunk.title, chunk.heading_path, chunk.callout_title, chunk.text)
+        ).to_bytes(8, "little"),
     }
     if chunk.aliases:
         doc["aliases"] = "\n".join(chunk.aliases)

@@ -18,8 +18,15 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import IndexLockedError, MassDeleteError, SearchkitError
-from .progress import ProgressBar, list_removals, update_summary, warn_all
+from ..errors import IndexLockedError, IndexWriteError, MassDeleteError, SearchkitError
+from .progress import (
+    EmbedBar,
+    ProgressBar,
+    embed_summary,
+    list_removals,
+    update_summary,
+    warn_all,
+)
 from .render import print_results, results_json, terminal_width
 
 EXIT_NO_RESULTS = 1
@@ -71,14 +78,17 @@ def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | Non
     return vault_arg or vault_opt
 
 
-def _open(index_dir: Path | None, vault: Path | None) -> Any:
-    """The index the options name, else the one `searchkit.locate` finds from here."""
+def _open(index_dir: Path | None, vault: Path | None, semantic: bool | None = None) -> Any:
+    """The index the options name, else the one `searchkit.locate` finds from here.
+    `semantic`: search by meaning on or off (None: as configured, on by default)."""
     from ..api import open_index  # Whoosh loads only for commands that use an index
+    from ..store.locate import semantic_enabled
 
     if vault is not None and not vault.is_dir():
         raise click.UsageError(f"vault not found or not a directory: {vault}")
     try:
-        return open_index(index_dir, vault)
+        on = semantic_enabled() if semantic is None else semantic
+        return open_index(index_dir, vault, embedder="auto" if on else None)
     except SearchkitError as exc:
         raise _fail(exc) from exc
 
@@ -115,17 +125,23 @@ def main() -> None:
               "default off).")
 @click.option("--allow-mass-delete", is_flag=True, help="Go on when the vault looks empty "
               "or more than half of the indexed notes are gone (refused otherwise).")
+@click.option("--semantic/--no-semantic", default=None,
+              help="After the words, embed new passages for search by meaning (default: on "
+              "when the semantic extra is installed; `searchkit config semantic off`).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
     as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
-    allow_mass_delete: bool,
+    allow_mass_delete: bool, semantic: bool | None,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
     Only new and changed notes are read again; removed and renamed notes leave no trace.
+    The notes are searchable by words as soon as that is done; then passages without a
+    vector are embedded for search by meaning (Ctrl-C keeps what is done; the next run
+    resumes).
     """
     vault = _resolve_vault(vault, vault_opt)
-    ix = _open(index_dir, vault)
+    ix = _open(index_dir, vault, semantic)
     if ix.vault is None and not ix.exists():
         raise click.UsageError(
             f"no index at {ix.index_dir} yet: name the vault, e.g. "
@@ -146,15 +162,47 @@ def index_cmd(
         click.echo("Interrupted; the last committed index is unchanged.", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except SearchkitError as exc:
+        ix.close()
         raise _fail(exc) from exc
     finally:
         bar.close()
+    if not as_json:
+        warn_all(report.warnings)
+        click.echo(update_summary(report))
+    try:
+        embedded = _embed(ix, as_json, semantic)
+    finally:
         ix.close()
     if as_json:
-        _echo_json(report.to_dict())
-        return
-    warn_all(report.warnings)
-    click.echo(update_summary(report))
+        _echo_json({**report.to_dict(), "embedding": embedded})
+
+
+def _embed(ix: Any, as_json: bool, asked: bool | None) -> dict[str, Any] | None:
+    """The embedding pass after an update: vectors for passages that have none."""
+    status = ix.semantic_status()
+    if not status.enabled:
+        if asked and not as_json:  # asked for by --semantic, and it cannot run
+            click.echo(f"warning: search by meaning is off: {status.reason}", err=True)
+        return None
+    bar = EmbedBar(enabled=sys.stderr.isatty() and not as_json)
+    try:
+        report = ix.embed(progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo("\nInterrupted; the passages embedded so far are kept, and the next "
+                   "`searchkit index` embeds the rest.", err=True)  # fmt: skip
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except SearchkitError as exc:
+        bar.close()
+        if isinstance(exc, (IndexLockedError, IndexWriteError)):
+            # The words are indexed; vectors can come on a later run.
+            click.echo(f"warning: not embedding now: {exc}", err=True)
+            return None
+        raise _fail(exc) from exc
+    bar.close()
+    if not as_json:
+        click.echo(embed_summary(report))
+    return report.to_dict()
 
 
 class _SearchCommand(click.Command):
@@ -221,13 +269,17 @@ class _SearchCommand(click.Command):
               help="Only passages of this kind.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
 @click.option("--explain", is_flag=True, help="Show why each passage scored as it did.")
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+              show_default=True, help="Rank by words and meaning, words only, or meaning "
+              "only (meaning needs the semantic extra and `searchkit index`).")
 @click.option("--no-refresh", is_flag=True, help="Do not update the index from the vault first.")
 @click.option("--color/--no-color", default=None, help="Colour (default: on a terminal, "
               "unless NO_COLOR is set).")
 def search_cmd(
     query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
-    kind: str | None, as_json: bool, explain: bool, no_refresh: bool, color: bool | None,
+    kind: str | None, as_json: bool, explain: bool, mode: str, no_refresh: bool,
+    color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -241,10 +293,12 @@ def search_cmd(
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
-    _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
-        index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
-        per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
-    )
+    if mode == "hybrid":  # the server's default mode
+        _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
+            index_dir, vault_opt, as_json, explain, color, q=text, limit=limit,
+            offset=offset, per_note=per_note, tag=list(tag), path=path_, callout=callout,
+            kind=kind,
+        )
     ix = _open(index_dir, vault_opt)
     try:
         if not no_refresh and ix.exists():
@@ -256,7 +310,7 @@ def search_cmd(
             if report is not None and not as_json:
                 warn_all(report.warnings)
         results = ix.search(
-            text, limit=limit, offset=offset, per_note=per_note, explain=explain,
+            text, limit=limit, offset=offset, per_note=per_note, explain=explain, mode=mode,
             tag=list(tag), path=path_, callout=callout, kind=kind,
         )
     except SearchkitError as exc:

@@ -82,3 +82,57 @@ def list_removals(exc: MassDeleteError, shown: int = 20) -> None:
         click.echo(f"  {path}", err=True)
     if len(exc.would_remove) > shown:
         click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
+
+
+
+class EmbedBar:
+    """The embedding pass's bar: passages done, rate and an ETA by characters (short
+    passages go first, so a count-based ETA would promise too much)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.rate = ""
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled or p.total < 20:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=p.total, label="Embedding", file=sys.stderr,
+                item_show_func=lambda _: self.rate, show_eta=False,
+            )
+            self.bar.__enter__()
+        eta = p.eta
+        left = f", {_duration(eta)} left" if eta is not None else ""
+        self.rate = f"{p.done / max(p.seconds, 1e-6):,.0f} passages/s{left}"
+        self.bar.update(p.done - self.done, current_item=p)
+        self.done = p.done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def embed_summary(report: Any) -> str:
+    """One line saying what the embedding pass did."""
+    share = report.with_vectors / report.passages if report.passages else 1.0
+    done = (
+        f"Embedded {report.embedded:,} passages in {report.seconds:.1f} s"
+        if report.embedded else "No passage to embed"
+    )
+    return (
+        f"{done} ({report.model}); {report.with_vectors:,} of {report.passages:,} "
+        f"passages ({100 * share:.0f} %) searchable by meaning"
+    )

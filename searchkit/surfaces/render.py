@@ -57,6 +57,7 @@ def results_json(
         "available": getattr(results, "available", None),
         "suggestion": results.suggestion,
         "corrected": [list(pair) for pair in getattr(results, "corrected", ())],
+        "semantic": getattr(results, "semantic", None),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
         "results": [
@@ -185,3 +186,17 @@ def print_results(
     footer = _footer(results)
     if footer:
         click.echo(footer, err=True)
+    partial = semantic_note(getattr(results, "semantic", None))
+    if partial:
+        click.echo(partial, err=True)
+
+
+def semantic_note(semantic: dict[str, Any] | None) -> str | None:
+    """One line when search by meaning saw only part of the passages."""
+    if not semantic or semantic.get("share", 1.0) >= 1.0:
+        return None
+    return (
+        f"semantic: {100 * semantic['share']:.0f} % of passages embedded "
+        f"({semantic['embedded']:,} of {semantic['passages']:,}); `searchkit index` "
+        "embeds the rest"
+    )

@@ -1,0 +1,227 @@
+"""One index's semantic side, for `SearchIndex`: which embedder, the vectors, the pass.
+
+It joins what the stages below hold apart: the embedder (`embed.models`), the vectors on
+disk and the embedding pass (`store.vectors`, `store.embedding`), and the fusion
+(`retrieve.hybrid`). The model is loaded on first use, the vectors once per set of vector
+files, and the document → vector-row map once per searcher, so a query pays for one query
+embedding and one matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgumentError, SemanticUnavailableError
+from .retrieve.hybrid import DEFAULT_HYBRID, MODES, HybridParams, SemanticSide
+from .store import embedding as _embedding
+from .store.vectors import Vectors, VectorStore
+
+DEFAULT_MODEL = "minilm"
+INSTALL_HINT = "pip install 'searchkit[semantic]'"
+_QUERY_CACHE = 256  # recent query vectors kept (as-you-type repeats the same words)
+
+EmbedderChoice = Any  # "auto", None, a backend name, or an object with the Embedder shape
+
+
+@dataclass(frozen=True)
+class SemanticStatus:
+    """Whether search by meaning is on for an index, and how far its vectors are."""
+
+    enabled: bool
+    model: str | None
+    embedded: int  # passages with a vector
+    passages: int
+    reason: str | None = None  # why it is off, and how to turn it on
+
+    @property
+    def share(self) -> float:
+        return self.embedded / self.passages if self.passages else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "share": round(self.share, 4)}
+
+
+def load_embedder(name: str) -> Any:
+    """A shipped backend by name: "minilm" (all-MiniLM-L6-v2 int8, the default) or
+    "wordllama" (static vectors, ~40x faster to embed, weaker). Raises
+    `SemanticUnavailableError` saying what to install."""
+    try:
+        from .embed import models
+    except ImportError as exc:  # numpy or the backends' packages are missing
+        raise SemanticUnavailableError(
+            f"search by meaning needs the semantic extra ({exc}); {INSTALL_HINT}"
+        ) from exc
+    return models.load(name)
+
+
+def _check_embedder(obj: Any) -> Any:
+    missing = [a for a in ("name", "version", "dimension", "embed_passages", "embed_query")
+               if not hasattr(obj, a)]
+    if missing:
+        raise InvalidArgumentError(
+            f"embedder {obj!r} lacks {', '.join(missing)}: it needs name, version, "
+            "dimension, embed_passages(texts) and embed_query(text)"
+        )
+    return obj
+
+
+class Semantic:
+    """The semantic state of one `SearchIndex` (thread-safe)."""
+
+    def __init__(self, index_dir: Path, choice: EmbedderChoice = "auto",
+                 params: HybridParams = DEFAULT_HYBRID) -> None:  # fmt: skip
+        self.index_dir = index_dir
+        self.choice = choice
+        self.params = params
+        self._lock = threading.Lock()
+        self._embedder: Any = None
+        self._problem: str | None = None
+        self._store: VectorStore | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._rows: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        if choice not in (None, "auto") and not isinstance(choice, str):
+            self._embedder = _check_embedder(choice)
+
+    # -- which embedder ---------------------------------------------------------------------
+
+    def embedder(self) -> Any | None:
+        """The embedder in use, loaded on first call; None when semantic search is off
+        (`problem()` says why)."""
+        if self.choice is None:
+            return None
+        with self._lock:
+            if self._embedder is None and self._problem is None:
+                name = self.choice
+                if name == "auto":
+                    recorded = _embedding.recorded_model(self.index_dir)
+                    name = recorded["name"] if recorded else DEFAULT_MODEL
+                try:
+                    self._embedder = load_embedder(name)
+                except SemanticUnavailableError as exc:
+                    self._problem = str(exc)
+            return self._embedder
+
+    def problem(self) -> str | None:
+        if self.choice is None:
+            return "turned off (--no-semantic, `semantic = false` in the config, or embedder=None)"
+        self.embedder()
+        return self._problem
+
+    def store(self) -> VectorStore | None:
+        """The vectors to search. Read without loading the model when the index records
+        which model made them (a search that finds no vectors never loads it)."""
+        if self._store is not None:
+            return self._store
+        if self.choice is None:
+            return None
+        recorded = _embedding.recorded_model(self.index_dir)
+        if recorded is None:
+            return None  # nothing embedded yet (an embedding pass records the model first)
+        wanted = self.choice if isinstance(self.choice, str) else None
+        if self._embedder is None and wanted in ("auto", recorded["name"]):
+            self._store = VectorStore(self.index_dir, str(recorded["key"]),
+                                      int(recorded["dimension"]))  # fmt: skip
+            return self._store
+        emb = self.embedder()
+        if emb is None:
+            return None
+        self._store = _embedding.store_for(self.index_dir, emb)
+        return self._store
+
+    def side(self, searcher: Any) -> SemanticSide | None:
+        """What the vectors bring to a search on `searcher`; None when there are none."""
+        store = self.store()
+        if store is None:
+            return None
+        vectors = store.load()
+        if len(vectors) == 0:
+            return None
+        return SemanticSide(self._doc_rows(searcher, vectors)[0], vectors.matrix,
+                            self._query_vector, self.params)  # fmt: skip
+
+    def _doc_rows(self, searcher: Any, vectors: Vectors) -> tuple[np.ndarray, int, int]:
+        """Each document's row in the vectors (-1: none), and (embedded, passages)."""
+        key = searcher.reader()
+        with self._lock:
+            cached = self._rows.get(key)
+        if cached is not None and cached[0] == vectors.stamp:
+            return cached[1]
+        keys = _embedding.live_keys(searcher)
+        rows = vectors.rows_for(keys)
+        live = keys != 0
+        entry = (rows, int((rows[live] >= 0).sum()), int(live.sum()))
+        with self._lock:
+            self._rows[key] = (vectors.stamp, entry)
+        return entry
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._lock:
+            hit = self._queries.get(text)
+            if hit is not None:
+                self._queries.move_to_end(text)
+                return hit
+        emb = self.embedder()
+        if emb is None:
+            raise SemanticUnavailableError(self._problem or "no embedder")
+        store = self.store()
+        if store is not None and store.key != _embedding.store_for(self.index_dir, emb).key:
+            # The vectors were made by another model (or version): comparing a query
+            # vector with them would rank by noise.
+            raise SemanticUnavailableError(
+                f"the index's vectors were made by another model ({store.key}); run "
+                "`searchkit index` to embed the passages again"
+            )
+        vec = np.asarray(emb.embed_query(text), dtype=np.float32).reshape(-1)
+        vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
+        with self._lock:
+            self._queries[text] = vec
+            while len(self._queries) > _QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vec
+
+    def coverage(self, searcher: Any) -> tuple[int, int]:
+        """(passages with a vector, passages)."""
+        store = self.store()
+        if store is None:
+            return 0, 0
+        _rows, embedded, passages = self._doc_rows(searcher, store.load())
+        return embedded, passages
+
+    def status(self, searcher: Any | None) -> SemanticStatus:
+        problem = self.problem()
+        emb = self.embedder()
+        if emb is None:
+            return SemanticStatus(False, None, 0, 0, problem)
+        embedded, passages = self.coverage(searcher) if searcher is not None else (0, 0)
+        return SemanticStatus(True, emb.name, embedded, passages)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def embed(self, open_searcher: Callable[[], Any], *,
+              progress: Callable[[_embedding.EmbedProgress], None] | None = None,
+              lock_timeout: float = 10.0) -> _embedding.EmbedReport:  # fmt: skip
+        emb = self.embedder()
+        if emb is None:
+            raise SemanticUnavailableError(
+                f"search by meaning is off: {self._problem or 'no embedder'}"
+            )
+        return _embedding.embed_index(
+            self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
+            open_searcher=open_searcher,
+        )
+
+
+def check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return str(mode)

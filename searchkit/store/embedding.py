@@ -1,0 +1,284 @@
+"""The embedding pass: give every passage of the committed index a vector, resumably.
+
+Runs after the lexical update has committed (the notes are searchable by words at once)
+and under its own lock, not the index's write lock: a pass over a large vault takes
+minutes, and `watch` must go on applying note changes meanwhile. Only passages whose text
+has no vector yet are embedded (store/vectors.py is content-addressed), shortest first so
+that batches pad little; what is embedded is written every few seconds as a segment, so
+Ctrl-C or a kill keeps it and the next pass resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..embed.text import passage_text
+from ..errors import IndexCorruptError
+from .indexdir import atomic_write_json, index_write_error
+from .vectors import VectorStore, model_key, vectors_root
+
+EKEY_COLUMN = "ekey"
+MODEL_FILE = "model.json"  # in vectors/: which model the index's vectors are from
+BATCH = 32  # texts per model call: long enough to amortise, short enough to stop quickly
+FLUSH_SECONDS = 5.0  # a segment at least this often: what a kill can lose
+
+
+class EmbedderLike(Protocol):
+    name: str
+    dimension: int
+    version: str
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class EmbedProgress:
+    """Where an embedding pass is: passages and characters done of the total (characters
+    make the ETA honest when short passages go first)."""
+
+    done: int
+    total: int
+    chars_done: int
+    chars_total: int
+    seconds: float
+
+    @property
+    def eta(self) -> float | None:
+        if self.chars_done <= 0 or self.seconds <= 0:
+            return None
+        return self.seconds * (self.chars_total - self.chars_done) / self.chars_done
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What an embedding pass did."""
+
+    model: str
+    embedded: int  # passages given a vector by this pass
+    passages: int  # passages in the index
+    with_vectors: int  # passages that have a vector now
+    seconds: float
+    compacted: bool = False
+    dropped_models: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def store_for(index_dir: Path, embedder: EmbedderLike) -> VectorStore:
+    return VectorStore(
+        index_dir, model_key(embedder.name, embedder.version, embedder.dimension),
+        embedder.dimension,
+    )
+
+
+def recorded_model(index_dir: Path) -> dict[str, Any] | None:
+    """The model the index's vectors were made with ({"name", "version", "dimension",
+    "key"}), or None when nothing was embedded."""
+    try:
+        data = json.loads((vectors_root(index_dir) / MODEL_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "name" in data else None
+
+
+def _record_model(index_dir: Path, embedder: EmbedderLike, key: str) -> None:
+    vectors_root(index_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write_json(
+        vectors_root(index_dir) / MODEL_FILE,
+        {"name": embedder.name, "version": embedder.version,
+         "dimension": embedder.dimension, "key": key},
+    )
+
+
+def segment_keys(reader: Any) -> np.ndarray:
+    """The `ekey` of every document of one segment (0 where a document has none)."""
+    count = reader.doc_count_all()
+    try:
+        creader = reader.column_reader(EKEY_COLUMN, translate=False)
+        raw = bytes(creader._dbfile.get(creader._basepos, creader._count * 8))
+    except (AttributeError, KeyError, ValueError):
+        return np.zeros(count, dtype="<u8")
+    keys = np.zeros(count, dtype="<u8")
+    have = np.frombuffer(raw, dtype="<u8")[:count]
+    keys[: len(have)] = have
+    return keys
+
+
+def live_keys(searcher: Any) -> np.ndarray:
+    """The content keys of every live (not deleted) passage, by document number order."""
+    parts = []
+    for sub, _offset in searcher.subsearchers or [(searcher, 0)]:
+        reader = sub.reader()
+        keys = segment_keys(reader)
+        if reader.has_deletions():
+            dead = _deleted_docs(reader)
+            keys = keys.copy()
+            keys[[d for d in dead if d < len(keys)]] = 0
+        parts.append(keys)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype="<u8")
+
+
+def _deleted_docs(reader: Any) -> list[int]:
+    segment = getattr(reader, "segment", None)
+    if segment is not None:
+        try:
+            return list(segment().deleted_docs())
+        except (AttributeError, NotImplementedError, TypeError):
+            pass
+    return [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
+
+
+def embed_index(
+    index_dir: Path,
+    embedder: EmbedderLike,
+    *,
+    progress: Callable[[EmbedProgress], None] | None = None,
+    lock_timeout: float = 10.0,
+    open_searcher: Callable[[], Any],
+) -> EmbedReport:
+    """Embed every passage of the committed index that has no vector yet.
+
+    `open_searcher()` gives a Whoosh searcher over the committed index (the caller owns
+    how indexes are opened). Raises `IndexLockedError` when another pass holds the lock.
+    KeyboardInterrupt keeps what was embedded (written before it propagates).
+    """
+    try:
+        return _embed_index(index_dir, embedder, progress, lock_timeout, open_searcher)
+    except OSError as exc:
+        raise index_write_error(exc, index_dir) from exc
+
+
+def _embed_index(
+    index_dir: Path,
+    embedder: EmbedderLike,
+    progress: Callable[[EmbedProgress], None] | None,
+    lock_timeout: float,
+    open_searcher: Callable[[], Any],
+) -> EmbedReport:
+    started = time.perf_counter()
+    store = store_for(index_dir, embedder)
+    with store.lock(lock_timeout):
+        _record_model(index_dir, embedder, store.key)
+        searcher = open_searcher()
+        try:
+            keys = live_keys(searcher)
+            have = store.load().keys
+            live = np.unique(keys[keys != 0])
+            missing = np.setdiff1d(live, have, assume_unique=True)
+            todo = _texts_for(searcher, keys, missing)
+        finally:
+            searcher.close()
+        embedded = _embed_all(store, embedder, todo, progress, started)
+        compacted = False
+        if len(store.segments()) > MAX_SEGMENTS_BEFORE_COMPACT or _garbage(store, live):
+            compacted = store.compact(live)
+        dropped = store.drop_other_models()
+        with_vectors = int(np.isin(keys[keys != 0], store.load().keys).sum())
+    return EmbedReport(
+        model=embedder.name, embedded=embedded, passages=int((keys != 0).sum()),
+        with_vectors=with_vectors, seconds=time.perf_counter() - started,
+        compacted=compacted, dropped_models=dropped,
+    )
+
+
+MAX_SEGMENTS_BEFORE_COMPACT = 8
+
+
+def _garbage(store: VectorStore, live: np.ndarray) -> bool:
+    """Whether more than a third of the stored vectors belong to no live passage."""
+    stored = store.load().keys
+    if len(stored) == 0:
+        return False
+    dead = len(stored) - int(np.isin(stored, live).sum())
+    return dead * 3 > len(stored)
+
+
+def _texts_for(searcher: Any, keys: np.ndarray, missing: np.ndarray) -> list[tuple[int, str]]:
+    """(key, text to embed) for each missing key, read from one passage holding it."""
+    if len(missing) == 0:
+        return []
+    want = set(missing.tolist())
+    out: list[tuple[int, str]] = []
+    for d in np.flatnonzero(np.isin(keys, missing)).tolist():
+        key = int(keys[d])
+        if key not in want:
+            continue
+        want.discard(key)
+        f = searcher.stored_fields(d)
+        text = passage_text(
+            f.get("title") or "", f.get("heading_path") or (), f.get("callout_title"),
+            f.get("body") or "",
+        )
+        out.append((key, text))
+    return out
+
+
+def _embed_all(
+    store: VectorStore,
+    embedder: EmbedderLike,
+    todo: list[tuple[int, str]],
+    progress: Callable[[EmbedProgress], None] | None,
+    started: float,
+) -> int:
+    # Shortest first: batches of like lengths pad little, and the ETA is by characters.
+    todo.sort(key=lambda kt: len(kt[1]))
+    chars_total = sum(len(t) for _, t in todo)
+    pending_keys: list[int] = []
+    pending_vecs: list[np.ndarray] = []
+    done = chars_done = written = 0
+    last_flush = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal written, last_flush
+        if pending_keys:
+            store.append(np.asarray(pending_keys, dtype="<u8"), np.vstack(pending_vecs))
+            written += len(pending_keys)
+            pending_keys.clear()
+            pending_vecs.clear()
+        last_flush = time.perf_counter()
+
+    try:
+        for i in range(0, len(todo), BATCH):
+            batch = todo[i : i + BATCH]
+            vecs = np.asarray(embedder.embed_passages([t for _, t in batch]), dtype=np.float32)
+            if vecs.shape != (len(batch), store.dimension) or not np.all(np.isfinite(vecs)):
+                raise IndexCorruptError(
+                    f"the embedder {embedder.name!r} returned vectors of shape {vecs.shape}, "
+                    f"not ({len(batch)}, {store.dimension}) finite numbers"
+                )
+            norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+            vecs = vecs / np.maximum(norms, 1e-12)
+            pending_keys.extend(k for k, _ in batch)
+            pending_vecs.append(vecs)
+            done += len(batch)
+            chars_done += sum(len(t) for _, t in batch)
+            if time.perf_counter() - last_flush >= FLUSH_SECONDS:
+                flush()
+            if progress is not None:
+                progress(EmbedProgress(done, len(todo), chars_done, chars_total,
+                                       time.perf_counter() - started))
+    finally:
+        # Ctrl-C, a kill signal turned into an exception, a model error: keep what is done.
+        flush()
+    return written
+
+
+def semantic_coverage(index_dir: Path, searcher: Any, store: VectorStore) -> tuple[int, int]:
+    """(passages with a vector, passages) for `status`."""
+    keys = live_keys(searcher)
+    keys = keys[keys != 0]
+    if len(keys) == 0:
+        return 0, 0
+    return int(np.isin(keys, store.load().keys).sum()), len(keys)
+
+
