@@ -219,7 +219,9 @@ def add_settings_flags(ap: Any) -> None:
 # cached index, or the run would measure new ranking code over old chunks. Ranking-only
 # modules (search.py, ranking.py, query.py…) are left out: changing them needs no rebuild.
 _INDEX_MODULES = (
-    "chunker", "index", "indexdir", "links", "notes", "records", "schema", "timestamps", "workers",
+    "ingest/chunker", "ingest/inline_text", "ingest/notes", "ingest/timestamps", "ingest/slugs",
+    "store/index", "store/indexdir", "store/records", "store/schema", "store/workers",
+    "embed/text",
 )
 
 
@@ -229,7 +231,7 @@ def index_fingerprint() -> str:
     pkg = Path(searchkit.__file__).parent
     h = hashlib.sha256()
     for name in _INDEX_MODULES:
-        path = pkg / f"{name}.py"
+        path = pkg / f"{name}.py"  # a module that no longer exists counts as empty
         h.update(name.encode() + b"\0")
         if path.is_file():
             h.update(path.read_bytes())
@@ -249,7 +251,9 @@ def _build_progress(label: str) -> Callable[[Any], None]:
     return report
 
 
-def ensure_index(vault: Path, index_dir: Path, label: str, rebuild: str = "auto") -> float:
+def ensure_index(
+    vault: Path, index_dir: Path, label: str, rebuild: str = "auto", embed: bool = True
+) -> float:
     """Build or refresh the searchkit index of `vault` in `index_dir`; return seconds spent.
 
     `rebuild`: "auto" (when the indexing code changed), "yes" or "no" (keep a cached index
@@ -279,9 +283,35 @@ def ensure_index(vault: Path, index_dir: Path, label: str, rebuild: str = "auto"
             fresh = fresh or report.rebuilt or report.reason is not None
             log(f"{label}: searchkit index {report.notes:,} notes, {report.chunks:,} passages "
                 f"({report.seconds:.1f} s{', rebuilt' if report.rebuilt else ''})")
+        if embed:
+            _embed(ix, label)
     if fresh:
         stamp.write_text(code + "\n")
     return time.perf_counter() - t0
+
+
+def _embed(ix: Any, label: str) -> None:
+    """Vectors for the passages that have none (search by meaning); resumable, so a long
+    first pass can be stopped and continued by the next run."""
+    from searchkit.errors import SemanticUnavailableError
+
+    last = [time.monotonic()]
+
+    def report(p: Any) -> None:
+        if time.monotonic() - last[0] >= 30:
+            last[0] = time.monotonic()
+            eta = f", ~{p.eta / 60:.0f} min left" if p.eta is not None else ""
+            log(f"  {label}: embedded {p.done:,}/{p.total:,} passages "
+                f"({p.done / max(p.seconds, 1e-6):.1f}/s{eta})")
+
+    try:
+        r = ix.embed(progress=report)
+    except SemanticUnavailableError as exc:
+        log(f"{label}: no vectors ({exc})")
+        return
+    if r.embedded:
+        log(f"{label}: embedded {r.embedded:,} passages in {r.seconds:.0f} s "
+            f"({r.embedded / max(r.seconds, 1e-6):.1f}/s, {r.model})")
 
 
 @contextlib.contextmanager

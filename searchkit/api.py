@@ -8,6 +8,7 @@ costs 15-30 ms while a query costs a few (../shared/research/whoosh.md §4).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -75,6 +76,10 @@ class SearchIndex:
         self._current: _Opened | None = None  # the index the meta named at last look
         self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
         self._closed = False
+        if embedder is not None and not isinstance(embedder, str):
+            from .semantic import check_embedder
+
+            check_embedder(embedder)  # a user's object: its shape, before anything runs
         self._embedder_choice = embedder
         self._meaning: Any = None  # semantic.Semantic, made on first use (numpy, models)
 
@@ -199,7 +204,14 @@ class SearchIndex:
         """Read every file of the index and say whether it is sound (`.sound`,
         `.problems`); a full read, for `searchkit status --check`."""
         self._check_open()
-        return _status.check_index(self.index_dir)
+        result = _status.check_index(self.index_dir)
+        try:
+            store = self._semantic().store() if self._embedder_choice is not None else None
+        except ImportError:  # no semantic extra: no vectors to read
+            store = None
+        if store is None:
+            return result
+        return dataclasses.replace(result, problems=(*result.problems, *store.check()))
 
     def fix_command(self, args: str = "") -> str:
         """The `searchkit index` command line that acts on this index, for messages:
@@ -373,7 +385,11 @@ class SearchIndex:
 
     def _semantic_side(self, searcher: Any, mode: str) -> tuple[Any, dict[str, Any] | None]:
         """The vectors' part of a search (or None) and what results say about it."""
-        if mode == "lexical" or self._embedder_choice is None:
+        if mode == "lexical":
+            return None, None
+        if self._embedder_choice is None:
+            if mode == "semantic":
+                raise SemanticUnavailableError("search by meaning is turned off for this index")
             return None, None
         try:
             meaning = self._semantic()

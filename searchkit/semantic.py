@@ -62,7 +62,7 @@ def load_embedder(name: str) -> Any:
     return models.load(name)
 
 
-def _check_embedder(obj: Any) -> Any:
+def check_embedder(obj: Any) -> Any:
     missing = [a for a in ("name", "version", "dimension", "embed_passages", "embed_query")
                if not hasattr(obj, a)]
     if missing:
@@ -90,7 +90,7 @@ class Semantic:
             weakref.WeakKeyDictionary()
         )
         if choice not in (None, "auto") and not isinstance(choice, str):
-            self._embedder = _check_embedder(choice)
+            self._embedder = check_embedder(choice)
 
     # -- which embedder ---------------------------------------------------------------------
 
@@ -192,8 +192,8 @@ class Semantic:
     def coverage(self, searcher: Any) -> tuple[int, int]:
         """(passages with a vector, passages)."""
         store = self.store()
-        if store is None:
-            return 0, 0
+        if store is None:  # nothing embedded yet
+            return 0, int((_embedding.live_keys(searcher) != 0).sum())
         _rows, embedded, passages = self._doc_rows(searcher, store.load())
         return embedded, passages
 

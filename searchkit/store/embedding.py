@@ -27,7 +27,9 @@ from .vectors import VectorStore, model_key, vectors_root
 EKEY_COLUMN = "ekey"
 MODEL_FILE = "model.json"  # in vectors/: which model the index's vectors are from
 BATCH = 32  # texts per model call: long enough to amortise, short enough to stop quickly
-FLUSH_SECONDS = 5.0  # a segment at least this often: what a kill can lose
+# A segment at least this often, and every FLUSH_PASSAGES: what a kill can lose.
+FLUSH_SECONDS = 5.0
+FLUSH_PASSAGES = 256
 
 
 class EmbedderLike(Protocol):
@@ -262,7 +264,8 @@ def _embed_all(
             pending_vecs.append(vecs)
             done += len(batch)
             chars_done += sum(len(t) for _, t in batch)
-            if time.perf_counter() - last_flush >= FLUSH_SECONDS:
+            if (time.perf_counter() - last_flush >= FLUSH_SECONDS
+                    or len(pending_keys) >= FLUSH_PASSAGES):
                 flush()
             if progress is not None:
                 progress(EmbedProgress(done, len(todo), chars_done, chars_total,

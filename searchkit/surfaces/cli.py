@@ -177,6 +177,18 @@ def index_cmd(
         _echo_json({**report.to_dict(), "embedding": embedded})
 
 
+def semantic_line(meaning: Any, index_cmd: str) -> str:
+    """`status`'s line on search by meaning: on, with how far the vectors are, or off and
+    how to turn it on."""
+    if not meaning.enabled:
+        return f"off: {meaning.reason}"
+    line = (f"on ({meaning.model}): {meaning.embedded:,} of {meaning.passages:,} passages "
+            f"embedded ({100 * meaning.share:.0f} %)")  # fmt: skip
+    if meaning.embedded < meaning.passages:
+        line += f" — run `{index_cmd}` to embed the rest"
+    return line
+
+
 def _embed(ix: Any, as_json: bool, asked: bool | None) -> dict[str, Any] | None:
     """The embedding pass after an update: vectors for passages that have none."""
     status = ix.semantic_status()
@@ -338,12 +350,13 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
         return
     try:
         st = ix.status()
+        meaning = ix.semantic_status()
     except SearchkitError as exc:
         raise _fail(exc) from exc
     finally:
         ix.close()
     if as_json:
-        _echo_json(st.to_dict())
+        _echo_json({**st.to_dict(), "semantic": meaning.to_dict()})
         return
     when = (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.last_update))
@@ -361,12 +374,13 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
     ]
     if st.needs_rebuild:
         rows.append(("rebuild", st.needs_rebuild))
+    rows.append(("semantic", semantic_line(meaning, ix.fix_command())))
     for key, value in rows:
         click.echo(f"{key:<12} {value}")
 
 
 @main.command("config", short_help="Show or set the default vault (search from anywhere).")
-@click.argument("key", required=False, type=click.Choice(["vault", "index"]))
+@click.argument("key", required=False, type=click.Choice(["vault", "index", "semantic"]))
 @click.argument("value", required=False)
 @click.option("--unset", is_flag=True, help="Remove KEY from the config file.")
 def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
@@ -375,6 +389,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
     \b
     searchkit config vault ~/notes    search ~/notes from any folder
     searchkit config index DIR        or name the index folder itself
+    searchkit config semantic off     words only: no embedding, no search by meaning
     searchkit config vault --unset
 
     Inside another indexed vault, that vault's index still wins; --vault/--index and
@@ -388,14 +403,18 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
                 raise click.UsageError("name the KEY to set or unset (vault or index)")
             config = read_config()
             click.echo(f"config file  {config_path()}")
-            for name in ("vault", "index"):
+            for name in ("vault", "index", "semantic"):
                 click.echo(f"{name:<12} {config.get(name, '(not set)')}")
             for vault, index_dir in known_indexes():
                 click.echo(f"indexed      {vault}  ({index_dir})")
             return
         if unset == (value is not None):
             raise click.UsageError("give a VALUE to set, or --unset")
-        if value is not None:
+        if value is not None and key == "semantic":
+            if value.strip().lower() not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
+                raise click.UsageError(f"semantic takes on or off, not {value!r}")
+            value = "off" if value.strip().lower() in ("off", "false", "no", "0") else "on"
+        elif value is not None:
             folder = Path(value).expanduser()
             if key == "vault" and not folder.is_dir():
                 raise click.UsageError(f"vault not found or not a directory: {value}")

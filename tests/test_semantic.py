@@ -1,0 +1,275 @@
+"""Search by meaning with the real shipped models (all-MiniLM-L6-v2 int8, WordLlama) on a
+tiny vault: paraphrases found, constraints kept, embedding resumable, model changes
+re-embed, partial vectors said."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from vaults import write_vault
+
+import searchkit
+from searchkit.errors import (
+    IndexCorruptError,
+    InvalidArgumentError,
+    SemanticUnavailableError,
+)
+from searchkit.store import embedding
+from searchkit.surfaces.cli import main
+
+# No note shares a content word with the query "fear of public speaking": the answer is
+# found by meaning only.
+NOTES = {
+    "talks.md": (
+        "---\ntitle: Giving talks\ntags: [work]\n---\n\n"
+        "## Stage fright\n"
+        "Many presenters get anxious and nervous before they go on stage in front of an "
+        "audience; their hands shake and their voice trembles.\n\n"
+        "## Slides\nKeep each slide to a single idea and use large fonts.\n"
+    ),
+    "garden.md": (
+        "# Garden\n\n## Tomatoes\nWater tomatoes deeply twice a week and stake them early.\n\n"
+        "## Compost\nTurn the compost heap every fortnight so it stays warm.\n"
+    ),
+    "rust.md": (
+        "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking "
+        "ownership; the borrow checker enforces lifetimes.\n"
+    ),
+    "sleep.md": (
+        "---\ntitle: Sleep and memory\ntags: [health]\n---\n\n"
+        "## Slow-wave sleep\nDuring deep sleep the hippocampus replays the day.\n\n"
+        "## Dreams\nREM sleep brings vivid dreams and emotional processing.\n"
+    ),
+}
+PARAPHRASE = "fear of public speaking"
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    return write_vault(tmp_path / "vault", NOTES)
+
+
+@pytest.fixture
+def built(vault: Path, tmp_path: Path) -> Path:
+    index = tmp_path / "index"
+    with searchkit.open_index(index, vault=vault) as ix:
+        ix.update()
+        report = ix.embed()
+    assert report.embedded == report.passages == report.with_vectors > 0
+    return index
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("SEARCHKIT_INDEX", "SEARCHKIT_VAULT", "SEARCHKIT_SEMANTIC", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SEARCHKIT_NO_SERVER", "1")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_paraphrase_found_by_meaning_and_not_by_words(built: Path):
+    with searchkit.open_index(built) as ix:
+        hybrid = ix.search(PARAPHRASE)
+        assert hybrid[0].path == "talks.md" and hybrid[0].heading_path == ("Stage fright",)
+        assert hybrid.semantic == {"mode": "hybrid", "embedded": 7, "passages": 7, "share": 1.0}
+        # By words (with spelling corrections) the answer is not found at all.
+        lexical = ix.search(PARAPHRASE, mode="lexical", per_note=0, limit=50)
+        assert ("Stage fright",) not in [p.heading_path for p in lexical]
+        semantic = ix.search(PARAPHRASE, mode="semantic")
+        assert semantic[0].heading_path == ("Stage fright",)
+        # Unrelated words find nothing by meaning either: "no match" is still said.
+        assert len(ix.search("quantum chromodynamics lattice")) == 0
+
+
+def test_cli_index_embeds_and_search_modes(run, vault: Path):
+    result = run("index", str(vault))
+    assert result.exit_code == 0, result.output
+    assert "Embedded 7 passages" in result.output and "7 of 7 passages (100 %)" in result.output
+    found = run("search", PARAPHRASE, "--json")
+    assert found.exit_code == 0
+    data = json.loads(found.output)
+    assert data["results"][0]["heading_path"] == ["Stage fright"]
+    assert data["semantic"]["share"] == 1.0
+    lexical = run("search", PARAPHRASE, "--mode", "lexical", "--json").output
+    assert "Stage fright" not in lexical
+    explained = run("search", PARAPHRASE, "--explain", "--mode", "hybrid").output
+    assert "hybrid" in explained and "meaning" in explained and "cosine" in explained
+    status = run("status").output
+    assert "semantic     on (all-MiniLM-L6-v2-int8): 7 of 7 passages embedded (100 %)" in status
+    again = run("index")
+    assert "No passage to embed" in again.output
+
+
+def test_hard_constraints_hold_for_passages_found_by_meaning(built: Path):
+    with searchkit.open_index(built) as ix:
+        assert all(p.path == "sleep.md" for p in ix.search(PARAPHRASE, tag="health"))
+        assert ix.search(PARAPHRASE, tag="work")[0].path == "talks.md"
+        # An excluded word, a required phrase and a path filter bind meaning too.
+        assert all(p.path != "talks.md" for p in ix.search(f"{PARAPHRASE} -anxious"))
+        assert all(p.path != "talks.md" for p in ix.search(f'{PARAPHRASE} "deep sleep"'))
+        assert all(p.path == "garden.md" for p in ix.search(PARAPHRASE, path="garden"))
+
+
+def test_no_semantic_opt_out_and_config(run, vault: Path):
+    result = run("index", str(vault), "--no-semantic")
+    assert "Embedded" not in result.output
+    assert "semantic     on" in run("status").output
+    assert "0 of 7 passages embedded (0 %)" in run("status").output
+    assert "Stage fright" not in run("search", PARAPHRASE).output  # no vectors: words only
+    assert run("config", "semantic", "off").exit_code == 0
+    assert "semantic     off" in run("status").output
+    run("index")
+    assert "0 of 7" not in run("status").output  # off: nothing embedded, status says off
+    assert run("config", "semantic", "on").exit_code == 0
+    assert "Embedded 7 passages" in run("index").output
+
+
+def test_interrupted_embedding_keeps_its_work_and_resumes(vault: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(embedding, "BATCH", 2)
+    monkeypatch.setattr(embedding, "FLUSH_SECONDS", 0.0)
+    index = tmp_path / "index"
+    calls = []
+
+    def stop_after_two(p: embedding.EmbedProgress) -> None:
+        calls.append(p.done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with searchkit.open_index(index, vault=vault) as ix:
+        ix.update()
+        with pytest.raises(KeyboardInterrupt):
+            ix.embed(progress=stop_after_two)
+        status = ix.semantic_status()
+        assert (status.embedded, status.passages) == (4, 7)
+        results = ix.search("sleep")
+        assert results.semantic["share"] == round(4 / 7, 4)
+        report = ix.embed()
+        assert report.embedded == 3 and report.with_vectors == 7
+
+
+def test_partial_vectors_are_said_by_the_cli(run, vault: Path, monkeypatch):
+    monkeypatch.setattr(embedding, "BATCH", 2)
+    monkeypatch.setattr(embedding, "FLUSH_SECONDS", 0.0)
+    run("index", str(vault), "--no-semantic")
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    with searchkit.open_index(index) as ix, pytest.raises(KeyboardInterrupt):
+        ix.embed(progress=lambda p: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = run("search", "sleep")
+    assert "semantic: 29 % of passages embedded (2 of 7)" in result.output
+
+
+def test_killed_index_run_resumes_embedding(vault: Path, tmp_path: Path):
+    # Enough passages that embedding outlasts the first flush.
+    many = {f"bulk/n{i}.md": f"# Note {i}\n\n" + "".join(
+        f"## Part {j}\nSection {j} of note {i} about topic {i * 31 + j}.\n\n" for j in range(20)
+    ) for i in range(60)}
+    write_vault(vault, many)
+    index = tmp_path / "index"
+    env = {**os.environ, "SEARCHKIT_HOME": str(tmp_path / "home"), "SEARCHKIT_NO_SERVER": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "index", str(vault), "--index", str(index)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    segments: list[Path] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        segments = list((index / "vectors").glob("*/seg-*.npy"))
+        if segments:
+            break
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        pytest.skip("the embedding pass finished before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with searchkit.open_index(index) as ix:
+        first = ix.semantic_status()
+        assert 0 < first.embedded < first.passages  # what was written is kept, and whole
+        assert ix.check().sound
+        report = ix.embed()
+        assert report.embedded == first.passages - first.embedded
+        assert ix.semantic_status().embedded == first.passages
+
+
+def test_model_change_reembeds_and_auto_follows_it(built: Path):
+    with searchkit.open_index(built, embedder="wordllama") as ix:
+        report = ix.embed()
+        assert report.embedded == 7 and report.model.startswith("wordllama")
+        assert len(report.dropped_models) == 1  # the MiniLM vectors are gone
+        assert ix.search(PARAPHRASE, mode="semantic")[0].path == "talks.md"
+    folders = [p.name for p in (built / "vectors").iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].startswith("wordllama")
+    with searchkit.open_index(built) as ix:  # "auto": the model the vectors were made with
+        assert ix.semantic_status().model.startswith("wordllama")
+        assert ix.semantic_status().embedded == 7
+
+
+def test_edited_note_reembeds_only_changed_passages(built: Path, vault: Path):
+    text = (vault / "garden.md").read_text().replace("twice a week", "every morning")
+    (vault / "garden.md").write_text(text)
+    (vault / "garden2.md").write_text((vault / "rust.md").read_text())  # same text: reused
+    with searchkit.open_index(built) as ix:
+        ix.update()
+        assert ix.embed().embedded == 1
+
+
+class Letters:
+    """A user's own embedder: letter counts (deterministic, no model)."""
+
+    name, version, dimension = "letters", "1", 26
+
+    def embed_passages(self, texts):
+        return np.vstack([self.embed_query(t) for t in texts])
+
+    def embed_query(self, text):
+        v = np.zeros(26, dtype=np.float32)
+        for ch in text.lower():
+            if "a" <= ch <= "z":
+                v[ord(ch) - 97] += 1
+        return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+def test_user_embedder_and_bad_arguments(vault: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    with searchkit.open_index(index, vault=vault, embedder=Letters()) as ix:
+        ix.update()
+        assert ix.embed().model == "letters"
+        assert ix.semantic_status().model == "letters"
+        with pytest.raises(InvalidArgumentError, match="mode"):
+            ix.search("sleep", mode="vector")
+    with pytest.raises(InvalidArgumentError, match="embed_query"):
+        searchkit.open_index(index, embedder=object())
+    with searchkit.open_index(index, embedder="nosuchmodel") as ix:
+        assert "no embedding model named 'nosuchmodel'" in ix.semantic_status().reason
+        with pytest.raises(SemanticUnavailableError):
+            ix.embed()
+    with searchkit.open_index(index, embedder=None) as ix:
+        assert ix.semantic_status().enabled is False
+        with pytest.raises(SemanticUnavailableError):
+            ix.search("sleep", mode="semantic")
+
+
+def test_damaged_vector_file_is_reported(built: Path):
+    (segment,) = (built / "vectors").glob("*/seg-*.npy")
+    segment.write_bytes(segment.read_bytes()[:100])
+    with searchkit.open_index(built) as ix:
+        check = ix.check()
+        assert not check.sound and any("vector file" in p for p in check.problems)
+        with pytest.raises(IndexCorruptError, match="vector file"):
+            ix.search(PARAPHRASE)
