@@ -4,6 +4,8 @@
     python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
     python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
     python scripts/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
+    python scripts/bench.py embed VAULT              embedding passages/s vs a naive loop
+    python scripts/bench.py embed --index DIR        hybrid vs lexical query time
 
 Each subcommand runs scripts/bench_<name>.py with the remaining arguments; `--help` after
 the subcommand lists its options.
@@ -15,7 +17,12 @@ import runpy
 import sys
 from pathlib import Path
 
-SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py", "serve": "bench_serve.py"}
+SCRIPTS = {
+    "index": "bench_index.py",
+    "search": "bench_search.py",
+    "serve": "bench_serve.py",
+    "embed": "bench_embed.py",
+}
 
 
 def main() -> None:

@@ -106,13 +106,17 @@ def measure(a: argparse.Namespace, settings: Settings) -> list[SetResult]:
     a.work.mkdir(parents=True, exist_ok=True)
     results: list[SetResult] = []
     if a.set in ("notes", "all"):
-        # Another judged set (e.g. the held-out one) is named after its folder.
-        name = a.notes_queries.resolve().parent.name if a.notes_queries else "notes"
-        results.append(run_notes(
-            a.notes_queries or notes_dir / "queries.jsonl", a.corpora or a.shared / "corpora",
-            a.notes_vault, notes_dir / "score_passages.py", peer_path, a.work, settings,
-            a.rebuild, name,
-        ))
+        # Every judged set of notes-dev (queries.jsonl: tubegraph, "notes";
+        # powershell-queries.jsonl: "powershell"), or the one given; another judged set
+        # (e.g. the held-out one) is named after its folder.
+        sets = [(a.notes_queries.resolve().parent.name, a.notes_queries)] if a.notes_queries \
+            else [(p.name.replace("-queries.jsonl", "").replace("queries.jsonl", "notes"), p)
+                  for p in sorted(notes_dir.glob("*queries.jsonl"))]
+        for name, path in sets:
+            results.append(run_notes(
+                path, a.corpora or a.shared / "corpora", a.notes_vault,
+                notes_dir / "score_passages.py", peer_path, a.work, settings, a.rebuild, name,
+            ))
     if a.set in ("scifact", "all"):
         splits = ["train", "test"] if a.split == "both" else [a.split]
         results += run_beir(a.scifact or a.shared / "eval" / "scifact", splits, peer_path,

@@ -29,6 +29,7 @@ from eval_common import (
     open_searcher,
     peer_query,
     searchkit_query,
+    semantic_side,
     timing,
 )
 
@@ -222,6 +223,7 @@ def run_beir(
 
     out = []
     with open_searcher(base / "index") as searcher:
+        side = semantic_side(base / "index", searcher, settings)
         con = sqlite3.connect(base / "peer.db")
         try:
             for split in splits:
@@ -235,7 +237,7 @@ def run_beir(
                 peer_ms: list[float] = []
                 for qid, text in queries:
                     t = time.perf_counter()
-                    hits = searchkit_query(searcher, text, "eval", DEPTH, 1, settings)
+                    hits = searchkit_query(searcher, text, "eval", DEPTH, 1, settings, side)
                     sk_ms.append(1000 * (time.perf_counter() - t))
                     sk_run[qid] = to_docs([p.path for p in hits], stems, DEPTH)
                     t = time.perf_counter()

@@ -79,14 +79,18 @@ class Settings:
 
     params: Any = None  # searchkit.retrieve.ranking.RankParams | None
     tuning: Any = None  # searchkit.retrieve.query.Tuning | None
+    mode: str = "hybrid"  # the library's default: words and meaning when vectors exist
+    hybrid: Any = None  # searchkit.retrieve.hybrid.HybridParams | None
 
     def describe(self) -> dict[str, Any]:
         """The fields that differ from the library defaults ({} = the defaults)."""
+        from searchkit.retrieve.hybrid import DEFAULT_HYBRID
         from searchkit.retrieve.query import DEFAULT_TUNING
         from searchkit.retrieve.ranking import DEFAULT_PARAMS
 
-        out: dict[str, Any] = {}
-        for obj, default in ((self.params, DEFAULT_PARAMS), (self.tuning, DEFAULT_TUNING)):
+        out: dict[str, Any] = {} if self.mode == "hybrid" else {"mode": self.mode}
+        for obj, default in ((self.params, DEFAULT_PARAMS), (self.tuning, DEFAULT_TUNING),
+                             (self.hybrid, DEFAULT_HYBRID)):
             if obj is None:
                 continue
             for f in dataclasses.fields(obj):
@@ -190,7 +194,11 @@ def settings_from_args(a: Any) -> Settings:
     if a.slop is not None:
         tuning_values["phrase_slop"] = str(a.slop)
     tuning = _replace(DEFAULT_TUNING, tuning_values, "--tuning") if tuning_values else None
-    return Settings(params=params, tuning=tuning)
+    from searchkit.retrieve.hybrid import DEFAULT_HYBRID
+
+    hybrid_values = parse_assignments(a.hybrid, "--hybrid")
+    hybrid = _replace(DEFAULT_HYBRID, hybrid_values, "--hybrid") if hybrid_values else None
+    return Settings(params=params, tuning=tuning, mode=a.mode, hybrid=hybrid)
 
 
 def add_settings_flags(ap: Any) -> None:
@@ -210,6 +218,10 @@ def add_settings_flags(ap: Any) -> None:
                    help="query Tuning fields, e.g. phrase_boost=0,phrase_fields=title+body")
     g.add_argument("--phrase-boost", type=float, help="same as --tuning phrase_boost=X")
     g.add_argument("--slop", type=int, help="same as --tuning phrase_slop=N")
+    g.add_argument("--mode", choices=["hybrid", "lexical", "semantic"], default="hybrid",
+                   help="rank by words and meaning (the default), words or meaning only")
+    g.add_argument("--hybrid", metavar="K=V,..",
+                   help="HybridParams fields, e.g. weight=1.5,min_cosine=0.3,vector_pool=50")
 
 
 # --- searchkit: a cached index, searched in process ---------------------------------------
@@ -327,8 +339,26 @@ def open_searcher(index_dir: Path) -> Iterator[Any]:
         ix.close()
 
 
+def semantic_side(index_dir: Path, searcher: Any, settings: Settings) -> Any:
+    """The vectors' part of searches on `searcher`, as the API builds it (None: words only,
+    or no vectors)."""
+    if settings.mode == "lexical":
+        return None
+    try:
+        from searchkit.retrieve.hybrid import DEFAULT_HYBRID
+        from searchkit.semantic import Semantic
+    except ImportError:
+        return None
+    side = Semantic(index_dir, "auto", settings.hybrid or DEFAULT_HYBRID).side(searcher)
+    if side is None:
+        log(f"{index_dir}: no vectors: ranking by words only")
+        return None
+    return side, settings.mode
+
+
 def searchkit_query(
-    searcher: Any, query: str, vault_name: str, limit: int, per_note: int, settings: Settings
+    searcher: Any, query: str, vault_name: str, limit: int, per_note: int, settings: Settings,
+    semantic: Any = None,
 ) -> list[Any]:
     """One query, ranked only (no snippets: they do not change the order)."""
     from searchkit.errors import SearchkitError
@@ -338,6 +368,8 @@ def searchkit_query(
     extra = {
         k: v for k, v in (("params", settings.params), ("tuning", settings.tuning)) if v is not None
     }
+    if semantic is not None:
+        extra["semantic"] = semantic
     try:
         return list(search(
             searcher, query, vault_name=vault_name, limit=limit, per_note=per_note,

@@ -24,6 +24,7 @@ from eval_common import (
     open_searcher,
     peer_query,
     searchkit_query,
+    semantic_side,
     timing,
 )
 
@@ -81,9 +82,12 @@ def run_notes(
 
         per_note = DEFAULT_PER_NOTE if PER_NOTE is None else PER_NOTE
         with open_searcher(base / "index") as searcher:
+            side = semantic_side(base / "index", searcher, settings)
             for q in qs:
                 t = time.perf_counter()
-                hits = searchkit_query(searcher, q["query"], vault.name, LIMIT, per_note, settings)
+                hits = searchkit_query(
+                    searcher, q["query"], vault.name, LIMIT, per_note, settings, side
+                )
                 sk_ms.append(1000 * (time.perf_counter() - t))
                 sk_runs[q["id"]] = [passage_result(p) for p in hits]
         con = sqlite3.connect(base / "peer.db")
