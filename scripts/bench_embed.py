@@ -23,6 +23,7 @@ the judged queries in ../shared/eval/notes-dev.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -119,10 +120,8 @@ def overhead(index: Path, queries: list[str], rounds: int) -> None:
             for q in queries:
                 for mode in ("lexical", "hybrid"):
                     t = time.perf_counter()
-                    try:
+                    with contextlib.suppress(searchkit.SearchkitError):
                         ix.search(q, mode=mode)
-                    except searchkit.SearchkitError:
-                        pass
                     times[mode].append(1000 * (time.perf_counter() - t))
 
     def pct(xs: list[float], q: float) -> float:
