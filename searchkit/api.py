@@ -354,17 +354,21 @@ class SearchIndex:
     # -- meaning -------------------------------------------------------------------------
 
     def embed(
-        self, *, progress: Callable[[Any], None] | None = None, lock_timeout: float = 10.0
+        self, *, progress: Callable[[Any], None] | None = None, lock_timeout: float = 10.0,
+        max_seconds: float | None = None,
     ) -> Any:
         """Give every indexed passage without a vector one (search by meaning); returns an
-        `EmbedReport`. Resumable: Ctrl-C keeps what was embedded, and only passages whose
-        text changed are embedded again. Raises `SemanticUnavailableError` when the
-        `semantic` extra is missing or semantic search was turned off."""
+        `EmbedReport` (`embedded`, `passages`, `with_vectors`, `remaining`, `seconds`).
+        Resumable: Ctrl-C keeps what was embedded, and only passages whose text changed
+        are embedded again. `max_seconds` stops after about that long (`remaining` says
+        what is left), for long-lived processes that embed between note changes. Raises
+        `SemanticUnavailableError` when the `semantic` extra is missing or search by
+        meaning was turned off, `IndexLockedError` when another process is embedding."""
         self._check_open()
         self._searcher()  # the index must exist, with the usual messages
         return self._semantic().embed(
             lambda: self._searcher()[1].ix.searcher(), progress=progress,
-            lock_timeout=lock_timeout,
+            lock_timeout=lock_timeout, max_seconds=max_seconds,
         )
 
     def semantic_status(self) -> Any:

@@ -209,7 +209,8 @@ class Semantic:
 
     def embed(self, open_searcher: Callable[[], Any], *,
               progress: Callable[[_embedding.EmbedProgress], None] | None = None,
-              lock_timeout: float = 10.0) -> _embedding.EmbedReport:  # fmt: skip
+              lock_timeout: float = 10.0,
+              max_seconds: float | None = None) -> _embedding.EmbedReport:  # fmt: skip
         emb = self.embedder()
         if emb is None:
             raise SemanticUnavailableError(
@@ -217,7 +218,7 @@ class Semantic:
             )
         return _embedding.embed_index(
             self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
-            open_searcher=open_searcher,
+            open_searcher=open_searcher, max_seconds=max_seconds,
         )
 
 

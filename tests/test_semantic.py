@@ -273,3 +273,14 @@ def test_damaged_vector_file_is_reported(built: Path):
         assert not check.sound and any("vector file" in p for p in check.problems)
         with pytest.raises(IndexCorruptError, match="vector file"):
             ix.search(PARAPHRASE)
+
+
+def test_time_budget_embeds_in_slices(vault: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(embedding, "BATCH", 3)
+    with searchkit.open_index(tmp_path / "index", vault=vault) as ix:
+        ix.update()
+        first = ix.embed(max_seconds=0)
+        assert (first.embedded, first.remaining) == (3, 4)
+        rest = ix.embed()
+        assert (rest.embedded, rest.remaining, rest.with_vectors) == (4, 0, 7)

@@ -69,6 +69,7 @@ class EmbedReport:
     passages: int  # passages in the index
     with_vectors: int  # passages that have a vector now
     seconds: float
+    remaining: int = 0  # passages left without a vector (a time budget ran out)
     compacted: bool = False
     dropped_models: list[str] = field(default_factory=list)
 
@@ -147,15 +148,19 @@ def embed_index(
     progress: Callable[[EmbedProgress], None] | None = None,
     lock_timeout: float = 10.0,
     open_searcher: Callable[[], Any],
+    max_seconds: float | None = None,
 ) -> EmbedReport:
-    """Embed every passage of the committed index that has no vector yet.
+    """Embed every passage of the committed index that has no vector yet (or as many as
+    `max_seconds` allows: a long-lived process embeds in slices between note changes).
 
     `open_searcher()` gives a Whoosh searcher over the committed index (the caller owns
     how indexes are opened). Raises `IndexLockedError` when another pass holds the lock.
     KeyboardInterrupt keeps what was embedded (written before it propagates).
     """
     try:
-        return _embed_index(index_dir, embedder, progress, lock_timeout, open_searcher)
+        return _embed_index(
+            index_dir, embedder, progress, lock_timeout, open_searcher, max_seconds
+        )
     except OSError as exc:
         raise index_write_error(exc, index_dir) from exc
 
@@ -166,6 +171,7 @@ def _embed_index(
     progress: Callable[[EmbedProgress], None] | None,
     lock_timeout: float,
     open_searcher: Callable[[], Any],
+    max_seconds: float | None = None,
 ) -> EmbedReport:
     started = time.perf_counter()
     store = store_for(index_dir, embedder)
@@ -180,16 +186,19 @@ def _embed_index(
             todo = _texts_for(searcher, keys, missing)
         finally:
             searcher.close()
-        embedded = _embed_all(store, embedder, todo, progress, started)
+        deadline = started + max_seconds if max_seconds is not None else None
+        embedded = _embed_all(store, embedder, todo, progress, started, deadline)
         compacted = False
-        if len(store.segments()) > MAX_SEGMENTS_BEFORE_COMPACT or _garbage(store, live):
-            compacted = store.compact(live)
-        dropped = store.drop_other_models()
+        dropped: list[str] = []
+        if embedded == len(todo):  # complete: tidy up
+            if len(store.segments()) > MAX_SEGMENTS_BEFORE_COMPACT or _garbage(store, live):
+                compacted = store.compact(live)
+            dropped = store.drop_other_models()
         with_vectors = int(np.isin(keys[keys != 0], store.load().keys).sum())
     return EmbedReport(
         model=embedder.name, embedded=embedded, passages=int((keys != 0).sum()),
         with_vectors=with_vectors, seconds=time.perf_counter() - started,
-        compacted=compacted, dropped_models=dropped,
+        compacted=compacted, dropped_models=dropped, remaining=len(todo) - embedded,
     )
 
 
@@ -231,6 +240,7 @@ def _embed_all(
     todo: list[tuple[int, str]],
     progress: Callable[[EmbedProgress], None] | None,
     started: float,
+    deadline: float | None = None,
 ) -> int:
     # Shortest first: batches of like lengths pad little, and the ETA is by characters.
     todo.sort(key=lambda kt: len(kt[1]))
@@ -270,6 +280,8 @@ def _embed_all(
             if progress is not None:
                 progress(EmbedProgress(done, len(todo), chars_done, chars_total,
                                        time.perf_counter() - started))
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
     finally:
         # Ctrl-C, a kill signal turned into an exception, a model error: keep what is done.
         flush()
