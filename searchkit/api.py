@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import shlex
@@ -36,16 +35,12 @@ from .retrieve.results import SearchResults
 from .retrieve.search import DEFAULT_PER_NOTE, search
 from .store import index as _index
 from .store import status as _status
-from .store.indexdir import LOCK_FILE, META_FILE, REBUILD_HINT, IndexMeta, read_meta
+from .store.firstbuild import ProgressWriter, read_progress, writer_alive
+from .store.indexdir import META_FILE, REBUILD_HINT, IndexMeta, read_meta
 from .store.locate import Location, locate
 
 # Passage kinds, shared with the CLI's --kind choices so both refuse the same values.
 KINDS = ("intro", "section", "callout")
-# Written by the writer of a first build (the only time no index is searchable yet), so a
-# search can say how far it got. The `.sktmp` suffix makes it one of the index's own files
-# (indexdir.is_ours) that the writer's clean-up removes when the build commits.
-PROGRESS_FILE = "first-build-progress.sktmp"
-PROGRESS_EVERY = 0.5  # seconds between progress-file writes
 # A search-time refresh must not hang behind a long writer (e.g. `searchkit watch`); the
 # last committed index is searched instead.
 REFRESH_LOCK_TIMEOUT = 0.5
@@ -162,7 +157,7 @@ class SearchIndex:
                     f"run `searchkit index VAULT`"
                 )
             first = meta is None or meta.index_name is None
-            writer = _ProgressWriter(self.index_dir, progress) if first else None
+            writer = ProgressWriter(self.index_dir, progress) if first else None
             try:
                 return _index.update_index(
                     self.index_dir, self._vault, rebuild=rebuild,
@@ -260,9 +255,9 @@ class SearchIndex:
             )
         if meta.index_name is not None:
             return
-        done = _read_progress(self.index_dir)
+        done = read_progress(self.index_dir)
         counts = f"{done[0]:,} of {done[1]:,} notes" if done else "scanning the vault"
-        if _writer_alive(self.index_dir):
+        if writer_alive(self.index_dir):
             raise IndexNotFoundError(
                 f"the first build of {meta.vault} is in progress ({counts}); "
                 "search again when it finishes"
@@ -396,23 +391,14 @@ class SearchIndex:
                 raise SemanticUnavailableError("search by meaning is turned off for this index")
             return None, None
         try:
-            meaning = self._semantic()
-            side = meaning.side(searcher)
-        except ImportError:  # numpy missing: no semantic extra
-            side = None
-        if side is None:
+            return self._semantic().search_side(searcher, mode)
+        except ImportError:  # numpy missing: no semantic extra, words only
             if mode == "semantic":
-                problem = self._semantic().problem() if self._meaning else None
                 raise SemanticUnavailableError(
-                    "no passage has a vector yet: run `searchkit index` with the semantic "
-                    f"extra installed ({problem or 'pip install searchkit[semantic]'})"
-                )
+                    "search by meaning needs the semantic extra: pip install "
+                    "'searchkit[semantic]'"
+                ) from None
             return None, None
-        embedded, passages = meaning.coverage(searcher)
-        return (side, mode), {
-            "mode": mode, "embedded": embedded, "passages": passages,
-            "share": round(embedded / passages, 4) if passages else 0.0,
-        }
 
     def read_note(
         self, path: str, start_line: int = 1, max_lines: int = 80
@@ -588,61 +574,6 @@ def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None
             "be indexed (the, of, a…); add a more specific word"
         )
     raise QuerySyntaxError("the query is empty: type at least one word or a filter such as tag:x")
-
-
-class _ProgressWriter:
-    """Passes progress on, and records it in the index folder for other processes."""
-
-    def __init__(self, index_dir: Path, then: Callable[[Any], None] | None) -> None:
-        self.path = index_dir / PROGRESS_FILE
-        self.then = then
-        self.last = 0.0
-        self.wrote = False
-
-    def __call__(self, p: Any) -> None:
-        now = time.monotonic()
-        if now - self.last >= PROGRESS_EVERY or p.notes_done == p.notes_total:
-            self.last = now
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.sktmp")
-            # No fsync: a lost progress record only makes a message vaguer.
-            with contextlib.suppress(OSError):
-                tmp.write_text(json.dumps([p.notes_done, p.notes_total]), encoding="utf-8")
-                os.replace(tmp, self.path)
-                self.wrote = True
-        if self.then is not None:
-            self.then(p)
-
-    def remove(self) -> None:
-        if self.wrote:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-
-
-def _read_progress(index_dir: Path) -> tuple[int, int] | None:
-    try:
-        done, total = json.loads((index_dir / PROGRESS_FILE).read_text(encoding="utf-8"))
-        return int(done), int(total)
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _writer_alive(index_dir: Path) -> bool:
-    """Whether a writer holds the index: the lock file names its pid while it does.
-
-    A stat and a signal-0, no lock taken, so a reader never delays the writer."""
-    try:
-        pid = int((index_dir / LOCK_FILE).read_text(encoding="ascii").strip() or 0)
-    except (OSError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # alive, another user's
-    except OSError:
-        return False
-    return True
 
 
 def open_index(

@@ -149,6 +149,25 @@ class Semantic:
         return SemanticSide(self._doc_rows(searcher, vectors)[0], vectors.matrix,
                             self._query_vector, self.params)  # fmt: skip
 
+    def search_side(
+        self, searcher: Any, mode: str
+    ) -> tuple[tuple[SemanticSide, str] | None, dict[str, Any] | None]:
+        """For one search: (the vectors' side and the mode, or None for words only) and
+        what the results say about it (`SearchResults.semantic`)."""
+        side = self.side(searcher)
+        if side is None:
+            if mode == "semantic":
+                raise SemanticUnavailableError(
+                    "no passage has a vector yet: run `searchkit index` with the semantic "
+                    f"extra installed ({self.problem() or 'then search again'})"
+                )
+            return None, None
+        embedded, passages = self.coverage(searcher)
+        return (side, mode), {
+            "mode": mode, "embedded": embedded, "passages": passages,
+            "share": round(embedded / passages, 4) if passages else 0.0,
+        }
+
     def _doc_rows(self, searcher: Any, vectors: Vectors) -> tuple[np.ndarray, int, int]:
         """Each document's row in the vectors (-1: none), and (embedded, passages)."""
         key = searcher.reader()
