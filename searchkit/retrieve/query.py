@@ -93,8 +93,9 @@ def _analyze(schema: Any, fieldname: str, text: str) -> list[str]:
 
 
 class _Compiler:
-    def __init__(self, schema: Any, tuning: Tuning) -> None:
+    def __init__(self, schema: Any, tuning: Tuning, reader: Any = None) -> None:
         self.schema = schema
+        self.reader = reader  # for fuzzy words: matched against the words in the notes
         self.t = tuning
         self.words: list[str] = []
         self.has_text = False
@@ -165,6 +166,8 @@ class _Compiler:
         toks = _analyze(self.schema, "body", node.text)
         if not toks:
             return None  # a stop word or 1-character token: nothing in the index to find
+        if node.kind == "fuzzy" and len(toks) == 1 and self.reader is not None:
+            return self._fuzzy(node, toks[0])
         if node.kind == "fuzzy" and len(toks) == 1:
             self.scoring = True
             self.concepts.append(
@@ -176,6 +179,19 @@ class _Compiler:
         self.words.append(node.text)
         self._concepts(node.text, toks, phrase=True)
         return self._tokens_clause(toks)
+
+    def _fuzzy(self, node: Node, stem: str) -> Q.Query:
+        """`word~`: the index terms of the written words within `node.dist` edits of
+        what was typed (spelling.fuzzy_terms), as one concept."""
+        from .spelling import fuzzy_terms
+
+        self.scoring = True
+        found = fuzzy_terms(self.reader, self.schema["body"], node.text, node.dist)
+        terms = tuple(dict.fromkeys(m.term for m in found)) or (stem,)
+        self.concepts.append(Concept(terms, label=f"{node.text}~"))
+        return self._multi(
+            lambda f, b: _or([Q.Term(f, t, boost=b) for t in terms])  # type: ignore[arg-type]
+        )
 
     def phrase(self, text: str, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query | None:
         self.has_text = True
@@ -365,10 +381,12 @@ def compile_query(
     schema: Any,
     filters: Mapping[str, str | Sequence[str]] | None = None,
     tuning: Tuning = DEFAULT_TUNING,
+    reader: Any = None,
 ) -> Compiled:
-    """Parse and compile; filters are folded in as required, non-scoring clauses."""
+    """Parse and compile; filters are folded in as required, non-scoring clauses.
+    With the index's `reader`, fuzzy words are expanded against the notes' words here."""
     tree = parse_tree(text)
-    comp = _Compiler(schema, tuning)
+    comp = _Compiler(schema, tuning, reader)
     if tree is not None and tree.kind == "not":
         neg = comp._negated(tree.children[0])
         primary = Q.Every() if neg is not None else None

@@ -69,7 +69,9 @@ def search(
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
-    comp = compile_query(query, searcher.schema, filters, tuning or DEFAULT_TUNING)
+    comp = compile_query(
+        query, searcher.schema, filters, tuning or DEFAULT_TUNING, reader=searcher.reader()
+    )
     if comp.primary is Q.NullQuery or limit == 0:
         suggestion = suggest(searcher, query, comp) if limit else None
         return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
