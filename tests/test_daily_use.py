@@ -58,3 +58,27 @@ def test_fuzzy_matches_written_words_not_stems(tmp_path):
         assert fuzzy.total >= plain.total
         # Two edits reach "memos" too, but never lose "memory".
         assert {"sleep.md", "recall.md"} <= {p.path for p in ix.search("memroy~2")}
+
+
+# --- 3. Obsidian heading links as Obsidian writes them -----------------------------------
+
+HEADING_FORMS = {
+    "## See [[Other Note|the note]] today": "See Other Note the note today",
+    "## See [[Other Note]] now": "See Other Note now",
+    "## The **bold** claim": "The **bold** claim",
+    "## Use `git rebase` here": "Use `git rebase` here",
+    "## An _italic_ aside": "An _italic_ aside",
+    "## Read [the docs](https://x.io) first": "Read [the docs](https //x.io) first",
+    "## Ratio: 3^2 | C# notes": "Ratio 3 2 C notes",
+}
+
+
+@pytest.mark.parametrize("heading", sorted(HEADING_FORMS))
+def test_obsidian_heading_link_keeps_the_heading_source(tmp_path, heading):
+    from urllib.parse import quote
+
+    vault = built(tmp_path / "v", {"n.md": f"# N\n\n{heading}\nzanzibar quokka text.\n"})
+    with searchkit.open_index(vault=vault) as ix:
+        (hit,) = ix.search("zanzibar quokka")
+    subpath = HEADING_FORMS[heading]
+    assert hit.links.obsidian == f"obsidian://open?vault=v&file={quote('n#' + subpath, safe='')}"
