@@ -82,3 +82,35 @@ def test_obsidian_heading_link_keeps_the_heading_source(tmp_path, heading):
         (hit,) = ix.search("zanzibar quokka")
     subpath = HEADING_FORMS[heading]
     assert hit.links.obsidian == f"obsidian://open?vault=v&file={quote('n#' + subpath, safe='')}"
+
+
+# --- 4. timestamps: parenthesised, own-player links, MM:SS:ff read per note ---------------
+
+
+def _stamps(text: str) -> list[int]:
+    from searchkit.ingest.chunker import chunk_markdown
+
+    return [t.seconds for c in chunk_markdown(text, "n.md") for t in c.timestamps]
+
+
+def test_parenthesised_and_own_player_timestamps_are_read():
+    chunks_text = "# T\n\nThe claim (00:34:07) and the other [00:47:47](#t=00:47:47) one.\n"
+    assert _stamps(chunks_text) == [34 * 60 + 7, 47 * 60 + 47]
+    from searchkit.ingest.chunker import chunk_markdown
+
+    (chunk,) = chunk_markdown(chunks_text, "n.md")
+    assert "00:" not in chunk.text and "()" not in chunk.text
+    # A time of day in parentheses is not a video moment.
+    assert _stamps("# T\n\nMeet at the cafe (10:30) today.\n") == []
+
+
+def test_mm_ss_frames_stamps_are_read_per_note():
+    # A 20-minute talk written as MM:SS:ff: `08:24:08` is 8 min 24 s, not 8 h 24 min.
+    note = "# Talk\n\n" + "".join(
+        f'Point {i} <a class="yt-timestamp" data-t="{m:02d}:{s:02d}:{f:02d}">'
+        f"[{m:02d}:{s:02d}:{f:02d}]</a>.\n\n"
+        for i, (m, s, f) in enumerate([(0, 12, 5), (3, 40, 0), (8, 24, 8), (19, 2, 17)])
+    )
+    assert _stamps(note) == [12, 220, 504, 1142]
+    # Hours, minutes, seconds stay that when the note's run of stamps fits a video.
+    assert _stamps("# T\n\nA [00:12:05] and [01:40:17] b.\n") == [725, 6017]

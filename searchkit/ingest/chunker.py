@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from .inline_text import Piece, TextBuilder, Timestamp
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
 from .slugs import slugify
+from .timestamps import note_reads_frames
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -31,7 +32,7 @@ NO_TEXT = Piece("")
 
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
-CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths from the heading source
+CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths; timestamps read per note
 MAX_CHUNK_CHARS = 2000
 
 
@@ -87,7 +88,7 @@ def load_note(
 def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     """The note (title and tags completed from its body) and its chunks."""
     tokens = _parser().parse(note.body)
-    blocks, callouts = _blocks(tokens)
+    blocks, callouts = _blocks(tokens, note_reads_frames(note.body))
     title = note.title
     if not note.title_from_frontmatter:
         first_h1 = next((b.text for b in blocks if b.heading == 1 and b.text), None)
@@ -160,7 +161,9 @@ def _callout_marker(tokens: Sequence[Token], i: int) -> re.Match[str] | None:
     return _CALLOUT.match(first_line)
 
 
-def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
+def _blocks(
+    tokens: Sequence[Token], frames: bool | None = None
+) -> tuple[list[_Block], list[_Callout]]:
     blocks: list[_Block] = []
     callouts: list[_Callout] = []
     quotes: list[int | None] = []  # one entry per open blockquote: its callout or None
@@ -213,7 +216,7 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
                 held = None
                 builder.text("|")
             else:
-                builder, start = TextBuilder(), span[0]
+                builder, start = TextBuilder(frames), span[0]
                 sep = "\n"
                 if cell:
                     # Cells are joined by a tab, not " | ": shell pipes in code look the same.
@@ -243,7 +246,7 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
         elif kind in ("fence", "code_block"):
             blocks.append(_Block(Piece(tok.content).strip(), span[0], span[1], current()))
         elif kind == "html_block":
-            builder = TextBuilder()
+            builder = TextBuilder(frames)
             builder.raw_html(tok.content)
             piece = _without_markers(builder.piece())
             blocks.append(_Block(piece, span[0], span[1], current(), tags=tuple(builder.tags)))
