@@ -3,6 +3,7 @@ Each test drives the CLI (CliRunner) or the API on a vault written in tmp_path."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,63 @@ def test_mm_ss_frames_stamps_are_read_per_note():
     assert _stamps(note) == [12, 220, 504, 1142]
     # Hours, minutes, seconds stay that when the note's run of stamps fits a video.
     assert _stamps("# T\n\nA [00:12:05] and [01:40:17] b.\n") == [725, 6017]
+
+
+# --- 5. one id per passage everywhere ------------------------------------------------------
+
+
+def test_chunks_json_ids_and_paths_are_the_ones_search_gives(tmp_path):
+    vault = built(tmp_path / "v", {"folder/note.md": "# Note\n\nQuokka facts here.\n"})
+    rows = [json.loads(x) for x in run("chunks", str(vault / "folder" / "note.md"), "--json")
+            .output.splitlines()]
+    with searchkit.open_index(vault=vault) as ix:
+        (hit,) = ix.search("quokka")
+    assert rows[0]["id"] == hit.id == "folder/note.md#0"
+    assert rows[0]["path"] == hit.path == "folder/note.md"
+    assert rows[0]["abs_path"] == str((vault / "folder" / "note.md").resolve())
+
+
+# --- issue 15 item 11: no terminal control from a note reaches the terminal ----------------
+
+EVIL = (
+    "---\ntitle: \"Evil \\e]0;pwned\\a title\"\n---\n\n"
+    "## Head \x1b[2J ing\n\nquokka \x1b]52;c;ZWNobyBoaQ==\x07clip "
+    "\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ and \x9b31m red.\n"
+)
+
+
+@pytest.mark.parametrize("color", ["--color", "--no-color"])
+def test_terminal_escapes_in_notes_are_stripped(tmp_path, color):
+    vault = built(tmp_path / "v", {"evil\x1b[31m.md": EVIL})
+    out = run("search", "quokka", color, "--vault", str(vault)).output
+    assert "quokka" in out and "clip" in out and "link" in out
+    for bad in ("\x1b]", "\x1b[2J", "\x07", "\x9b", "ZWNobyBoaQ", "evil\x1b[31m"):
+        assert bad not in out
+    if color == "--color":
+        assert "\x1b[1m" in out or "\x1b[33m" in out  # our own styling stays
+    data = run("search", "quokka", "--json", "--vault", str(vault)).output
+    assert "\x1b" not in data and "\x9b" not in data and "\x07" not in data
+    assert "\\u001b]52;" in data  # escaped in JSON, not lost
+    out = run("chunks", str(vault / "evil\x1b[31m.md")).output
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+
+
+# --- 14. narrow terminals: titles wrap under themselves, links never break ------------------
+
+
+def test_narrow_terminal_wraps_titles_and_keeps_links_whole(tmp_path):
+    long_title = "A rather long note title about the many ways quokkas spend their afternoons"
+    vault = built(tmp_path / "vault with a long folder name",
+                  {f"deeply nested folder/{long_title}.md": "---\nvideoId: abcdefghijk\n---\n"
+                   f"# {long_title}\n\n## Where they sleep"
+                   " under the big trees\nQuokka naps.\n"})
+    out = run("search", "quokka", "naps", "--no-color", "--vault", str(vault),
+              env={"COLUMNS": "72"}).output
+    lines = out.splitlines()
+    link = f"vault with a long folder name/deeply nested folder/{long_title}.md:6"
+    # The link is whole on a line of its own; every other line fits the 72 columns.
+    assert f"    {link}" in lines
+    assert "    https://www.youtube.com/watch?v=abcdefghijk" in lines
+    assert all(len(x) <= 72 for x in lines if link not in x)
+    assert lines[0].startswith(" 1. A rather long") and lines[1].startswith("    ")
+    assert long_title in " ".join(x.strip() for x in lines[:2]).removeprefix("1. ")

@@ -7,7 +7,6 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -20,7 +19,7 @@ import click
 from .. import __version__
 from ..errors import IndexLockedError, MassDeleteError, SearchkitError
 from .progress import ProgressBar, list_removals, update_summary, warn_all
-from .render import print_results, results_json, terminal_width
+from .render import clean, json_text, print_results, results_json, terminal_width
 
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
@@ -51,7 +50,7 @@ def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _fail(exc: SearchkitError) -> click.exceptions.Exit:
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(clean(f"Error: {exc}"), err=True)
     return click.exceptions.Exit(EXIT_LOCKED if isinstance(exc, IndexLockedError) else EXIT_USAGE)
 
 
@@ -62,7 +61,7 @@ def _use_color(flag: bool | None) -> bool:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json_text(data))
 
 
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
@@ -419,15 +418,20 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
 @main.command("chunks", short_help="Show how notes split into passages.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
                                                                   path_type=Path))
+@click.option("--vault", "vault_opt", envvar="SEARCHKIT_VAULT",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The vault the notes are in (default: the indexed vault holding each "
+              "file, else its folder): ids and paths are relative to it.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
-def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
+def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -> None:
     """Show how notes split into passages (what gets indexed), without indexing."""
     from ..errors import NoteError
     from ..ingest.chunker import load_note
 
     for file in files:
+        root, rel = _note_in_vault(file, vault_opt)
         try:
-            note, chunks = load_note(file.parent, file.name)
+            note, chunks = load_note(root, rel)
         except NoteError as exc:
             click.echo(f"warning: {file}: {exc.message}", err=True)
             continue
@@ -435,24 +439,41 @@ def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
         for c in chunks:
             if as_json:
                 data = {
-                    # Same names as Passage.to_dict() for the same facts.
-                    "id": c.id, "path": str(file), "title": c.title,
+                    # Same names as Passage.to_dict() for the same facts; `id` and `path`
+                    # are the vault-relative ones a search gives.
+                    "id": c.id, "path": c.path, "abs_path": str(root / rel), "title": c.title,
                     "heading_path": list(c.heading_path), "kind": c.kind,
                     "callout_type": c.callout_type, "callout_title": c.callout_title,
                     "lines": [c.line_start, c.line_end], "anchor": c.anchor, "slug": c.slug,
                     "links": list(c.links), "timestamps": [list(t) for t in c.timestamps],
                     "tags": list(c.tags), "text": c.text,
                 }
-                click.echo(json.dumps(data, ensure_ascii=False))
+                click.echo(json_text(data, None))
                 continue
             where = " › ".join([c.title, *c.heading_path])
             kind = f"callout [!{c.callout_type}]" if c.kind == "callout" else c.kind
             stamps = ", ".join(str(t.seconds) for t in c.timestamps[:5])
-            click.echo(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}")
+            click.echo(clean(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}"))
             if stamps:
                 click.echo(f"    timestamps (s): {stamps}{' …' if len(c.timestamps) > 5 else ''}")
-            preview = " ".join(c.text.split())
+            preview = " ".join(clean(c.text).split())
             click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
+
+
+def _note_in_vault(file: Path, vault: Path | None) -> tuple[Path, str]:
+    """(vault root, vault-relative POSIX path) of a note file: in `vault` if given and the
+    file is in it, else in the indexed vault that holds it, else in its own folder."""
+    from ..store.locate import find_from
+
+    full = file.resolve()
+    roots = [vault.resolve()] if vault is not None else []
+    found = find_from(full.parent)
+    if found is not None:
+        roots.append(found[0])
+    for root in roots:
+        if full.is_relative_to(root):
+            return root, full.relative_to(root).as_posix()
+    return full.parent, full.name
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from typing import Any
 import click
 
 from ..errors import MassDeleteError
+from .render import clean
 
 
 def warn_all(warnings: Any) -> None:
     for w in warnings:
-        click.echo(f"warning: {w.path}: {w.message}", err=True)
+        click.echo(clean(f"warning: {w.path}: {w.message}"), err=True)
 
 
 class ProgressBar:

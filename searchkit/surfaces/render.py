@@ -5,6 +5,7 @@ same."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,34 @@ from typing import Any
 import click
 
 from ..retrieve.links import file_link
+
+# Terminal escapes a note may hold (OSC 52 writes the clipboard, OSC 8 makes links, OSC 0
+# sets the window title, CSI moves the cursor or clears the screen): a whole sequence goes,
+# payload included, then any other control character. Newlines and tabs stay.
+_ESCAPE_SEQ = re.compile(
+    r"(?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC … BEL/ST (or cut short)
+    r"|(?:\x1b[P_^X]|[\x90\x9e\x9f]).*?(?:\x1b\\|\x9c|$)"  # DCS, APC, PM, SOS … ST
+    r"|(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?",  # other ESC sequences
+    re.DOTALL,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """`text` without terminal control: escape sequences and control characters removed
+    (newlines and tabs kept), for everything printed as plain text."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub("", _ESCAPE_SEQ.sub("", text))
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """JSON with every control character escaped: json.dumps escapes C0 ones, but with
+    `ensure_ascii=False` writes DEL and C1 ones (an 8-bit CSI is U+009B) raw."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def terminal_width() -> int | None:
@@ -125,24 +154,50 @@ def _wrap(text: str, width: int | None) -> list[tuple[int, int]]:
 def _highlight(
     snippet: str, spans: Any, color: bool, width: int | None = None, indent: str = ""
 ) -> str:
-    """The snippet on one line, or filled to `width` with `indent`; matches styled."""
+    """The snippet on one line, or filled to `width` with `indent`; matches styled. Each
+    piece is cleaned of terminal control after the spans cut it (they index the raw text)."""
     text = " ".join(snippet.split("\n"))  # same length: the spans stay valid
     rows = []
     for lo, hi in _wrap(text, None if width is None else max(20, width - len(indent))):
         if not color:
-            rows.append(indent + text[lo:hi])
+            rows.append(indent + clean(text[lo:hi]))
             continue
         out, pos = [], lo
         for start, end in spans:
             start, end = max(start, lo), min(end, hi)
             if start >= end:
                 continue
-            out.append(text[pos:start])
-            out.append(click.style(text[start:end], fg="yellow", bold=True))
+            out.append(clean(text[pos:start]))
+            out.append(click.style(clean(text[start:end]), fg="yellow", bold=True))
             pos = end
-        out.append(text[pos:hi])
+        out.append(clean(text[pos:hi]))
         rows.append(indent + "".join(out))
     return "\n".join(rows)
+
+
+def _title_rows(head: str, crumbs: list[str], width: int | None, color: bool) -> list[str]:
+    """`NN. title › heading › …` filled to `width`, continuation lines indented under the
+    title, so a narrow terminal never cuts a word; the title bold with colour."""
+    indent = " " * len(head)
+    text = " › ".join(crumbs)
+    bold = len(crumbs[0])
+    rows = []
+    for lo, hi in _wrap(text, None if width is None else max(20, width - len(indent))):
+        row = text[lo:hi]
+        if color and lo < bold:
+            cut = min(bold, hi) - lo
+            row = click.style(row[:cut], bold=True) + row[cut:]
+        rows.append((head if not rows else indent) + row)
+    return rows
+
+
+def _link_rows(links: list[str], width: int | None, indent: str = "    ") -> list[str]:
+    """The links on one line if it fits, else one a line: a link is never wrapped (one cut
+    in two opens nothing)."""
+    line = indent + "  ".join(links)
+    if width is None or len(line) <= width:
+        return [line]
+    return [indent + link for link in links]
 
 
 def print_results(
@@ -159,28 +214,26 @@ def print_results(
             return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
-            msg += f" Did you mean: {results.suggestion}"
+            msg += f" Did you mean: {clean(results.suggestion)}"
         click.echo(msg, err=True)
         return
     for word, fixed in getattr(results, "corrected", ()):
         click.echo(f"No {word!r} in the notes: also searched for {fixed!r}.", err=True)
     for p in results:
-        crumbs = _crumbs(p)
-        if color:
-            crumbs[0] = click.style(crumbs[0], bold=True)
+        crumbs = [clean(c) for c in _crumbs(p)]
         if p.kind == "callout":
             label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
-            crumbs.append(label)
-        click.echo(f"{p.rank:>2}. " + " › ".join(crumbs), color=color)
+            crumbs.append(clean(label))
+        for row in _title_rows(f"{p.rank:>2}. ", crumbs, width, color):
+            click.echo(row, color=color)
         click.echo(_highlight(p.snippet, p.highlights, color, width, "    "), color=color)
-        # Never wrapped: a link cut in two opens nothing.
-        links = [file_link(_shown_path(vault, p.path), p.line)]
+        links = [clean(file_link(_shown_path(vault, p.path), p.line))]
         links += [p.links.video] if p.links.video else []
-        line = "    " + "  ".join(links)
-        click.echo(click.style(line, dim=True) if color else line, color=color)
+        for line in _link_rows(links, width):
+            click.echo(click.style(line, dim=True) if color else line, color=color)
         if explain and p.explanation:
-            for row in p.explanation.splitlines():
-                click.echo(f"      {row}")
+            for row in str(p.explanation).splitlines():
+                click.echo(clean(f"      {row}"))
         click.echo()
     footer = _footer(results)
     if footer:
