@@ -175,3 +175,37 @@ def test_narrow_terminal_wraps_titles_and_keeps_links_whole(tmp_path):
     assert all(len(x) <= 72 for x in lines if link not in x)
     assert lines[0].startswith(" 1. A rather long") and lines[1].startswith("    ")
     assert long_title in " ".join(x.strip() for x in lines[:2]).removeprefix("1. ")
+
+
+# --- 6. a filter that matches nothing is named; path: is Obsidian's --------------------------
+
+SYNC_NOTES = {
+    "Help/Obsidian Sync/Conflicts.md": "---\ntags: [sync]\n---\n# Conflicts\n\nA conflict file.\n",
+    "Help/Editing.md": "# Editing\n\nA conflict in editing.\n",
+}
+
+
+def test_path_filter_is_a_case_insensitive_substring(tmp_path):
+    vault = built(tmp_path / "v", SYNC_NOTES)
+    with searchkit.open_index(vault=vault) as ix:
+        for path in ("obsidian sync/", "OBSIDIAN SYNC", "sync/conf", "help/obsidian*"):
+            assert [p.path for p in ix.search("conflict", path=path)] == [
+                "Help/Obsidian Sync/Conflicts.md"
+            ], path
+        assert [p.path for p in ix.search("conflict path:editing")] == ["Help/Editing.md"]
+
+
+def test_a_filter_that_matches_nothing_is_named(tmp_path):
+    vault = built(tmp_path / "v", SYNC_NOTES)
+    result = run("search", "conflict", "--path", "nosuchfolder/", "--vault", str(vault))
+    assert result.exit_code == 1
+    assert "path:nosuchfolder/" in result.output and "No passages match" not in result.output
+    result = run("search", "conflict", "--tag", "nosuchtag", "--vault", str(vault))
+    assert "tag:nosuchtag" in result.output and "No passages match" not in result.output
+    # Each matches on its own, not together.
+    result = run("search", "conflict", "--tag", "sync", "--path", "editing", "--vault",
+                 str(vault))
+    assert "together" in result.output and "tag:sync" in result.output
+    data = json.loads(run("search", "conflict tag:nosuchtag", "--json", "--vault",
+                          str(vault)).output)
+    assert data["empty_filters"] == ["tag:nosuchtag"] and data["results"] == []

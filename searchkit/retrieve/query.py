@@ -7,6 +7,8 @@ and structural filters become a search mask and filter. The grammar is in `synta
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,6 +54,40 @@ DEFAULT_TUNING = Tuning()
 
 # --- compiler ----------------------------------------------------------------------------
 
+
+
+class PathMatch(Q.Wildcard):
+    """`path:` as Obsidian reads it: the text anywhere in the note's vault-relative path,
+    case-insensitively (`path:"obsidian sync/"` finds `Help/Obsidian Sync/Conflicts.md`);
+    with glob characters, the whole path matches the glob, case-insensitively."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("source", text)
+
+    def matches(self, path: str) -> bool:
+        want = self.text.casefold()
+        if _GLOB_CHARS & set(want):
+            return re.fullmatch(fnmatch.translate(want), path.casefold(), re.DOTALL) is not None
+        return want in path.casefold()
+
+    def normalize(self) -> Q.Query:
+        return self  # never a Term or Prefix: those are case-sensitive
+
+    def _btexts(self, ixreader: Any) -> Any:
+        for btext in ixreader.lexicon("source"):
+            if self.matches(btext.decode("utf-8", "surrogateescape")):
+                yield btext
+
+
+def filter_label(q: Any) -> str:
+    """The filter a query came from as the user would write it (`path:x`, `tag:y`)."""
+    return str(getattr(q, "searchkit_label", "") or q)
+
+
+def _labelled(q: Q.Query | None, label: str) -> Q.Query | None:
+    if q is not None:
+        q.searchkit_label = label  # type: ignore[attr-defined]
+    return q
 
 
 class TopPrefix(Q.Prefix):
@@ -327,21 +363,23 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
         if not tag:
             return None
         if _GLOB_CHARS & set(tag):
-            return Q.Wildcard("tags", tag)
+            return _labelled(Q.Wildcard("tags", tag), f"tag:{value}")
         # Obsidian nested tags: tag:project also finds project/alpha.
-        return Q.Or([Q.Term("tags", tag), Q.Prefix("tags", tag.rstrip("/") + "/")])
+        return _labelled(
+            Q.Or([Q.Term("tags", tag), Q.Prefix("tags", tag.rstrip("/") + "/")]), f"tag:{value}"
+        )
     if name == "path":
         path = value.removeprefix("./").lstrip("/")
         if not path:
             return Q.Every()
-        if _GLOB_CHARS & set(path):
-            return Q.Wildcard("source", path)
-        return Q.Prefix("source", path)
+        return _labelled(PathMatch(path), f"path:{value}")
     if name in ("callout", "kind"):
         v = value.lower()
-        return Q.Every(name) if v == "*" else Q.Term(name, v)
+        return _labelled(Q.Every(name) if v == "*" else Q.Term(name, v), f"{name}:{value}")
     if name == "video":
-        return Q.Every("video") if value == "*" else Q.Term("video", value)
+        return _labelled(
+            Q.Every("video") if value == "*" else Q.Term("video", value), f"video:{value}"
+        )
     if name == "has":
         target = HAS_FIELDS.get(value.lower())
         if target is None:
@@ -372,7 +410,10 @@ def filters_query(schema: Any, filters: Mapping[str, str | Sequence[str]] | None
             elif name in TEXT_FILTERS:
                 subs.append(Q.NullQuery)  # a text filter that analyzes to nothing matches nothing
         if subs:
-            parts.append(_or(subs))  # type: ignore[arg-type]
+            one = _or(subs)
+            if len(subs) > 1:
+                _labelled(one, " OR ".join(filter_label(q) for q in subs))
+            parts.append(one)  # type: ignore[arg-type]
     return _and(parts)
 
 

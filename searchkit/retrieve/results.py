@@ -75,8 +75,15 @@ class SearchResults(list):  # list[Passage]
         total_exact: bool = True,
         available: int | None = None,
         corrected: Sequence[tuple[str, str]] = (),
+        empty_filters: Sequence[str] = (),
+        filters_empty_alone: bool = False,
     ) -> None:
         super().__init__(passages)
+        # Nothing passed the filters: the ones that match no passage on their own (as
+        # `path:x`, `tag:y`), or, when `filters_empty_alone` is False, all of them (each
+        # matches something, together nothing).
+        self.empty_filters = tuple(empty_filters)
+        self.filters_empty_alone = filters_empty_alone
         self.query = query
         # Matching passages, before the per-note cap: exact when `total_exact`, else a
         # lower bound (filter-only searches sorted by date stop counting early).

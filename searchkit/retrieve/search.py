@@ -21,7 +21,15 @@ from whoosh import sorting
 from ..ingest.timestamps import nearest_timestamp
 from . import highlight, ranking, spelling
 from .links import make_links
-from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
+from .query import (
+    DEFAULT_TUNING,
+    Compiled,
+    PathMatch,
+    Tuning,
+    compile_query,
+    filter_label,
+    parse_query,
+)
 from .ranking import DEFAULT_PARAMS, RankParams
 from .results import Passage, SearchResults
 
@@ -79,7 +87,13 @@ def search(
     # Computed once for the AND, OR and collapse passes below.
     allowed = _filter_docs(searcher, comp.filter) if comp.filter is not None else None
     if allowed is not None and not allowed:  # Whoosh reads an empty set as "no filter"
-        return SearchResults(query=query, total=0, offset=offset)
+        parts = comp.filter.subqueries if isinstance(comp.filter, Q.And) else [comp.filter]
+        empty = [filter_label(p) for p in parts if not _filter_docs(searcher, p)]
+        return SearchResults(
+            query=query, total=0, offset=offset,
+            empty_filters=empty or [filter_label(p) for p in parts],
+            filters_empty_alone=bool(empty),
+        )
 
     want = offset + limit
     if comp.scoring and comp.concepts:
@@ -290,6 +304,18 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
         return set.intersection(*sets) if sets else set()
     if isinstance(q, Q.Or):
         return set().union(*(_filter_docs(searcher, sub) for sub in q.subqueries))
+    if isinstance(q, PathMatch):
+        # Note paths: one pass over the per-searcher array of every passage's note (a
+        # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
+        stats = ranking.stats_for(searcher)
+        notes = stats.notes(searcher)
+        key = ("PathMatch", q.text)
+        found = stats.memo.get(key)
+        if found is None:
+            hit = {note for note in set(notes) if q.matches(note)}
+            found = {d for d, note in enumerate(notes) if note in hit}
+            stats.remember(key, found)
+        return set(found)
     if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
         # Note paths: one pass over the per-searcher array of every passage's note (a
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).

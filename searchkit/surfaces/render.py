@@ -86,6 +86,7 @@ def results_json(
         "available": getattr(results, "available", None),
         "suggestion": results.suggestion,
         "corrected": [list(pair) for pair in getattr(results, "corrected", ())],
+        "empty_filters": list(getattr(results, "empty_filters", ())),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
         "results": [
@@ -200,6 +201,19 @@ def _link_rows(links: list[str], width: int | None, indent: str = "    ") -> lis
     return [indent + link for link in links]
 
 
+def _filters_message(labels: Any, alone: bool) -> str:
+    """Why nothing came back when the filters let nothing through: name them, not the
+    query (which was never searched)."""
+    if not alone:
+        return f"No passage matches all these filters together: {', '.join(labels)}."
+    which = " and ".join(labels)
+    msg = f"No passage matches the filter {which}" if len(labels) == 1 else (
+        f"No passage matches the filters {which}")
+    if any(label.startswith("path:") for label in labels):
+        msg += " (path: matches any part of a note's path, ignoring case)"
+    return msg + "."
+
+
 def print_results(
     results: Any, color: bool, explain: bool, vault: Path | None = None,
     width: int | None = None,
@@ -211,6 +225,10 @@ def print_results(
                 f"end before that ({_count(results)} matching passages).",
                 err=True,
             )
+            return
+        empty = getattr(results, "empty_filters", ())
+        if empty:
+            click.echo(clean(_filters_message(empty, results.filters_empty_alone)), err=True)
             return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
