@@ -169,9 +169,12 @@ class SearchIndex:
         """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
         return _index.needs_refresh(self.index_dir, self._vault)
 
-    def refresh(self) -> _index.UpdateReport | None:
+    def refresh(
+        self, *, on_locked: Callable[[IndexLockedError], None] | None = None
+    ) -> _index.UpdateReport | None:
         """Update the index if notes changed; None when nothing changed or another writer
-        is busy (the last committed index stays searchable meanwhile).
+        is busy (the last committed index stays searchable meanwhile; `on_locked` is
+        called then, so a caller can say its results may be stale).
 
         Never applies a mass removal: a vault that is missing, empty, or lost more than
         half of its notes raises `VaultError` or `MassDeleteError` and the last index
@@ -181,7 +184,9 @@ class SearchIndex:
             return None
         try:
             return self.update(lock_timeout=REFRESH_LOCK_TIMEOUT)
-        except IndexLockedError:
+        except IndexLockedError as exc:
+            if on_locked is not None:
+                on_locked(exc)
             return None
 
     def status(self) -> _index.IndexStatus:

@@ -209,3 +209,96 @@ def test_a_filter_that_matches_nothing_is_named(tmp_path):
     data = json.loads(run("search", "conflict tag:nosuchtag", "--json", "--vault",
                           str(vault)).output)
     assert data["empty_filters"] == ["tag:nosuchtag"] and data["results"] == []
+
+
+# --- 7, 8, 9, 11, 12, 15: exit codes and messages ------------------------------------------
+
+
+def test_a_closed_pipe_is_not_no_result(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+    env = {**os.environ, "SEARCHKIT_HOME": str(tmp_path / "home")}
+    for fmt in ("--no-color", "--json"):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "searchkit", "search", "memory", "--vault", str(vault), fmt],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        # The reader is gone before the first result is written (`| head -0`, `| true`).
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (141, b""), fmt
+
+
+def test_kind_in_the_query_is_checked_like_the_option(tmp_path):
+    vault = built(tmp_path / "v", SYNC_NOTES)
+    by_option = run("search", "conflict", "--kind", "foo", "--vault", str(vault))
+    in_query = run("search", "conflict kind:foo", "--vault", str(vault))
+    assert by_option.exit_code == in_query.exit_code == 2
+    assert "not a passage kind" in in_query.output
+
+
+def test_a_refresh_skipped_for_a_busy_writer_says_results_may_be_stale(tmp_path, monkeypatch):
+    from searchkit import api
+    from searchkit.errors import IndexLockedError
+
+    vault = built(tmp_path / "v", SYNC_NOTES)
+    (vault / "new.md").write_text("# New\n\nconflict again\n")
+
+    def locked(self, **kw):
+        raise IndexLockedError("another process holds the index")
+
+    monkeypatch.setattr(api.SearchIndex, "update", locked)
+    result = run("search", "conflict", "--vault", str(vault))
+    assert result.exit_code == 0 and "may be stale" in result.output
+
+
+def test_serve_without_an_index_names_the_index_in_its_fix(tmp_path):
+    result = run("serve", "--index", "index")
+    assert result.exit_code == 2
+    assert f"--index {tmp_path / 'index'}" in result.output
+
+
+def test_json_errors_are_json_on_stdout_too(tmp_path):
+    vault = built(tmp_path / "v", SYNC_NOTES)
+    for args, kind in (
+        (["search", "the", "--json", "--vault", str(vault)], "query_syntax"),
+        (["search", "x", "--json", "--index", str(tmp_path / "none")], "index_not_found"),
+        (["search", "x", "--json", "--limit", "0", "--vault", str(vault)], "usage"),
+        (["status", "--json", "--index", str(tmp_path / "none")], "index_not_found"),
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, args
+        data = json.loads(result.stdout)
+        assert data["kind"] == kind and data["error"], args
+        assert "Error" in result.stderr
+
+
+def test_config_key_alone_prints_its_value(tmp_path):
+    (tmp_path / "notes").mkdir()
+    assert run("config", "vault").exit_code == 1
+    assert run("config", "vault", str(tmp_path / "notes")).exit_code == 0
+    result = run("config", "vault")
+    assert result.exit_code == 0 and result.output == f"{(tmp_path / 'notes').resolve()}\n"
+
+
+# --- 13. progress: what happens after the last note, and Ctrl-C on a line of its own -------
+
+
+def test_progress_says_merging_after_the_last_note_and_ctrl_c_starts_a_line(capsys):
+    from searchkit.store.index import Progress
+    from searchkit.surfaces.progress import ProgressBar
+
+    bar = ProgressBar(enabled=True)
+    for done in (0, 30, 60):
+        bar(Progress(done, 60, done * 3))
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("Merging and committing the index…")
+    bar.close()
+    bar = ProgressBar(enabled=True)
+    bar(Progress(10, 60, 30))
+    capsys.readouterr()
+    bar.close(interrupted=True)
+    assert capsys.readouterr().err.startswith("\n")

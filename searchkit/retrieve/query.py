@@ -29,6 +29,7 @@ from .syntax import (
 )
 
 _GLOB_CHARS = set("*?[")
+PASSAGE_KINDS = ("intro", "section", "callout")
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,11 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
         if not path:
             return Q.Every()
         return _labelled(PathMatch(path), f"path:{value}")
+    if name == "kind" and value.lower() not in (*PASSAGE_KINDS, "*"):
+        # As the API's kind= and the CLI's --kind: a usage error, not "no match".
+        raise QuerySyntaxError(
+            f"kind:{value} is not a passage kind; use one of: {', '.join(PASSAGE_KINDS)}"
+        )
     if name in ("callout", "kind"):
         v = value.lower()
         return _labelled(Q.Every(name) if v == "*" else Q.Term(name, v), f"{name}:{value}")

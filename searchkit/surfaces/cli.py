@@ -7,7 +7,9 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import IndexLockedError, MassDeleteError, SearchkitError
+from ..errors import IndexLockedError, IndexNotFoundError, MassDeleteError, SearchkitError
 from .progress import ProgressBar, list_removals, update_summary, warn_all
 from .render import clean, json_text, print_results, results_json, terminal_width
 
@@ -49,9 +51,26 @@ def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _fail(exc: SearchkitError) -> click.exceptions.Exit:
-    click.echo(clean(f"Error: {exc}"), err=True)
+def _fail(exc: SearchkitError | click.UsageError, as_json: bool = False) -> click.exceptions.Exit:
+    """Say what went wrong on stderr (and, with --json, as `{"error", "kind"}` on stdout, so
+    a script reading stdout sees it too); the exit code for it."""
+    message = exc.message if isinstance(exc, click.ClickException) else str(exc)
+    if as_json:
+        _echo_json({"error": message, "kind": error_kind(exc)})
+    if isinstance(exc, click.UsageError):
+        return exc  # type: ignore[return-value]  # click prints it with the usage line
+    click.echo(clean(f"Error: {message}"), err=True)
     return click.exceptions.Exit(EXIT_LOCKED if isinstance(exc, IndexLockedError) else EXIT_USAGE)
+
+
+def error_kind(exc: BaseException) -> str:
+    """A stable name for an error in JSON: `usage` for bad options and arguments, else the
+    searchkit exception's name in snake case without `Error` (`query_syntax`,
+    `index_not_found`, `index_locked`, `invalid_argument`, …)."""
+    if isinstance(exc, click.UsageError):
+        return "usage"
+    name = type(exc).__name__.removesuffix("Error") or "searchkit"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _use_color(flag: bool | None) -> bool:
@@ -70,7 +89,7 @@ def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | Non
     return vault_arg or vault_opt
 
 
-def _open(index_dir: Path | None, vault: Path | None) -> Any:
+def _open(index_dir: Path | None, vault: Path | None, as_json: bool = False) -> Any:
     """The index the options name, else the one `searchkit.locate` finds from here."""
     from ..api import open_index  # Whoosh loads only for commands that use an index
 
@@ -79,10 +98,45 @@ def _open(index_dir: Path | None, vault: Path | None) -> Any:
     try:
         return open_index(index_dir, vault)
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
+
+
+class _Main(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["searchkit.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Bad options never reach the command: with --json, say so on stdout as well.
+            if "--json" in ctx.meta.get("searchkit.argv", ()):
+                _fail(exc, as_json=True)
+            raise
+        except OSError as exc:
+            # The reader of our output went away (`searchkit search x | head -1`): not "no
+            # result" (click's exit 1), but what other tools do: stop quietly with 141.
+            if exc.errno != errno.EPIPE:
+                raise
+            _quiet_stdout()
+            raise click.exceptions.Exit(EXIT_PIPE) from None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchkit")
 def main() -> None:
     """Ranked passage search for markdown note vaults.
@@ -124,7 +178,7 @@ def index_cmd(
     Only new and changed notes are read again; removed and renamed notes leave no trace.
     """
     vault = _resolve_vault(vault, vault_opt)
-    ix = _open(index_dir, vault)
+    ix = _open(index_dir, vault, as_json)
     if ix.vault is None and not ix.exists():
         raise click.UsageError(
             f"no index at {ix.index_dir} yet: name the vault, e.g. "
@@ -139,13 +193,15 @@ def index_cmd(
         )
     except MassDeleteError as exc:
         list_removals(exc)
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     except KeyboardInterrupt:
-        # As a kill would: nothing half-done is live; the next update cleans up.
+        # As a kill would: nothing half-done is live; the next update cleans up. The bar
+        # goes first, so the message starts a line of its own.
+        bar.close(interrupted=True)
         click.echo("Interrupted; the last committed index is unchanged.", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         bar.close()
         ix.close()
@@ -244,13 +300,13 @@ def search_cmd(
         index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
         per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
     )
-    ix = _open(index_dir, vault_opt)
+    ix = _open(index_dir, vault_opt, as_json)
     try:
         if not no_refresh and ix.exists():
             try:
-                report = ix.refresh()
+                report = ix.refresh(on_locked=_warn_stale)
             except SearchkitError as exc:  # a stale answer beats none: say so, search on
-                click.echo(f"warning: could not refresh the index: {exc}", err=True)
+                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
                 report = None
             if report is not None and not as_json:
                 warn_all(report.warnings)
@@ -259,7 +315,7 @@ def search_cmd(
             tag=list(tag), path=path_, callout=callout, kind=kind,
         )
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -270,6 +326,13 @@ def search_cmd(
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
 
 
+def _warn_stale(exc: SearchkitError) -> None:
+    click.echo(
+        "warning: notes changed but another process is updating the index; these results "
+        "may be stale", err=True,
+    )
+
+
 @main.command("status", short_help="What is indexed, and what is stale.")
 @_index_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -277,14 +340,14 @@ def search_cmd(
               "index is damaged.")
 def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bool) -> None:
     """What is indexed, and how many notes changed since the last update."""
-    ix = _open(index_dir, vault_opt)
+    ix = _open(index_dir, vault_opt, as_json)
     if check:
         _check(ix, as_json)
         return
     try:
         st = ix.status()
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -319,6 +382,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
 
     \b
     searchkit config vault ~/notes    search ~/notes from any folder
+    searchkit config vault            print it (exit 1 when not set)
     searchkit config index DIR        or name the index folder itself
     searchkit config vault --unset
 
@@ -338,8 +402,15 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
             for vault, index_dir in known_indexes():
                 click.echo(f"indexed      {vault}  ({index_dir})")
             return
-        if unset == (value is not None):
-            raise click.UsageError("give a VALUE to set, or --unset")
+        if value is None and not unset:
+            # As `git config KEY`: print the value; exit 1 when it is not set.
+            current = read_config().get(key)
+            if current is None:
+                raise click.exceptions.Exit(EXIT_NO_RESULTS)
+            click.echo(current)
+            return
+        if unset and value is not None:
+            raise click.UsageError("give a VALUE to set, or --unset, not both")
         if value is not None:
             folder = Path(value).expanduser()
             if key == "vault" and not folder.is_dir():
@@ -365,7 +436,7 @@ def _check(ix: Any, as_json: bool) -> None:
     try:
         result = ix.check()
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -404,6 +475,10 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     def on_error(exc: SearchkitError) -> None:
         click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
 
+    # watchfiles logs its own "stopping" line at Ctrl-C, before ours: ours is enough.
+    import logging
+
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     try:
         watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
     except SearchkitError as exc:
@@ -562,6 +637,11 @@ def serve_cmd(
         raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
     ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
     index_dir, vault_opt = ix.index_dir, ix.vault
+    if not ix.exists():  # the fix names this index (--index DIR), as search's does
+        ix.close()
+        raise _fail(IndexNotFoundError(
+            f"no index at {ix.index_dir}; build it with `{ix.fix_command('VAULT')}`"
+        ))
     ix.close()
     try:
         serve(
