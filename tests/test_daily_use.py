@@ -302,3 +302,16 @@ def test_progress_says_merging_after_the_last_note_and_ctrl_c_starts_a_line(caps
     capsys.readouterr()
     bar.close(interrupted=True)
     assert capsys.readouterr().err.startswith("\n")
+
+
+def test_json_explanation_is_structured(tmp_path):
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+    data = json.loads(run("search", "memory", "sleep", "--explain", "--json", "--vault",
+                          str(vault)).output)
+    why = data["results"][0]["explanation"]
+    assert set(why) == {"score", "parts", "factors", "text"}
+    assert {p["word"] for p in why["parts"]} == {"memory", "sleep"}
+    assert all(isinstance(f["value"], float | int) and f["name"] for f in why["factors"])
+    assert why["text"].startswith(f"{data['results'][0]['score']:.2f} = ")
+    out = run("search", "memory", "sleep", "--explain", "--no-color", "--vault", str(vault))
+    assert why["text"] in out.output

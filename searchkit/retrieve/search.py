@@ -175,7 +175,7 @@ def _ranked(
         if explain:
             close = 1.0 + params.proximity * near.get(d, 0.0)
             why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
-            passage = replace(passage, explanation=why)
+            passage = replace(passage, explanation=why["text"], explanation_data=why)
         passages.append(passage)
     available = _available(notes, order, per_note)
     return SearchResults(
@@ -518,25 +518,36 @@ def _explain(
     total: float,
     mult: float,
     close: float = 1.0,
-) -> str:
-    """Where one passage's score comes from, e.g.
-    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`:
-    each query word's BM25F points over title, aliases, headings and body, then the rules
-    of ranking.py that scale them."""
+) -> dict[str, Any]:
+    """Where one passage's score comes from: each query word's BM25F points over title,
+    aliases, headings and body (`parts`), then the rules of ranking.py that scale them
+    (`factors`), and the same as one line of text, e.g.
+    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`."""
     parts = ranking.explain_doc(searcher, docnum, concepts, params)
     parts.sort(key=lambda p: -p[1])
     raw = sum(points for _, points in parts)
     terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"
     text = f"({terms})" if len(parts) > 1 else terms
+    factors: list[dict[str, Any]] = []
     factor = total / close / raw if raw else 1.0
     if abs(factor - 1.0) > 0.005:
         hub = ranking.hub_factor(ranking.hub_share(searcher, docnum), params)
         if hub < 0.995:
+            factors += [{"name": "coordination", "value": round(factor / hub, 4)},
+                        {"name": "mostly links", "value": round(hub, 4)}]
             text = f"{text} x{factor / hub:.2f} coordination x{hub:.2f} mostly links"
         else:
+            factors.append({"name": "coordination", "value": round(factor, 4)})
             text = f"{text} x{factor:.2f} coordination"
     if close > 1.0:
+        factors.append({"name": "words close together", "value": round(close, 4)})
         text = f"{text} x{close:.2f} words close together"
     if mult != 1.0:
+        factors.append({"name": "whole-query phrase bonus", "value": mult})
         text = f"{text} x{mult:g} whole-query phrase bonus"
-    return f"{total * mult:.2f} = {text}"
+    return {
+        "score": round(total * mult, 4),
+        "parts": [{"word": label, "points": round(points, 4)} for label, points in parts],
+        "factors": factors,
+        "text": f"{total * mult:.2f} = {text}",
+    }

@@ -249,8 +249,11 @@ def print_results(
         links += [p.links.video] if p.links.video else []
         for line in _link_rows(links, width):
             click.echo(click.style(line, dim=True) if color else line, color=color)
-        if explain and p.explanation:
-            for row in str(p.explanation).splitlines():
+        why = p.explanation
+        if isinstance(why, dict):  # a server's JSON answer (the warm CLI)
+            why = why.get("text")
+        if explain and why:
+            for row in str(why).splitlines():
                 click.echo(clean(f"      {row}"))
         click.echo()
     footer = _footer(results)
