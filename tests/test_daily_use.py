@@ -315,3 +315,23 @@ def test_json_explanation_is_structured(tmp_path):
     assert why["text"].startswith(f"{data['results'][0]['score']:.2f} = ")
     out = run("search", "memory", "sleep", "--explain", "--no-color", "--vault", str(vault))
     assert why["text"] in out.output
+
+
+# --- 16. spelling: the common written form; far-fetched corrections find nothing -----------
+
+
+def test_correction_names_the_common_written_form(tmp_path):
+    notes = {"a.md": "# A\n\nThe Zuckerbergs and the Zuckerbergs again.\n"}
+    notes |= {f"n{i}.md": f"# N{i}\n\nMark Zuckerberg spoke.\n" for i in range(6)}
+    vault = built(tmp_path / "v", notes)
+    with searchkit.open_index(vault=vault) as ix:
+        res = ix.search("Zuckerburg")
+    assert res.corrected == (("Zuckerburg", "zuckerberg"),) and len(res) == 7
+    assert res.suggestion == "zuckerberg"
+
+
+def test_a_far_fetched_correction_does_not_turn_no_match_into_results(tmp_path):
+    vault = built(tmp_path / "v", {"x.md": "# X\n\nXenophon wrote the Anabasis.\n"})
+    result = run("search", "xylophonic", "--vault", str(vault))
+    assert result.exit_code == 1
+    assert "also searched" not in result.output

@@ -196,7 +196,7 @@ def _corrected(
     """The concepts with each unknown word's correction added to its terms, and the
     (word, correction) pairs applied."""
     # Only words that look like words: "topic1" or "k8s" is a name, not a typo of another.
-    usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4]
+    usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4 and f.near]
     if not usable:
         return concepts, []
     better = {f.term: f.best for f in usable}

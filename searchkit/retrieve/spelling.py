@@ -34,7 +34,10 @@ class Correction:
     word: str  # as typed
     term: str  # the index term it was analysed to (absent from the index)
     best: str  # the index term suggested instead
-    surface: str  # `best` as a word to show ("psycholog" + "y" → "psychology")
+    surface: str  # `best` as the notes most often write it ("psycholog" → "psychology")
+    # Close enough to search for as well (`near_miss`); a far-fetched one is only offered
+    # as "did you mean", so a word that is not in the notes still finds nothing.
+    near: bool = True
 
 
 def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
@@ -114,9 +117,57 @@ def corrections(searcher: Any, words: list[str]) -> list[Correction]:
         best = closest_term(reader, toks[0], word)
         if best is None:
             continue
-        surface = _surface(analyzer, word, toks[0], best) or _written_form(searcher, best)
-        out.append(Correction(word, toks[0], best, surface or best))
+        forms = written_forms(reader, analyzer, best)
+        surface = (
+            max(forms, key=lambda f: (forms[f], -len(f), f)) if forms
+            else _surface(analyzer, word, toks[0], best) or best
+        )
+        written = _written(reader, best)
+        out.append(Correction(word, toks[0], best, surface, near_miss(word, surface, written)))
     return out
+
+
+NEAR_WRITTEN = 3  # a two-edit correction must be written at least this often
+
+
+def near_miss(typed: str, surface: str, written: float) -> bool:
+    """Whether a correction is a likely typo fix rather than a far-fetched neighbour: one
+    edit from the word as written in the notes ("dopmaine" → "dopamine", "Zuckerburg" →
+    "Zuckerberg"), or two in a long word that the notes write more than once or twice.
+    "xylophonic" → "Xenophon" (four edits) is not: a word absent from the notes then finds
+    nothing rather than something unrelated."""
+    d = edit_distance(typed.lower(), surface.lower(), MAX_EDITS)
+    return d <= 1 or (d == MAX_EDITS and len(typed) >= 8 and written >= NEAR_WRITTEN)
+
+
+_FORMS_READ = 20  # passages read for a stem's written forms, at most
+
+
+def written_forms(reader: Any, analyzer: Any, stem: str) -> Counter[str]:
+    """How often each written word that analyses to `stem` occurs in the first passages
+    holding it, in lower case: "zuckerberg" → {"zuckerberg": 12, "zuckerbergs": 1}."""
+    counts: Counter[str] = Counter()
+    try:
+        m = reader.postings("body", stem.encode("utf-8"))
+    except Exception:  # not in any body (a title-only word)
+        return counts
+    head = stem[: max(1, len(stem) - 1)]
+    verdict: dict[str, bool] = {}
+    seen = 0
+    while m.is_active() and seen < _FORMS_READ:
+        body = reader.stored_fields(m.id()).get("body") or ""
+        for w in _WORD.findall(body[:20_000]):
+            low = w.lower()
+            if not low.startswith(head):
+                continue
+            ok = verdict.get(low)
+            if ok is None:
+                ok = verdict[low] = list(analyzer.process_text(low, mode="query")) == [stem]
+            if ok:
+                counts[low] += 1  # lower case: a capital often only starts a sentence
+        seen += 1
+        m.next()
+    return counts
 
 
 def _surface(analyzer: Any, word: str, term: str, best: str) -> str | None:
@@ -131,23 +182,6 @@ def _surface(analyzer: Any, word: str, term: str, best: str) -> str | None:
 
 
 _WORD = re.compile(r"\w+")
-
-
-def _written_form(searcher: Any, stem: str) -> str | None:
-    """The stem as a word people wrote: the most common word of one passage holding it
-    that analyses to it ("motiv" → "motivation")."""
-    reader = searcher.reader()
-    analyzer = searcher.schema["body"]
-    try:
-        m = reader.postings("body", stem.encode("utf-8"))
-        body = searcher.stored_fields(m.id()).get("body") or ""
-    except Exception:  # not in any body (a title-only word): the stem will do
-        return None
-    words = Counter(w.lower() for w in _WORD.findall(body[:20_000]) if w.lower()[:2] == stem[:2])
-    for w, _ in words.most_common():
-        if list(analyzer.process_text(w, mode="query")) == [stem]:
-            return w
-    return None
 
 
 # --- fuzzy words (`memroy~`) ------------------------------------------------------------
