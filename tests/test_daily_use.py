@@ -335,3 +335,15 @@ def test_a_far_fetched_correction_does_not_turn_no_match_into_results(tmp_path):
     result = run("search", "xylophonic", "--vault", str(vault))
     assert result.exit_code == 1
     assert "also searched" not in result.output
+
+
+def test_fuzzy_expansions_per_query_are_capped(tmp_path):
+    from searchkit.retrieve.query import MAX_FUZZY_WORDS, compile_query
+
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+    with searchkit.open_index(vault=vault) as ix:
+        searcher, _ = ix._searcher()
+        words = " ".join(f"memroy{i}~" for i in range(MAX_FUZZY_WORDS + 5))
+        comp = compile_query(words, searcher.schema, reader=searcher.reader())
+    fuzzy = [c for c in comp.concepts if c.label.endswith("~")]
+    assert len(fuzzy) == MAX_FUZZY_WORDS and len(comp.concepts) == MAX_FUZZY_WORDS + 5

@@ -30,6 +30,7 @@ from .syntax import (
 
 _GLOB_CHARS = set("*?[")
 PASSAGE_KINDS = ("intro", "section", "callout")
+MAX_FUZZY_WORDS = 8  # fuzzy words expanded per query; later ones are searched as typed
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class _Compiler:
     def __init__(self, schema: Any, tuning: Tuning, reader: Any = None) -> None:
         self.schema = schema
         self.reader = reader  # for fuzzy words: matched against the words in the notes
+        # Each fuzzy word reads the term list and a few passages (~40 ms on 8,904 notes):
+        # a pasted query of hundreds of `word~` must not cost minutes.
+        self.fuzzy_left = MAX_FUZZY_WORDS
         self.t = tuning
         self.words: list[str] = []
         self.has_text = False
@@ -204,7 +208,10 @@ class _Compiler:
         if not toks:
             return None  # a stop word or 1-character token: nothing in the index to find
         if node.kind == "fuzzy" and len(toks) == 1 and self.reader is not None:
-            return self._fuzzy(node, toks[0])
+            if self.fuzzy_left > 0:
+                self.fuzzy_left -= 1
+                return self._fuzzy(node, toks[0])
+            node = replace(node, kind="word")  # past the cap: the word as typed
         if node.kind == "fuzzy" and len(toks) == 1:
             self.scoring = True
             self.concepts.append(
