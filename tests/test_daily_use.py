@@ -101,6 +101,11 @@ def test_parenthesised_and_own_player_timestamps_are_read():
 
     (chunk,) = chunk_markdown(chunks_text, "n.md")
     assert "00:" not in chunk.text and "()" not in chunk.text
+    # A link whose target is a time: the label stays text.
+    (chunk,) = chunk_markdown("# T\n\nAmerican [history](00:01:19) and [05:00](0:05:00).\n", "n")
+    assert chunk.text == "American history and." and [t.seconds for t in chunk.timestamps] == [
+        79, 300
+    ]
     # A time of day in parentheses is not a video moment.
     assert _stamps("# T\n\nMeet at the cafe (10:30) today.\n") == []
 

@@ -3,7 +3,8 @@
 Seen in real vaults: `<a class="yt-timestamp" data-t="01:19:03">[01:19:03]</a>`, the same
 anchor without brackets, `data-t="12:34"`, `data-t="3647"` (plain seconds),
 `data-t="02:02:22:00"` (a fourth, frames part), bare `[01:19:03]` or `(00:34:07)` in text,
-a link to the moment in the note's own player (`[00:47:47](#t=00:47:47)`), and junk such as
+a link to the moment in the note's own player (`[00:47:47](#t=00:47:47)`, `[word](0:01:55)`),
+and junk such as
 `data-t="N/A"`, which is ignored.
 
 Three-part stamps are read per note (`note_reads_frames`): some notes write `MM:SS:ff`
@@ -131,17 +132,18 @@ _URL_T = re.compile(r"[?&#](?:t|start|time_continue)=([0-9hms.]+)")
 _HMS = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
-# A link to a moment of the note's own player: `#t=00:47:47`, `#t=2867`.
-_OWN_T = re.compile(r"#t=(\d{1,2}(?::\d{2}){1,2}|\d+(?:\.\d+)?)$", re.IGNORECASE)
+# A link to a moment of the note's own player: `#t=00:47:47`, `#t=2867`, or a bare time as
+# the link target (`[history](00:01:19)`, 3 notes in tubegraph).
+_OWN_T = re.compile(r"(?:#t=)?(\d{1,2}(?::\d{2}){1,2})|#t=(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 def url_seconds(href: str, frames: bool | None = None) -> int | None:
     """Seconds of a YouTube link's `t=`/`start=` parameter (`t=75`, `t=75s`, `t=1h2m3s`),
     or of a link to the note's own player (`#t=00:47:47`)."""
     lowered = href.lower()
-    own = _OWN_T.match(lowered)
+    own = _OWN_T.fullmatch(lowered)
     if own is not None:
-        return parse_timestamp(own.group(1), frames)
+        return parse_timestamp(own.group(1) or own.group(2), frames)
     if "youtu" not in lowered:
         return None
     match = _URL_T.search(lowered)
