@@ -352,3 +352,36 @@ def test_fuzzy_expansions_per_query_are_capped(tmp_path):
         comp = compile_query(words, searcher.schema, reader=searcher.reader())
     fuzzy = [c for c in comp.concepts if c.label.endswith("~")]
     assert len(fuzzy) == MAX_FUZZY_WORDS and len(comp.concepts) == MAX_FUZZY_WORDS + 5
+
+
+# --- 19. searchkit read PATH[:LINE] ----------------------------------------------------------
+
+PODCAST = """\
+---
+videoId: Kx3mP9vLq2E
+---
+# Sleep
+
+## Slow-wave sleep
+The hippocampus replays the day <a class="yt-timestamp" data-t="00:01:40">[00:01:40]</a>.
+Memory consolidation happens here <a class="yt-timestamp" data-t="01:02:03">[01:02:03]</a>.
+The end.
+"""
+
+
+def test_read_prints_numbered_lines_with_short_timestamps(tmp_path):
+    vault = built(tmp_path / "v", {"pod/sleep.md": PODCAST})
+    result = run("read", "pod/sleep.md:7", "-n", "2", "--vault", str(vault))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "7  The hippocampus replays the day [1:40].",
+        "8  Memory consolidation happens here [1:02:03].",
+    ]
+    assert "searchkit read pod/sleep.md:9" in result.stderr
+    raw = run("read", "pod/sleep.md:7", "-n", "1", "--raw", "--vault", str(vault)).stdout
+    assert 'data-t="00:01:40"' in raw
+    # A path as search shows it, relative to the current folder, works too.
+    assert run("read", "v/pod/sleep.md:9", "-n", "1").stdout == "9  The end.\n"
+    data = json.loads(run("read", "pod/sleep.md", "--json", "--vault", str(vault)).stdout)
+    assert (data["start"], data["end"], data["total_lines"], data["next_start"]) == (1, 9, 9, None)
+    assert run("read", "nope.md", "--vault", str(vault)).exit_code == 2

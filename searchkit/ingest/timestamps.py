@@ -122,6 +122,24 @@ def salvage_seconds(tag: str, frames: bool | None = None) -> int | None:
     return parse_timestamp(match.group(1), frames) if match else None
 
 
+# A whole timestamp anchor as notes write it: `<a class="yt-timestamp" data-t="01:19:03">
+# [01:19:03]</a>` (20.7 % of tubegraph's characters are this markup).
+_ANCHOR = re.compile(r"<a\b[^<>]*\bdata-t\s*=[^<>]*>[^<>]{0,40}</a\s*>", re.IGNORECASE)
+
+
+def shorten_markup(text: str, frames: bool | None = None) -> str:
+    """`text` with each timestamp anchor replaced by `[m:ss]` (or `[h:mm:ss]`), for
+    reading a note; an anchor whose time cannot be read is left as written."""
+    if "<a" not in text and "<A" not in text:
+        return text
+
+    def short(m: re.Match[str]) -> str:
+        seconds = data_t_seconds(m.group(0), frames)
+        return m.group(0) if seconds is None else f"[{format_timestamp(seconds)}]"
+
+    return _ANCHOR.sub(short, text)
+
+
 def format_timestamp(seconds: int) -> str:
     h, rest = divmod(int(seconds), 3600)
     m, s = divmod(rest, 60)

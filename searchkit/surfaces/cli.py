@@ -10,9 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -331,6 +333,76 @@ def _warn_stale(exc: SearchkitError) -> None:
         "warning: notes changed but another process is updating the index; these results "
         "may be stale", err=True,
     )
+
+
+@main.command("read", short_help="Print lines of an indexed note (PATH[:LINE]).")
+@click.argument("target", metavar="PATH[:LINE]")
+@_index_options
+@click.option("-n", "--lines", "max_lines", type=click.IntRange(1), default=80,
+              show_default=True, help="Lines to print (at most 500).")
+@click.option("--raw", is_flag=True, help="Keep timestamp anchors as written (<a … "
+              "data-t=…>…</a>) instead of [m:ss].")
+@click.option("--json", "as_json", is_flag=True, help="The window as JSON (path, start, end, "
+              "total_lines, next_start, truncated, lines).")
+def read_cmd(
+    target: str, index_dir: Path, vault_opt: Path | None, max_lines: int, raw: bool,
+    as_json: bool,
+) -> None:
+    """Print lines of an indexed note from LINE on, numbered, as a search result names it
+    (`searchkit read notes/sleep.md:17`). PATH is vault-relative, or a file path from
+    here inside the vault. Timestamp anchors are shortened to [m:ss] unless --raw.
+    """
+    from ..ingest.timestamps import note_reads_frames, shorten_markup
+
+    path, line = _split_line(target)
+    ix = _open(index_dir, vault_opt, as_json)
+    try:
+        vault = ix.vault
+        window = ix.read_note(_vault_relative(path, vault), line or 1, max_lines)
+    except SearchkitError as exc:
+        raise _fail(exc, as_json) from exc
+    finally:
+        ix.close()
+    lines = window.lines
+    if not raw and vault is not None:
+        try:
+            frames = note_reads_frames((vault / window.path).read_text("utf-8", "replace"))
+        except OSError:
+            frames = None
+        lines = tuple(shorten_markup(x, frames) for x in lines)
+    window = replace(window, lines=lines)
+    if as_json:
+        _echo_json(window.to_dict())
+        return
+    click.echo(clean(window.numbered()))
+    if window.next_start is not None:
+        click.echo(f"lines {window.start}–{window.end} of {window.total}; more: searchkit "
+                   f"read {shlex.quote(window.path + ':' + str(window.next_start))}", err=True)
+
+
+def _split_line(target: str) -> tuple[str, int | None]:
+    """`path:LINE` → (path, LINE); a path without a line number → (path, None)."""
+    head, sep, tail = target.rpartition(":")
+    if sep and head and tail.isdigit():
+        return head, int(tail)
+    return target, None
+
+
+def _vault_relative(path: str, vault: Path | None) -> str:
+    """A path as the user has it (relative to here, or absolute) → vault-relative; one
+    that names no file from here is taken as vault-relative already."""
+    if vault is None:
+        return path
+    here = Path(path).expanduser()
+    try:
+        if here.is_file():
+            full = here.absolute()
+            for root in (vault, vault.resolve()):
+                if full.is_relative_to(root):
+                    return full.relative_to(root).as_posix()
+    except OSError:
+        pass
+    return path
 
 
 @main.command("status", short_help="What is indexed, and what is stale.")
