@@ -385,3 +385,25 @@ def test_read_prints_numbered_lines_with_short_timestamps(tmp_path):
     data = json.loads(run("read", "pod/sleep.md", "--json", "--vault", str(vault)).stdout)
     assert (data["start"], data["end"], data["total_lines"], data["next_start"]) == (1, 9, 9, None)
     assert run("read", "nope.md", "--vault", str(vault)).exit_code == 2
+
+
+# --- 20. output for scripts and editors ------------------------------------------------------
+
+
+def test_files_jsonl_vimgrep_and_format(tmp_path):
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+    v = ["--vault", str(vault)]
+    files = run("search", "memory", "--files", *v)
+    assert files.exit_code == 0
+    assert files.stdout.splitlines() == ["v/sleep.md", "v/recall.md"]  # once each, best first
+    rows = [json.loads(x) for x in run("search", "memory", "--jsonl", *v).stdout.splitlines()]
+    assert [r["rank"] for r in rows] == [1, 2] and rows[0]["abs_path"].endswith("sleep.md")
+    grep = run("search", "memory", "--vimgrep", *v).stdout.splitlines()
+    assert grep[0].startswith("v/sleep.md:1:1:Sleep: ") and "memory" in grep[0].lower()
+    fmt = run("search", "memory", "--format", r"{rank}\t{path}:{line}\t{links[file]}", *v)
+    assert fmt.stdout.splitlines()[0] == "1\tsleep.md:1\tsleep.md:1"
+    bad = run("search", "memory", "--format", "{nope}", *v)
+    assert bad.exit_code == 2 and "keys:" in bad.output
+    assert run("search", "memory", "--files", "--json", *v).exit_code == 2
+    none = run("search", "zzzqqq", "--files", *v)
+    assert none.exit_code == 1 and none.stdout == ""

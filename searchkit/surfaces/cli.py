@@ -277,6 +277,15 @@ class _SearchCommand(click.Command):
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
+@click.option("--jsonl", "mode", flag_value="jsonl", help="A passage's JSON a line, as each "
+              "is ready (the keys of --json's results).")
+@click.option("--files", "mode", flag_value="files", help="Paths of the matching notes, best "
+              "first, once each (-n counts notes).")
+@click.option("--vimgrep", "mode", flag_value="vimgrep", help="path:line:col:text lines, for "
+              "vim's quickfix list, fzf and editors.")
+@click.option("--format", "template", metavar="TEMPLATE", help="A line per passage from the "
+              "--json keys, e.g. '{path}:{line}\\t{title}' ({links[obsidian]} for nested ones, "
+              "{shown_path} for the path from here).")
 @click.option("--explain", is_flag=True, help="Show why each passage scored as it did.")
 @click.option("--no-refresh", is_flag=True, help="Do not update the index from the vault first.")
 @click.option("--color/--no-color", default=None, help="Colour (default: on a terminal, "
@@ -284,7 +293,8 @@ class _SearchCommand(click.Command):
 def search_cmd(
     query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
-    kind: str | None, as_json: bool, explain: bool, no_refresh: bool, color: bool | None,
+    kind: str | None, as_json: bool, mode: str | None, template: str | None, explain: bool,
+    no_refresh: bool, color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -298,6 +308,19 @@ def search_cmd(
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
+    if template is not None:
+        mode = mode or "format"
+    if sum(bool(x) for x in (as_json, mode, template and mode != "format")) > 1:
+        raise click.UsageError("choose one output: --json, --jsonl, --files, --vimgrep or --format")
+    if template is not None:
+        _check_template(template)
+    if mode == "files":
+        per_note = 1  # a note once: -n counts notes
+    if mode is not None:
+        _search_lines(index_dir, vault_opt, no_refresh, mode, template, q=text, limit=limit,
+                      offset=offset, per_note=per_note, explain=explain, tag=list(tag),
+                      path=path_, callout=callout, kind=kind)
+        return
     _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
         index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
         per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
@@ -326,6 +349,49 @@ def search_cmd(
         print_results(results, _use_color(color), explain, ix.vault, terminal_width())
     if not results:
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
+
+
+def _check_template(template: str) -> None:
+    from ..retrieve.links import Links
+    from ..retrieve.results import Passage
+    from .render import fill_template, passage_json
+
+    sample = Passage(1, 0.0, "n.md#0", "n.md", "", (), "section", None, None, 1, "", "", (),
+                     None, (), Links("", "", "", None))
+    try:
+        fill_template(template, passage_json(sample, None))
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        keys = ", ".join(["shown_path", *passage_json(sample, None)])
+        raise click.UsageError(f"bad --format template ({exc!r}); keys: {keys}") from exc
+
+
+def _search_lines(
+    index_dir: Path, vault_opt: Path | None, no_refresh: bool, mode: str,
+    template: str | None, *, q: str, **params: Any,
+) -> None:
+    """`--files`, `--jsonl`, `--vimgrep`, `--format`: a line per result, nothing else on
+    stdout (messages on stderr); exit 1 when nothing matched."""
+    from .render import print_lines
+
+    ix = _open(index_dir, vault_opt)
+    try:
+        if not no_refresh and ix.exists():
+            try:
+                report = ix.refresh(on_locked=_warn_stale)
+            except SearchkitError as exc:
+                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
+                report = None
+            if report is not None:
+                warn_all(report.warnings)
+        results = ix.search(q, **params)
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ix.close()
+    if not results:
+        print_results(results, False, False, ix.vault)  # says why, on stderr
+        raise click.exceptions.Exit(EXIT_NO_RESULTS)
+    print_lines(results, mode, ix.vault, template)
 
 
 def _warn_stale(exc: SearchkitError) -> None:

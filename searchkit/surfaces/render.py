@@ -89,11 +89,47 @@ def results_json(
         "empty_filters": list(getattr(results, "empty_filters", ())),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
-        "results": [
-            {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
-            for p in results
-        ],
+        "results": [passage_json(p, vault) for p in results],
     }
+
+
+def passage_json(p: Any, vault: Path | None) -> dict[str, Any]:
+    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`."""
+    return {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+
+
+def print_lines(
+    results: Any, mode: str, vault: Path | None = None, template: str | None = None
+) -> None:
+    """Results for scripts and editors, a line each, written as they are formatted:
+    `files` (each note's path once, in rank order), `jsonl` (a passage's JSON a line),
+    `vimgrep` (`path:line:col:text`, for quickfix lists and fzf), `format` (`template`
+    filled with the JSON keys). Paths open from the current folder, as in the text output.
+    """
+    seen: set[str] = set()
+    for p in results:
+        shown = _shown_path(vault, p.path)
+        if mode == "files":
+            if p.path not in seen:
+                seen.add(p.path)
+                click.echo(clean(shown))
+        elif mode == "jsonl":
+            click.echo(json_text(passage_json(p, vault), None))
+        elif mode == "vimgrep":
+            text = " ".join(p.snippet.split())
+            where = " › ".join(_crumbs(p))
+            click.echo(clean(f"{shown}:{p.line or 1}:1:{where}: {text}"))
+        else:
+            click.echo(clean(fill_template(template or "", passage_json(p, vault), shown)))
+
+
+def fill_template(template: str, data: dict[str, Any], shown: str = "") -> str:
+    """`template` with `{key}` (any `--json` key, `{links[file]}` for nested ones, and
+    `{shown_path}`: the path as it opens from here) filled in; `\\t` and `\\n` as a
+    tab and a newline. Raises KeyError/IndexError/ValueError for a bad template."""
+    text = template.replace("\\t", "\t").replace("\\n", "\n")
+    values = {k: ("" if v is None else v) for k, v in data.items()}
+    return text.format_map({**values, "shown_path": shown})
 
 
 def _count(results: Any) -> str:
