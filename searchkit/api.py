@@ -202,6 +202,17 @@ class SearchIndex:
         self._check_open()
         return _status.check_index(self.index_dir)
 
+    def forget(self) -> int:
+        """Delete this index (never the notes) and close this object; the bytes freed.
+
+        Raises `IndexNotFoundError` if there is no index, `IndexLockedError` while a
+        writer works on it, `IndexCorruptError` if its folder holds files searchkit did
+        not write (then nothing is deleted)."""
+        from .store.locate import forget_index
+
+        self.close()
+        return forget_index(self.index_dir)
+
     def fix_command(self, args: str = "") -> str:
         """The `searchkit index` command line that acts on this index, for messages:
         `args` as given (`VAULT` replaced by the vault when known), plus `--index DIR` when

@@ -407,3 +407,29 @@ def test_files_jsonl_vimgrep_and_format(tmp_path):
     assert run("search", "memory", "--files", "--json", *v).exit_code == 2
     none = run("search", "zzzqqq", "--files", *v)
     assert none.exit_code == 1 and none.stdout == ""
+
+
+# --- 17, 18. nested indexes are refused; an index can be forgotten ---------------------------
+
+
+def test_indexing_a_folder_inside_an_indexed_vault_is_refused(tmp_path, monkeypatch):
+    vault = built(tmp_path / "v", {"sub/a.md": "# A\n\nquokka\n", "b.md": "# B\n\nquokka\n"})
+    monkeypatch.chdir(vault / "sub")
+    result = run("index", ".")
+    assert result.exit_code == 2 and str(vault.resolve()) in result.output
+    assert "--nested" in result.output
+    # Searches from the subfolder still see the whole vault.
+    assert sorted(run("search", "quokka", "--files").stdout.splitlines()) == ["../b.md", "a.md"]
+    assert run("index", ".", "--nested").exit_code == 0
+
+
+def test_forget_deletes_the_index_not_the_notes(tmp_path):
+    vault = built(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+    assert "v" in run("config").output
+    result = run("forget", str(vault))
+    assert result.exit_code == 0 and "Deleted the index of" in result.output
+    assert (vault / "a.md").exists()
+    assert str(vault.resolve()) not in run("config").output
+    assert not list((tmp_path / "home" / "data" / "indexes").iterdir())
+    assert run("search", "quokka", "--vault", str(vault)).exit_code == 2
+    assert run("forget", str(vault)).exit_code == 2  # nothing left to forget

@@ -149,6 +149,8 @@ def main() -> None:
     searchkit status                 what is indexed and what is stale
     searchkit watch                  re-index as notes change
     searchkit config vault ~/notes   search ~/notes from any folder
+    searchkit read notes/a.md:12     print a note's lines from line 12
+    searchkit forget ~/notes         delete a vault's index (never the notes)
 
     Inside an indexed vault no --index is needed: its index is found from the current
     folder (indexes live in the per-user data folder, not in the vault).
@@ -170,10 +172,12 @@ def main() -> None:
               "default off).")
 @click.option("--allow-mass-delete", is_flag=True, help="Go on when the vault looks empty "
               "or more than half of the indexed notes are gone (refused otherwise).")
+@click.option("--nested", is_flag=True, help="Index a folder inside an indexed vault on its "
+              "own (searches from that folder then see only its notes).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
     as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
-    allow_mass_delete: bool,
+    allow_mass_delete: bool, nested: bool,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -186,6 +190,19 @@ def index_cmd(
             f"no index at {ix.index_dir} yet: name the vault, e.g. "
             f"`{ix.fix_command('PATH/TO/VAULT')}`"
         )
+    if vault is not None and index_dir is None and not nested and not ix.exists():
+        from ..store.locate import enclosing_vault
+
+        outer = enclosing_vault(vault)
+        if outer is not None:
+            ix.close()
+            raise click.UsageError(
+                f"{vault} is inside the indexed vault {outer[0]}, whose searches already "
+                f"cover it; a nested index would make searches run from {vault} see only "
+                f"its own notes. Update the vault with "
+                f"`searchkit index {shlex.quote(str(outer[0]))}`, or pass --nested to index "
+                "this folder on its own."
+            )
     bar = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         report = ix.update(
@@ -399,6 +416,24 @@ def _warn_stale(exc: SearchkitError) -> None:
         "warning: notes changed but another process is updating the index; these results "
         "may be stale", err=True,
     )
+
+
+@main.command("forget", short_help="Delete the index of a vault (never the notes).")
+@click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
+@_index_options
+def forget_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None) -> None:
+    """Delete the index of VAULT (default: the vault you are in, or --vault/--index). The
+    notes are never touched; `searchkit index VAULT` builds it again. `searchkit config`
+    lists every index."""
+    vault = _resolve_vault(vault, vault_opt)
+    ix = _open(index_dir, vault)
+    where = ix.vault
+    try:
+        freed = ix.forget()
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    name = f"the index of {where}" if where is not None else "the index"
+    click.echo(f"Deleted {name} ({ix.index_dir}, {freed / 1e6:.1f} MB).")
 
 
 @main.command("read", short_help="Print lines of an indexed note (PATH[:LINE]).")
