@@ -173,9 +173,12 @@ class SearchIndex:
         """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
         return _index.needs_refresh(self.index_dir, self._vault)
 
-    def refresh(self) -> _index.UpdateReport | None:
+    def refresh(
+        self, *, on_locked: Callable[[IndexLockedError], None] | None = None
+    ) -> _index.UpdateReport | None:
         """Update the index if notes changed; None when nothing changed or another writer
-        is busy (the last committed index stays searchable meanwhile).
+        is busy (the last committed index stays searchable meanwhile; `on_locked` is
+        called then, so a caller can say its results may be stale).
 
         Never applies a mass removal: a vault that is missing, empty, or lost more than
         half of its notes raises `VaultError` or `MassDeleteError` and the last index
@@ -185,7 +188,9 @@ class SearchIndex:
             return None
         try:
             return self.update(lock_timeout=REFRESH_LOCK_TIMEOUT)
-        except IndexLockedError:
+        except IndexLockedError as exc:
+            if on_locked is not None:
+                on_locked(exc)
             return None
 
     def status(self) -> _index.IndexStatus:
@@ -207,6 +212,17 @@ class SearchIndex:
         if store is None:
             return result
         return dataclasses.replace(result, problems=(*result.problems, *store.check()))
+
+    def forget(self) -> int:
+        """Delete this index (never the notes) and close this object; the bytes freed.
+
+        Raises `IndexNotFoundError` if there is no index, `IndexLockedError` while a
+        writer works on it, `IndexCorruptError` if its folder holds files searchkit did
+        not write (then nothing is deleted)."""
+        from .store.locate import forget_index
+
+        self.close()
+        return forget_index(self.index_dir)
 
     def fix_command(self, args: str = "") -> str:
         """The `searchkit index` command line that acts on this index, for messages:

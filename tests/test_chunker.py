@@ -200,7 +200,10 @@ def test_heading_with_links_emphasis_code_and_timestamp():
     assert chunk.links == ("rust_notes",)
     assert chunk.timestamps == (Timestamp(65, 0),)
     assert chunk.slug == "the-borrow-checker-mut"
-    assert chunk.anchor == "The Borrow checker &mut"
+    # Obsidian links a heading by its source, link targets and markup included (issue 17).
+    assert chunk.anchor == (
+        'The rust_notes Borrow *checker* `&mut` <a data-t="00 01 05">[00 01 05]</a>'
+    )
 
 
 def test_repeated_headings_get_distinct_anchors():

@@ -515,7 +515,10 @@ def test_minute_second_frame_timestamps_link_into_the_video(run, tmp_path):
     (v / "backprop.md").write_text(
         "---\nvideoId: IHZwWFHWa-w\n---\n## Cost\n"
         'The cost function averages errors <a class="yt-timestamp" data-t="13:02:00">x</a>.\n'
-        "## Recap\n"
+    )
+    # Stamps are read per note (issue 17): this one's fit a video as h:mm:ss.
+    (v / "long.md").write_text(
+        "---\nvideoId: IHZwWFHWa-x\n---\n## Recap\n"
         'An input layer of 784 neurons <a class="yt-timestamp" data-t="01:09:30">y</a>.\n'
     )
     run("index", str(v))

@@ -124,6 +124,8 @@ def test_hard_constraints_hold_for_passages_found_by_meaning(built: Path):
         assert all(p.path != "talks.md" for p in ix.search(f"{PARAPHRASE} -anxious"))
         assert all(p.path != "talks.md" for p in ix.search(f'{PARAPHRASE} "deep sleep"'))
         assert all(p.path == "garden.md" for p in ix.search(PARAPHRASE, path="garden"))
+        # Word forms asked for (fuzzy, prefix) bring in nothing by meaning alone.
+        assert all(p.path != "talks.md" for p in ix.search("fearr~ publi* speak*"))
 
 
 def test_no_semantic_opt_out_and_config(run, vault: Path):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from .inline_text import Piece, TextBuilder, Timestamp
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
 from .slugs import slugify
+from .timestamps import note_reads_frames
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -31,7 +32,7 @@ NO_TEXT = Piece("")
 
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths; timestamps read per note
 MAX_CHUNK_CHARS = 2000
 
 
@@ -87,7 +88,7 @@ def load_note(
 def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     """The note (title and tags completed from its body) and its chunks."""
     tokens = _parser().parse(note.body)
-    blocks, callouts = _blocks(tokens)
+    blocks, callouts = _blocks(tokens, note_reads_frames(note.body))
     title = note.title
     if not note.title_from_frontmatter:
         first_h1 = next((b.text for b in blocks if b.heading == 1 and b.text), None)
@@ -122,6 +123,7 @@ class _Block:
     tags: tuple[str, ...] = ()
     sep: str = "\n"  # joiner before this block inside a chunk
     video: str | None = None  # a YouTube video the block links (the first one)
+    raw: str = ""  # a heading's markdown source: Obsidian links headings by it
 
     @property
     def text(self) -> str:
@@ -159,7 +161,9 @@ def _callout_marker(tokens: Sequence[Token], i: int) -> re.Match[str] | None:
     return _CALLOUT.match(first_line)
 
 
-def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
+def _blocks(
+    tokens: Sequence[Token], frames: bool | None = None
+) -> tuple[list[_Block], list[_Callout]]:
     blocks: list[_Block] = []
     callouts: list[_Callout] = []
     quotes: list[int | None] = []  # one entry per open blockquote: its callout or None
@@ -212,7 +216,7 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
                 held = None
                 builder.text("|")
             else:
-                builder, start = TextBuilder(), span[0]
+                builder, start = TextBuilder(frames), span[0]
                 sep = "\n"
                 if cell:
                     # Cells are joined by a tab, not " | ": shell pipes in code look the same.
@@ -234,12 +238,15 @@ def _blocks(tokens: Sequence[Token]) -> tuple[list[_Block], list[_Callout]]:
                 piece = _without_markers(piece)
             video = builder.videos[0] if builder.videos else None
             blocks.append(
-                _Block(piece, start, span[1], current(), level, tuple(builder.tags), sep, video)
+                _Block(
+                    piece, start, span[1], current(), level, tuple(builder.tags), sep, video,
+                    tok.content if level else "",
+                )
             )
         elif kind in ("fence", "code_block"):
             blocks.append(_Block(Piece(tok.content).strip(), span[0], span[1], current()))
         elif kind == "html_block":
-            builder = TextBuilder()
+            builder = TextBuilder(frames)
             builder.raw_html(tok.content)
             piece = _without_markers(builder.piece())
             blocks.append(_Block(piece, span[0], span[1], current(), tags=tuple(builder.tags)))
@@ -289,7 +296,7 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
     headings = [b.text for b in blocks if b.heading and b.callout is None]
     repeated = {h for h, n in Counter(headings).items() if n > 1}
     slugs: Counter[str] = Counter()
-    stack: list[tuple[int, str]] = []
+    stack: list[tuple[int, str, str]] = []
     section = _Draft("intro", (), 0, 0)
     drafts = [section]
     by_callout: dict[int, _Draft] = {}
@@ -297,12 +304,13 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
         if block.heading and block.callout is None:
             while stack and stack[-1][0] >= block.heading:
                 stack.pop()
-            stack.append((block.heading, block.text))
-            path = tuple(h for _, h in stack)
+            stack.append((block.heading, block.text, block.raw or block.text))
+            path = tuple(h for _, h, _ in stack)
+            raws = [r for _, _, r in stack]
             base = slugify(block.text)
             slug = base if not slugs[base] else f"{base}-{slugs[base]}"
             slugs[base] += 1
-            anchor = "#".join(map(_obsidian_anchor, path if block.text in repeated else path[-1:]))
+            anchor = "#".join(map(_obsidian_anchor, raws if block.text in repeated else raws[-1:]))
             section = _Draft(
                 "section", path, block.start, block.end, anchor, slug,
                 lead=block.piece, video=block.video,
@@ -327,9 +335,16 @@ def _assemble(blocks: list[_Block], callouts: list[_Callout]) -> list[_Draft]:
     return drafts
 
 
-def _obsidian_anchor(heading: str) -> str:
-    # Obsidian drops these characters when it resolves `Note#Heading` links.
-    return " ".join(re.sub(r"[#|^:\[\]]", " ", heading).split())
+# What Obsidian's `stripHeadingForLink` turns into spaces when it writes a heading link.
+_LINK_UNSAFE = re.compile(r"[:#|^\\\r\n]|%%|\[\[|\]\]")
+
+
+def _obsidian_anchor(raw: str) -> str:
+    """The `Note#Heading` subpath Obsidian writes for a heading: its markdown source (not
+    the text shown: `[[Target|label]]` keeps its target, `**`, `_` and backticks stay) with
+    link-breaking characters as spaces. Obsidian resolves a subpath by comparing both sides
+    with all punctuation removed, so the source's words must all be there."""
+    return " ".join(_LINK_UNSAFE.sub(" ", raw).split())
 
 
 # ---------------------------------------------------------------------------------------

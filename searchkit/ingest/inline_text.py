@@ -106,7 +106,9 @@ class TextBuilder:
     read as a link that lost its `]]` (see `wiki_abort`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, frames: bool | None = None) -> None:
+        # How the note writes three-part stamps (timestamps.note_reads_frames).
+        self.frames = frames
         self.parts: list[str] = []
         self.length = 0
         self.timestamps: list[Timestamp] = []
@@ -249,7 +251,7 @@ class TextBuilder:
             pos = 0
             for match in _BROKEN_ANCHOR.finditer(s):
                 self._bare(s[pos : match.start()], tags)
-                seconds = ts.salvage_seconds(match.group(0))
+                seconds = ts.salvage_seconds(match.group(0), self.frames)
                 if seconds is None:
                     self.cuts.append(self.length)
                 self.mark_time(seconds)
@@ -266,16 +268,16 @@ class TextBuilder:
         if "]]" in s:
             s = _drop_stray_closers(s)
         pos = 0
-        if "[" in s:
+        if "[" in s or "(" in s:
             for match in ts.BARE.finditer(s):
                 self._emit(s[pos : match.start()])
-                self.mark_time(ts.parse_timestamp(match.group(1)))
+                self.mark_time(ts.parse_timestamp(match.group(1) or match.group(2), self.frames))
                 pos = match.end()
         self._emit(s[pos:])
 
     def tag(self, tag: str) -> None:
         if _ANCHOR_OPEN.match(tag):
-            seconds = ts.data_t_seconds(tag)
+            seconds = ts.data_t_seconds(tag, self.frames)
             self.mark_time(seconds)
             self.in_time_anchor = seconds is not None
         elif _ANCHOR_CLOSE.match(tag):
@@ -331,7 +333,7 @@ class TextBuilder:
             video = video_id_from_url(href) if "youtu" in href else None
             if video:
                 self.videos.append(video)
-            seconds = ts.url_seconds(href)
+            seconds = ts.url_seconds(href, self.frames)
             self.mark_time(seconds)
             self.in_time_anchor = seconds is not None
             self.in_link = seconds is None

@@ -63,14 +63,21 @@ class SemanticPart:
     weight: float
     fused: float
 
+    def to_dict(self) -> dict[str, float | None]:
+        return {
+            "words": round(self.lexical_share, 4), "meaning": round(self.closeness, 4),
+            "weight": self.weight,
+            "cosine": None if self.cosine is None else round(self.cosine, 4),
+        }
+
     def describe(self) -> str:
         if self.cosine is None:
             meaning = "no vector yet (scored as the candidates' mean)"
         else:
             meaning = f"cosine {self.cosine:.3f}"
         return (
-            f"{self.fused:.3f} = words {self.lexical_share:.3f} (of the best) + "
-            f"meaning {self.closeness:.3f} x{self.weight:g} ({meaning})"
+            f"words {self.lexical_share:.3f} (of the best) + meaning {self.closeness:.3f}"
+            f" x{self.weight:g} ({meaning})"
         )
 
 
@@ -119,12 +126,15 @@ def fuse(
     within: set[int] | None,
     exclude: set[int] | None,
     want: int,
+    bring_in: bool = True,
 ) -> tuple[list[int], dict[int, SemanticPart]]:
     """Re-rank `order` (documents by lexical score, best first) by meaning as well.
 
     Updates `scores` in place to the fused scores and returns the new order and each
     fused passage's parts. `mode` "semantic" ranks by cosine alone (still within the
-    query's hard constraints); "hybrid" fuses.
+    query's hard constraints); "hybrid" fuses. `bring_in=False` re-ranks the lexical
+    candidates only: a query that asks for word forms (`memry~`, `consolid*`) wants passages
+    holding such a word, not passages that merely mean something alike.
     """
     p = side.params
     sims = _similarities(side, text, n_docs)
@@ -141,7 +151,8 @@ def fuse(
         return ranked, parts
 
     lexical = order[: p.lexical_pool]
-    candidates = list(dict.fromkeys([*lexical, *_top(sims, p.vector_pool, p.min_cosine)]))
+    found = _top(sims, p.vector_pool, p.min_cosine) if bring_in else []
+    candidates = list(dict.fromkeys([*lexical, *found]))
     if not candidates:
         return order, {}
     best = max((scores.get(d, 0.0) for d in lexical), default=0.0) or 1.0

@@ -31,7 +31,10 @@ class Passage:
     timestamp: int | None  # seconds: the video timestamp nearest the best match
     tags: tuple[str, ...]
     links: Links
-    explanation: str | None = None  # only with explain=True
+    explanation: str | None = None  # only with explain=True: the score breakdown as text
+    # The same breakdown structured: {"score", "parts": [{"word", "points"}],
+    # "factors": [{"name", "value"}], "text"}.
+    explanation_data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with stable keys (tuples as lists, links as an object)."""
@@ -57,8 +60,17 @@ class Passage:
                 "web": self.links.web,
                 "video": self.links.video,
             },
-            "explanation": self.explanation,
+            "explanation": self._explanation_dict(),
         }
+
+    def _explanation_dict(self) -> dict[str, Any] | None:
+        if self.explanation_data is not None:
+            return self.explanation_data
+        if self.explanation is None:
+            return None
+        # A passage with no score to break down (a filters-only search).
+        return {"score": round(self.score, 4), "parts": [], "factors": [],
+                "text": self.explanation}
 
 
 class SearchResults(list):  # list[Passage]
@@ -75,8 +87,15 @@ class SearchResults(list):  # list[Passage]
         total_exact: bool = True,
         available: int | None = None,
         corrected: Sequence[tuple[str, str]] = (),
+        empty_filters: Sequence[str] = (),
+        filters_empty_alone: bool = False,
     ) -> None:
         super().__init__(passages)
+        # Nothing passed the filters: the ones that match no passage on their own (as
+        # `path:x`, `tag:y`), or, when `filters_empty_alone` is False, all of them (each
+        # matches something, together nothing).
+        self.empty_filters = tuple(empty_filters)
+        self.filters_empty_alone = filters_empty_alone
         self.query = query
         # Matching passages, before the per-note cap: exact when `total_exact`, else a
         # lower bound (filter-only searches sorted by date stop counting early).

@@ -21,7 +21,15 @@ from whoosh import sorting
 from ..ingest.timestamps import nearest_timestamp
 from . import highlight, ranking, spelling
 from .links import make_links
-from .query import DEFAULT_TUNING, Compiled, Tuning, compile_query, parse_query
+from .query import (
+    DEFAULT_TUNING,
+    Compiled,
+    PathMatch,
+    Tuning,
+    compile_query,
+    filter_label,
+    parse_query,
+)
 from .ranking import DEFAULT_PARAMS, RankParams
 from .results import Passage, SearchResults
 
@@ -74,7 +82,9 @@ def search(
     """
     limit = max(0, int(limit))
     offset = max(0, int(offset))
-    comp = compile_query(query, searcher.schema, filters, tuning or DEFAULT_TUNING)
+    comp = compile_query(
+        query, searcher.schema, filters, tuning or DEFAULT_TUNING, reader=searcher.reader()
+    )
     if comp.primary is Q.NullQuery or limit == 0:
         suggestion = suggest(searcher, query, comp) if limit else None
         return SearchResults(query=query, total=0, suggestion=suggestion, offset=offset)
@@ -82,7 +92,13 @@ def search(
     # Computed once for the AND, OR and collapse passes below.
     allowed = _filter_docs(searcher, comp.filter) if comp.filter is not None else None
     if allowed is not None and not allowed:  # Whoosh reads an empty set as "no filter"
-        return SearchResults(query=query, total=0, offset=offset)
+        parts = comp.filter.subqueries if isinstance(comp.filter, Q.And) else [comp.filter]
+        empty = [filter_label(p) for p in parts if not _filter_docs(searcher, p)]
+        return SearchResults(
+            query=query, total=0, offset=offset,
+            empty_filters=empty or [filter_label(p) for p in parts],
+            filters_empty_alone=bool(empty),
+        )
 
     want = offset + limit
     if comp.scoring and comp.concepts:
@@ -158,6 +174,7 @@ def _ranked(
         order, fused = hybrid.fuse(
             order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
             n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
+            bring_in=not any(_word_form(c) for c in comp.concepts),
         )
     capped = _cap_docs(notes, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
@@ -177,13 +194,15 @@ def _ranked(
             if part is None:
                 why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
             else:
-                words = (
-                    _explain(searcher, d, concepts, params, part.lexical, 1.0, close)
-                    if part.lexical else "no query word"
-                )
+                why = _explain(searcher, d, concepts, params, part.lexical or 0.0, 1.0, close)
+                if not part.lexical:
+                    why = {**why, "parts": [], "factors": [], "text": "no query word"}
                 bonus = f" x{mult:g} whole-query phrase bonus" if mult != 1.0 else ""
-                why = f"{sc:.3f} = hybrid {part.describe()}{bonus}\nwords: {words}"
-            passage = replace(passage, explanation=why)
+                why = {
+                    **why, "score": round(sc, 4), "hybrid": part.to_dict(),
+                    "text": f"{sc:.2f} = hybrid: {part.describe()}{bonus}\nwords: {why['text']}",
+                }
+            passage = replace(passage, explanation=why["text"], explanation_data=why)
         passages.append(passage)
     available = _available(notes, order, per_note)
     return SearchResults(
@@ -198,13 +217,18 @@ def _ranked(
     )
 
 
+def _word_form(concept: ranking.Concept) -> bool:
+    """Whether a query word asks for word forms (`memry~`, `consolid*`), not meaning."""
+    return concept.kind != "terms" or concept.label.endswith(("~", "*"))
+
+
 def _corrected(
     concepts: list[ranking.Concept], fixes: list[spelling.Correction]
 ) -> tuple[list[ranking.Concept], list[tuple[str, str]]]:
     """The concepts with each unknown word's correction added to its terms, and the
     (word, correction) pairs applied."""
     # Only words that look like words: "topic1" or "k8s" is a name, not a typo of another.
-    usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4]
+    usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4 and f.near]
     if not usable:
         return concepts, []
     better = {f.term: f.best for f in usable}
@@ -312,6 +336,18 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
         return set.intersection(*sets) if sets else set()
     if isinstance(q, Q.Or):
         return set().union(*(_filter_docs(searcher, sub) for sub in q.subqueries))
+    if isinstance(q, PathMatch):
+        # Note paths: one pass over the per-searcher array of every passage's note (a
+        # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
+        stats = ranking.stats_for(searcher)
+        notes = stats.notes(searcher)
+        key = ("PathMatch", q.text)
+        found = stats.memo.get(key)
+        if found is None:
+            hit = {note for note in set(notes) if q.matches(note)}
+            found = {d for d, note in enumerate(notes) if note in hit}
+            stats.remember(key, found)
+        return set(found)
     if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
         # Note paths: one pass over the per-searcher array of every passage's note (a
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
@@ -514,25 +550,36 @@ def _explain(
     total: float,
     mult: float,
     close: float = 1.0,
-) -> str:
-    """Where one passage's score comes from, e.g.
-    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`:
-    each query word's BM25F points over title, aliases, headings and body, then the rules
-    of ranking.py that scale them."""
+) -> dict[str, Any]:
+    """Where one passage's score comes from: each query word's BM25F points over title,
+    aliases, headings and body (`parts`), then the rules of ranking.py that scale them
+    (`factors`), and the same as one line of text, e.g.
+    `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`."""
     parts = ranking.explain_doc(searcher, docnum, concepts, params)
     parts.sort(key=lambda p: -p[1])
     raw = sum(points for _, points in parts)
     terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"
     text = f"({terms})" if len(parts) > 1 else terms
+    factors: list[dict[str, Any]] = []
     factor = total / close / raw if raw else 1.0
     if abs(factor - 1.0) > 0.005:
         hub = ranking.hub_factor(ranking.hub_share(searcher, docnum), params)
         if hub < 0.995:
+            factors += [{"name": "coordination", "value": round(factor / hub, 4)},
+                        {"name": "mostly links", "value": round(hub, 4)}]
             text = f"{text} x{factor / hub:.2f} coordination x{hub:.2f} mostly links"
         else:
+            factors.append({"name": "coordination", "value": round(factor, 4)})
             text = f"{text} x{factor:.2f} coordination"
     if close > 1.0:
+        factors.append({"name": "words close together", "value": round(close, 4)})
         text = f"{text} x{close:.2f} words close together"
     if mult != 1.0:
+        factors.append({"name": "whole-query phrase bonus", "value": mult})
         text = f"{text} x{mult:g} whole-query phrase bonus"
-    return f"{total * mult:.2f} = {text}"
+    return {
+        "score": round(total * mult, 4),
+        "parts": [{"word": label, "points": round(points, 4)} for label, points in parts],
+        "factors": factors,
+        "text": f"{total * mult:.2f} = {text}",
+    }

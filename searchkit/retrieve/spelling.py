@@ -34,7 +34,10 @@ class Correction:
     word: str  # as typed
     term: str  # the index term it was analysed to (absent from the index)
     best: str  # the index term suggested instead
-    surface: str  # `best` as a word to show ("psycholog" + "y" → "psychology")
+    surface: str  # `best` as the notes most often write it ("psycholog" → "psychology")
+    # Close enough to search for as well (`near_miss`); a far-fetched one is only offered
+    # as "did you mean", so a word that is not in the notes still finds nothing.
+    near: bool = True
 
 
 def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
@@ -114,9 +117,57 @@ def corrections(searcher: Any, words: list[str]) -> list[Correction]:
         best = closest_term(reader, toks[0], word)
         if best is None:
             continue
-        surface = _surface(analyzer, word, toks[0], best) or _written_form(searcher, best)
-        out.append(Correction(word, toks[0], best, surface or best))
+        forms = written_forms(reader, analyzer, best)
+        surface = (
+            max(forms, key=lambda f: (forms[f], -len(f), f)) if forms
+            else _surface(analyzer, word, toks[0], best) or best
+        )
+        written = _written(reader, best)
+        out.append(Correction(word, toks[0], best, surface, near_miss(word, surface, written)))
     return out
+
+
+NEAR_WRITTEN = 3  # a two-edit correction must be written at least this often
+
+
+def near_miss(typed: str, surface: str, written: float) -> bool:
+    """Whether a correction is a likely typo fix rather than a far-fetched neighbour: one
+    edit from the word as written in the notes ("dopmaine" → "dopamine", "Zuckerburg" →
+    "Zuckerberg"), or two in a long word that the notes write more than once or twice.
+    "xylophonic" → "Xenophon" (four edits) is not: a word absent from the notes then finds
+    nothing rather than something unrelated."""
+    d = edit_distance(typed.lower(), surface.lower(), MAX_EDITS)
+    return d <= 1 or (d == MAX_EDITS and len(typed) >= 8 and written >= NEAR_WRITTEN)
+
+
+_FORMS_READ = 20  # passages read for a stem's written forms, at most
+
+
+def written_forms(reader: Any, analyzer: Any, stem: str) -> Counter[str]:
+    """How often each written word that analyses to `stem` occurs in the first passages
+    holding it, in lower case: "zuckerberg" → {"zuckerberg": 12, "zuckerbergs": 1}."""
+    counts: Counter[str] = Counter()
+    try:
+        m = reader.postings("body", stem.encode("utf-8"))
+    except Exception:  # not in any body (a title-only word)
+        return counts
+    head = stem[: max(1, len(stem) - 1)]
+    verdict: dict[str, bool] = {}
+    seen = 0
+    while m.is_active() and seen < _FORMS_READ:
+        body = reader.stored_fields(m.id()).get("body") or ""
+        for w in _WORD.findall(body[:20_000]):
+            low = w.lower()
+            if not low.startswith(head):
+                continue
+            ok = verdict.get(low)
+            if ok is None:
+                ok = verdict[low] = list(analyzer.process_text(low, mode="query")) == [stem]
+            if ok:
+                counts[low] += 1  # lower case: a capital often only starts a sentence
+        seen += 1
+        m.next()
+    return counts
 
 
 def _surface(analyzer: Any, word: str, term: str, best: str) -> str | None:
@@ -133,18 +184,137 @@ def _surface(analyzer: Any, word: str, term: str, best: str) -> str | None:
 _WORD = re.compile(r"\w+")
 
 
-def _written_form(searcher: Any, stem: str) -> str | None:
-    """The stem as a word people wrote: the most common word of one passage holding it
-    that analyses to it ("motiv" → "motivation")."""
-    reader = searcher.reader()
-    analyzer = searcher.schema["body"]
+# --- fuzzy words (`memroy~`) ------------------------------------------------------------
+
+MAX_FUZZY = 8  # index terms a fuzzy word expands to, at most
+_FUZZY_READ = 40  # candidate stems whose written forms are read, at most
+_FORM_PASSAGES = 3  # passages read per candidate stem for its written forms
+_RARE_SHARE = 0.25  # a candidate written under this share of the best one is dropped
+
+
+@dataclass(frozen=True)
+class FuzzyMatch:
+    term: str  # the index term (a stem)
+    form: str  # the written word it was matched on
+    dist: int  # edits from the typed word to `form`
+    written: float  # occurrences in the notes
+
+
+def fuzzy_terms(reader: Any, analyzer: Any, word: str, dist: int) -> list[FuzzyMatch]:
+    """The index terms of the words written in the notes within `dist` edits of `word`,
+    closest first, then most written.
+
+    The index holds stems, and a typo is an edit of the word as written, not of its stem:
+    "memroy" is one edit (a swap) from "memory" but two from its stem "memori", and "memry"
+    is one edit from the stem "metri" of a rare "metry". So candidate stems are found
+    loosely, and each is judged by the words that analyse to it in the notes. Only the
+    closest candidates are kept, and of those the ones written at least a quarter as
+    often as the best: the scorer gives a rare term a high weight, so a rare near miss kept
+    beside the common word would outrank it.
+    """
+    from whoosh.support.charset import accent_map
+
+    typed = word.lower().translate(accent_map)
+    if not typed or len(typed) > MAX_WORD or not typed[0].isalnum():
+        return []
+    stems = list(analyzer.process_text(word, mode="query"))
+    stem = stems[0] if len(stems) == 1 else typed
+    names = _first_letter_terms(reader, typed[0])
+    loose = _loose_candidates(typed, stem, names, dist)
+    loose.sort(key=lambda c: (loose_dist(typed, stem, c), -_written(reader, c)))
+    found: list[FuzzyMatch] = []
+    for cand in loose[:_FUZZY_READ]:
+        forms = _forms(reader, analyzer, cand)
+        best = min(forms, key=lambda f: (edit_distance(typed, f, dist), f))
+        d = edit_distance(typed, best, dist)
+        if d <= dist:
+            found.append(FuzzyMatch(cand, best, d, _written(reader, cand)))
+    if not found:
+        return []
+    exact = [m for m in found if m.dist == 0]
+    near = [m for m in found if m.dist > 0]
+    keep = list(exact)
+    if near:
+        closest = min(m.dist for m in near)
+        tier = sorted((m for m in near if m.dist == closest), key=lambda m: (-m.written, m.term))
+        top = max([tier[0].written, *(m.written for m in exact)])
+        keep += [m for m in tier if m.written >= _RARE_SHARE * top]
+    return keep[:MAX_FUZZY]
+
+
+def loose_dist(typed: str, stem: str, cand: str) -> int:
+    """A cheap lower-ish bound of how far `cand` (a stem) is from what was typed: the
+    closer of the typed word and its stem, or of the typed word cut to the stem's length
+    (a long suffix: "organizational" → "organiz")."""
+    limit = MAX_EDITS + 2
+    d = min(edit_distance(typed, cand, limit), edit_distance(stem, cand, limit))
+    if len(cand) >= 4 and len(typed) > len(cand):
+        d = min(d, edit_distance(typed[: len(cand)], cand, limit))
+    return d
+
+
+def _first_letter_terms(reader: Any, letter: str) -> set[str]:
+    names: set[str] = set()
+    for leaf, _offset in reader.leaf_readers():
+        for fieldname in ("body", "title"):
+            try:
+                terms = leaf.expand_prefix(fieldname, letter)
+                for btext in itertools.islice(terms, MAX_SCANNED):
+                    names.add(btext.decode("utf-8", "replace"))
+            except Exception:  # a field this segment does not have
+                continue
+    return names
+
+
+def _loose_candidates(typed: str, stem: str, names: set[str], dist: int) -> list[str]:
+    """Stems that some written form within `dist` edits of `typed` could have: within
+    dist + 2 edits of the typed word or its stem (suffixes come and go), or whose length in
+    letters of the typed word is within `dist` (long suffixes)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    cut = dist + 2
+    lo = max(1, min(len(typed), len(stem)) - cut)
+    near = [c for c in names if lo <= len(c) <= len(typed) + cut]
+    out: set[str] = set()
+    for key in {typed, stem}:
+        for cand, _d, _ in process.extract(
+            key, near, scorer=OSA.distance, score_cutoff=cut, limit=None
+        ):
+            out.add(cand)
+    by_len: dict[int, list[str]] = {}
+    for c in names:
+        if 4 <= len(c) < len(typed):
+            by_len.setdefault(len(c), []).append(c)
+    for n, group in by_len.items():
+        for cand, _d, _ in process.extract(
+            typed[:n], group, scorer=OSA.distance, score_cutoff=dist, limit=None
+        ):
+            out.add(cand)
+    return sorted(out)
+
+
+def _forms(reader: Any, analyzer: Any, stem: str) -> set[str]:
+    """Words written in the notes that analyse to `stem`: read from the first few passages
+    that hold it (a stem stands for itself too, for words like "git" written as is)."""
+    forms = {stem}
     try:
         m = reader.postings("body", stem.encode("utf-8"))
-        body = searcher.stored_fields(m.id()).get("body") or ""
-    except Exception:  # not in any body (a title-only word): the stem will do
-        return None
-    words = Counter(w.lower() for w in _WORD.findall(body[:20_000]) if w.lower()[:2] == stem[:2])
-    for w, _ in words.most_common():
-        if list(analyzer.process_text(w, mode="query")) == [stem]:
-            return w
-    return None
+    except Exception:  # a title-only word: the stem will do
+        return forms
+    from whoosh.support.charset import accent_map
+
+    head = stem[: max(1, len(stem) - 1)]
+    seen = 0
+    while m.is_active() and seen < _FORM_PASSAGES:
+        body = reader.stored_fields(m.id()).get("body") or ""
+        for w in set(_WORD.findall(body[:20_000].lower())):
+            # Snowball keeps all but a word's last letter or so ("memory" → "memori").
+            if (
+                w.startswith(head) and w not in forms
+                and list(analyzer.process_text(w, mode="query")) == [stem]
+            ):
+                forms.add(w.translate(accent_map))
+        seen += 1
+        m.next()
+    return forms

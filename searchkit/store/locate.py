@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, IndexCorruptError, IndexNotFoundError
-from .indexdir import META_FILE, read_meta
+from ..errors import ConfigError, IndexCorruptError, IndexNotFoundError, VaultError
+from .indexdir import LOCK_FILE, META_FILE, foreign_entries, is_ours, read_meta, write_lock
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -248,3 +248,57 @@ def locate(
         f"vault is set (indexed vaults: {vaults}); cd into one, pass --vault DIR, or set a default "
         "with `searchkit config vault DIR`"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Nested vaults and removing an index
+
+
+def enclosing_vault(folder: str | os.PathLike[str]) -> tuple[Path, Path] | None:
+    """(vault, index dir) of an indexed vault strictly above `folder`, or None: indexing
+    `folder` on its own would make a nested index that hides it from searches run there."""
+    here = Path(folder).expanduser().resolve()
+    return find_from(here.parent) if here.parent != here else None
+
+
+def forget_index(index_dir: str | os.PathLike[str]) -> int:
+    """Delete the searchkit index in `index_dir` (the notes are untouched) and return the
+    bytes freed. Only searchkit's own files go; the folder too when nothing else is left.
+
+    Raises `IndexNotFoundError` when no index is there, `IndexCorruptError` when the folder
+    holds files searchkit did not write (nothing is deleted then), `IndexLockedError` when
+    a writer is at work on it.
+    """
+    folder = Path(index_dir).expanduser().absolute()
+    if not (folder / META_FILE).is_file():
+        raise IndexNotFoundError(f"no searchkit index at {folder}")
+    foreign = foreign_entries(folder)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise IndexCorruptError(
+            f"{folder} also holds files searchkit did not write ({shown}); nothing deleted"
+        )
+    freed = 0
+    with write_lock(folder, timeout=0.5):
+        # The meta first: from then on nothing opens the index, whatever is left.
+        for name in [META_FILE, *sorted(os.listdir(folder))]:
+            path = folder / name
+            if name == LOCK_FILE or not is_ours(name) or not os.path.lexists(path):
+                continue
+            try:
+                freed += path.lstat().st_size
+                if path.is_dir() and not path.is_symlink():
+                    import shutil
+
+                    freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except OSError as exc:
+                raise VaultError(f"cannot delete {path}: {exc.strerror or exc}") from exc
+    try:
+        (folder / LOCK_FILE).unlink()
+        folder.rmdir()  # only when empty (a README an index folder keeps stays)
+    except OSError:
+        pass
+    return freed

@@ -7,18 +7,27 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
-import json
+import errno
 import os
+import re
+import shlex
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import __version__
-from ..errors import IndexLockedError, IndexWriteError, MassDeleteError, SearchkitError
+from ..errors import (
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexWriteError,
+    MassDeleteError,
+    SearchkitError,
+)
 from .progress import (
     EmbedBar,
     ProgressBar,
@@ -27,7 +36,7 @@ from .progress import (
     update_summary,
     warn_all,
 )
-from .render import print_results, results_json, terminal_width
+from .render import clean, json_text, print_results, results_json, terminal_width
 
 EXIT_NO_RESULTS = 1
 EXIT_USAGE = 2
@@ -57,9 +66,26 @@ def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _fail(exc: SearchkitError) -> click.exceptions.Exit:
-    click.echo(f"Error: {exc}", err=True)
+def _fail(exc: SearchkitError | click.UsageError, as_json: bool = False) -> click.exceptions.Exit:
+    """Say what went wrong on stderr (and, with --json, as `{"error", "kind"}` on stdout, so
+    a script reading stdout sees it too); the exit code for it."""
+    message = exc.message if isinstance(exc, click.ClickException) else str(exc)
+    if as_json:
+        _echo_json({"error": message, "kind": error_kind(exc)})
+    if isinstance(exc, click.UsageError):
+        return exc  # type: ignore[return-value]  # click prints it with the usage line
+    click.echo(clean(f"Error: {message}"), err=True)
     return click.exceptions.Exit(EXIT_LOCKED if isinstance(exc, IndexLockedError) else EXIT_USAGE)
+
+
+def error_kind(exc: BaseException) -> str:
+    """A stable name for an error in JSON: `usage` for bad options and arguments, else the
+    searchkit exception's name in snake case without `Error` (`query_syntax`,
+    `index_not_found`, `index_locked`, `invalid_argument`, …)."""
+    if isinstance(exc, click.UsageError):
+        return "usage"
+    name = type(exc).__name__.removesuffix("Error") or "searchkit"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _use_color(flag: bool | None) -> bool:
@@ -69,7 +95,7 @@ def _use_color(flag: bool | None) -> bool:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json_text(data))
 
 
 def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | None:
@@ -78,7 +104,10 @@ def _resolve_vault(vault_arg: Path | None, vault_opt: Path | None) -> Path | Non
     return vault_arg or vault_opt
 
 
-def _open(index_dir: Path | None, vault: Path | None, semantic: bool | None = None) -> Any:
+def _open(
+    index_dir: Path | None, vault: Path | None, as_json: bool = False,
+    semantic: bool | None = None,
+) -> Any:
     """The index the options name, else the one `searchkit.locate` finds from here.
     `semantic`: search by meaning on or off (None: as configured, on by default)."""
     from ..api import open_index  # Whoosh loads only for commands that use an index
@@ -90,10 +119,45 @@ def _open(index_dir: Path | None, vault: Path | None, semantic: bool | None = No
         on = semantic_enabled() if semantic is None else semantic
         return open_index(index_dir, vault, embedder="auto" if on else None)
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
+
+
+class _Main(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["searchkit.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Bad options never reach the command: with --json, say so on stdout as well.
+            if "--json" in ctx.meta.get("searchkit.argv", ()):
+                _fail(exc, as_json=True)
+            raise
+        except OSError as exc:
+            # The reader of our output went away (`searchkit search x | head -1`): not "no
+            # result" (click's exit 1), but what other tools do: stop quietly with 141.
+            if exc.errno != errno.EPIPE:
+                raise
+            _quiet_stdout()
+            raise click.exceptions.Exit(EXIT_PIPE) from None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchkit")
 def main() -> None:
     """Ranked passage search for markdown note vaults.
@@ -104,6 +168,8 @@ def main() -> None:
     searchkit status                 what is indexed and what is stale
     searchkit watch                  re-index as notes change
     searchkit config vault ~/notes   search ~/notes from any folder
+    searchkit read notes/a.md:12     print a note's lines from line 12
+    searchkit forget ~/notes         delete a vault's index (never the notes)
 
     Inside an indexed vault no --index is needed: its index is found from the current
     folder (indexes live in the per-user data folder, not in the vault).
@@ -125,13 +191,15 @@ def main() -> None:
               "default off).")
 @click.option("--allow-mass-delete", is_flag=True, help="Go on when the vault looks empty "
               "or more than half of the indexed notes are gone (refused otherwise).")
+@click.option("--nested", is_flag=True, help="Index a folder inside an indexed vault on its "
+              "own (searches from that folder then see only its notes).")
 @click.option("--semantic/--no-semantic", default=None,
               help="After the words, embed new passages for search by meaning (default: on "
               "when the semantic extra is installed; `searchkit config semantic off`).")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
     as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
-    allow_mass_delete: bool, semantic: bool | None,
+    allow_mass_delete: bool, nested: bool, semantic: bool | None,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -141,12 +209,25 @@ def index_cmd(
     resumes).
     """
     vault = _resolve_vault(vault, vault_opt)
-    ix = _open(index_dir, vault, semantic)
+    ix = _open(index_dir, vault, as_json, semantic)
     if ix.vault is None and not ix.exists():
         raise click.UsageError(
             f"no index at {ix.index_dir} yet: name the vault, e.g. "
             f"`{ix.fix_command('PATH/TO/VAULT')}`"
         )
+    if vault is not None and index_dir is None and not nested and not ix.exists():
+        from ..store.locate import enclosing_vault
+
+        outer = enclosing_vault(vault)
+        if outer is not None:
+            ix.close()
+            raise click.UsageError(
+                f"{vault} is inside the indexed vault {outer[0]}, whose searches already "
+                f"cover it; a nested index would make searches run from {vault} see only "
+                f"its own notes. Update the vault with "
+                f"`searchkit index {shlex.quote(str(outer[0]))}`, or pass --nested to index "
+                "this folder on its own."
+            )
     bar = ProgressBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         report = ix.update(
@@ -156,14 +237,16 @@ def index_cmd(
         )
     except MassDeleteError as exc:
         list_removals(exc)
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     except KeyboardInterrupt:
-        # As a kill would: nothing half-done is live; the next update cleans up.
+        # As a kill would: nothing half-done is live; the next update cleans up. The bar
+        # goes first, so the message starts a line of its own.
+        bar.close(interrupted=True)
         click.echo("Interrupted; the last committed index is unchanged.", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except SearchkitError as exc:
         ix.close()
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         bar.close()
     if not as_json:
@@ -280,8 +363,18 @@ class _SearchCommand(click.Command):
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
+@click.option("--jsonl", "mode", flag_value="jsonl", help="A passage's JSON a line, as each "
+              "is ready (the keys of --json's results).")
+@click.option("--files", "mode", flag_value="files", help="Paths of the matching notes, best "
+              "first, once each (-n counts notes).")
+@click.option("--vimgrep", "mode", flag_value="vimgrep", help="path:line:col:text lines, for "
+              "vim's quickfix list, fzf and editors.")
+@click.option("--format", "template", metavar="TEMPLATE", help="A line per passage from the "
+              "--json keys, e.g. '{path}:{line}\\t{title}' ({links[obsidian]} for nested ones, "
+              "{shown_path} for the path from here).")
 @click.option("--explain", is_flag=True, help="Show why each passage scored as it did.")
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+@click.option("--mode", "rank_mode", type=click.Choice(["hybrid", "lexical", "semantic"]),
+              default="hybrid",
               show_default=True, help="Rank by words and meaning, words only, or meaning "
               "only (meaning needs the semantic extra and `searchkit index`).")
 @click.option("--no-refresh", is_flag=True, help="Do not update the index from the vault first.")
@@ -290,8 +383,8 @@ class _SearchCommand(click.Command):
 def search_cmd(
     query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
-    kind: str | None, as_json: bool, explain: bool, mode: str, no_refresh: bool,
-    color: bool | None,
+    kind: str | None, as_json: bool, mode: str | None, template: str | None, explain: bool,
+    rank_mode: str, no_refresh: bool, color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -305,28 +398,41 @@ def search_cmd(
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
-    if mode == "hybrid":  # the server's default mode
+    if template is not None:
+        mode = mode or "format"
+    if sum(bool(x) for x in (as_json, mode, template and mode != "format")) > 1:
+        raise click.UsageError("choose one output: --json, --jsonl, --files, --vimgrep or --format")
+    if template is not None:
+        _check_template(template)
+    if mode == "files":
+        per_note = 1  # a note once: -n counts notes
+    if mode is not None:
+        _search_lines(index_dir, vault_opt, no_refresh, mode, template, q=text, limit=limit,
+                      offset=offset, per_note=per_note, explain=explain, tag=list(tag),
+                      path=path_, callout=callout, kind=kind, mode=rank_mode)
+        return
+    if rank_mode == "hybrid":  # the server's default ranking
         _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
             index_dir, vault_opt, as_json, explain, color, q=text, limit=limit,
             offset=offset, per_note=per_note, tag=list(tag), path=path_, callout=callout,
             kind=kind,
         )
-    ix = _open(index_dir, vault_opt)
+    ix = _open(index_dir, vault_opt, as_json)
     try:
         if not no_refresh and ix.exists():
             try:
-                report = ix.refresh()
+                report = ix.refresh(on_locked=_warn_stale)
             except SearchkitError as exc:  # a stale answer beats none: say so, search on
-                click.echo(f"warning: could not refresh the index: {exc}", err=True)
+                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
                 report = None
             if report is not None and not as_json:
                 warn_all(report.warnings)
         results = ix.search(
-            text, limit=limit, offset=offset, per_note=per_note, explain=explain, mode=mode,
+            text, limit=limit, offset=offset, per_note=per_note, explain=explain, mode=rank_mode,
             tag=list(tag), path=path_, callout=callout, kind=kind,
         )
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -337,6 +443,144 @@ def search_cmd(
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
 
 
+def _check_template(template: str) -> None:
+    from ..retrieve.links import Links
+    from ..retrieve.results import Passage
+    from .render import fill_template, passage_json
+
+    sample = Passage(1, 0.0, "n.md#0", "n.md", "", (), "section", None, None, 1, "", "", (),
+                     None, (), Links("", "", "", None))
+    try:
+        fill_template(template, passage_json(sample, None))
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        keys = ", ".join(["shown_path", *passage_json(sample, None)])
+        raise click.UsageError(f"bad --format template ({exc!r}); keys: {keys}") from exc
+
+
+def _search_lines(
+    index_dir: Path, vault_opt: Path | None, no_refresh: bool, out: str,
+    template: str | None, *, q: str, **params: Any,
+) -> None:
+    """`--files`, `--jsonl`, `--vimgrep`, `--format`: a line per result, nothing else on
+    stdout (messages on stderr); exit 1 when nothing matched."""
+    from .render import print_lines
+
+    ix = _open(index_dir, vault_opt)
+    try:
+        if not no_refresh and ix.exists():
+            try:
+                report = ix.refresh(on_locked=_warn_stale)
+            except SearchkitError as exc:
+                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
+                report = None
+            if report is not None:
+                warn_all(report.warnings)
+        results = ix.search(q, **params)
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ix.close()
+    if not results:
+        print_results(results, False, False, ix.vault)  # says why, on stderr
+        raise click.exceptions.Exit(EXIT_NO_RESULTS)
+    print_lines(results, out, ix.vault, template)
+
+
+def _warn_stale(exc: SearchkitError) -> None:
+    click.echo(
+        "warning: notes changed but another process is updating the index; these results "
+        "may be stale", err=True,
+    )
+
+
+@main.command("forget", short_help="Delete the index of a vault (never the notes).")
+@click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
+@_index_options
+def forget_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None) -> None:
+    """Delete the index of VAULT (default: the vault you are in, or --vault/--index). The
+    notes are never touched; `searchkit index VAULT` builds it again. `searchkit config`
+    lists every index."""
+    vault = _resolve_vault(vault, vault_opt)
+    ix = _open(index_dir, vault)
+    where = ix.vault
+    try:
+        freed = ix.forget()
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    name = f"the index of {where}" if where is not None else "the index"
+    click.echo(f"Deleted {name} ({ix.index_dir}, {freed / 1e6:.1f} MB).")
+
+
+@main.command("read", short_help="Print lines of an indexed note (PATH[:LINE]).")
+@click.argument("target", metavar="PATH[:LINE]")
+@_index_options
+@click.option("-n", "--lines", "max_lines", type=click.IntRange(1), default=80,
+              show_default=True, help="Lines to print (at most 500).")
+@click.option("--raw", is_flag=True, help="Keep timestamp anchors as written (<a … "
+              "data-t=…>…</a>) instead of [m:ss].")
+@click.option("--json", "as_json", is_flag=True, help="The window as JSON (path, start, end, "
+              "total_lines, next_start, truncated, lines).")
+def read_cmd(
+    target: str, index_dir: Path, vault_opt: Path | None, max_lines: int, raw: bool,
+    as_json: bool,
+) -> None:
+    """Print lines of an indexed note from LINE on, numbered, as a search result names it
+    (`searchkit read notes/sleep.md:17`). PATH is vault-relative, or a file path from
+    here inside the vault. Timestamp anchors are shortened to [m:ss] unless --raw.
+    """
+    from ..ingest.timestamps import note_reads_frames, shorten_markup
+
+    path, line = _split_line(target)
+    ix = _open(index_dir, vault_opt, as_json)
+    try:
+        vault = ix.vault
+        window = ix.read_note(_vault_relative(path, vault), line or 1, max_lines)
+    except SearchkitError as exc:
+        raise _fail(exc, as_json) from exc
+    finally:
+        ix.close()
+    lines = window.lines
+    if not raw and vault is not None:
+        try:
+            frames = note_reads_frames((vault / window.path).read_text("utf-8", "replace"))
+        except OSError:
+            frames = None
+        lines = tuple(shorten_markup(x, frames) for x in lines)
+    window = replace(window, lines=lines)
+    if as_json:
+        _echo_json(window.to_dict())
+        return
+    click.echo(clean(window.numbered()))
+    if window.next_start is not None:
+        click.echo(f"lines {window.start}–{window.end} of {window.total}; more: searchkit "
+                   f"read {shlex.quote(window.path + ':' + str(window.next_start))}", err=True)
+
+
+def _split_line(target: str) -> tuple[str, int | None]:
+    """`path:LINE` → (path, LINE); a path without a line number → (path, None)."""
+    head, sep, tail = target.rpartition(":")
+    if sep and head and tail.isdigit():
+        return head, int(tail)
+    return target, None
+
+
+def _vault_relative(path: str, vault: Path | None) -> str:
+    """A path as the user has it (relative to here, or absolute) → vault-relative; one
+    that names no file from here is taken as vault-relative already."""
+    if vault is None:
+        return path
+    here = Path(path).expanduser()
+    try:
+        if here.is_file():
+            full = here.absolute()
+            for root in (vault, vault.resolve()):
+                if full.is_relative_to(root):
+                    return full.relative_to(root).as_posix()
+    except OSError:
+        pass
+    return path
+
+
 @main.command("status", short_help="What is indexed, and what is stale.")
 @_index_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -344,7 +588,7 @@ def search_cmd(
               "index is damaged.")
 def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bool) -> None:
     """What is indexed, and how many notes changed since the last update."""
-    ix = _open(index_dir, vault_opt)
+    ix = _open(index_dir, vault_opt, as_json)
     if check:
         _check(ix, as_json)
         return
@@ -352,7 +596,7 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
         st = ix.status()
         meaning = ix.semantic_status()
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -388,6 +632,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
 
     \b
     searchkit config vault ~/notes    search ~/notes from any folder
+    searchkit config vault            print it (exit 1 when not set)
     searchkit config index DIR        or name the index folder itself
     searchkit config semantic off     words only: no embedding, no search by meaning
     searchkit config vault --unset
@@ -408,8 +653,15 @@ def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
             for vault, index_dir in known_indexes():
                 click.echo(f"indexed      {vault}  ({index_dir})")
             return
-        if unset == (value is not None):
-            raise click.UsageError("give a VALUE to set, or --unset")
+        if value is None and not unset:
+            # As `git config KEY`: print the value; exit 1 when it is not set.
+            current = read_config().get(key)
+            if current is None:
+                raise click.exceptions.Exit(EXIT_NO_RESULTS)
+            click.echo(current)
+            return
+        if unset and value is not None:
+            raise click.UsageError("give a VALUE to set, or --unset, not both")
         if value is not None and key == "semantic":
             if value.strip().lower() not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
                 raise click.UsageError(f"semantic takes on or off, not {value!r}")
@@ -439,7 +691,7 @@ def _check(ix: Any, as_json: bool) -> None:
     try:
         result = ix.check()
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, as_json) from exc
     finally:
         ix.close()
     if as_json:
@@ -478,6 +730,10 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     def on_error(exc: SearchkitError) -> None:
         click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
 
+    # watchfiles logs its own "stopping" line at Ctrl-C, before ours: ours is enough.
+    import logging
+
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     try:
         watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
     except SearchkitError as exc:
@@ -492,15 +748,20 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
 @main.command("chunks", short_help="Show how notes split into passages.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
                                                                   path_type=Path))
+@click.option("--vault", "vault_opt", envvar="SEARCHKIT_VAULT",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The vault the notes are in (default: the indexed vault holding each "
+              "file, else its folder): ids and paths are relative to it.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
-def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
+def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -> None:
     """Show how notes split into passages (what gets indexed), without indexing."""
     from ..errors import NoteError
     from ..ingest.chunker import load_note
 
     for file in files:
+        root, rel = _note_in_vault(file, vault_opt)
         try:
-            note, chunks = load_note(file.parent, file.name)
+            note, chunks = load_note(root, rel)
         except NoteError as exc:
             click.echo(f"warning: {file}: {exc.message}", err=True)
             continue
@@ -508,24 +769,41 @@ def chunks_cmd(files: tuple[Path, ...], as_json: bool) -> None:
         for c in chunks:
             if as_json:
                 data = {
-                    # Same names as Passage.to_dict() for the same facts.
-                    "id": c.id, "path": str(file), "title": c.title,
+                    # Same names as Passage.to_dict() for the same facts; `id` and `path`
+                    # are the vault-relative ones a search gives.
+                    "id": c.id, "path": c.path, "abs_path": str(root / rel), "title": c.title,
                     "heading_path": list(c.heading_path), "kind": c.kind,
                     "callout_type": c.callout_type, "callout_title": c.callout_title,
                     "lines": [c.line_start, c.line_end], "anchor": c.anchor, "slug": c.slug,
                     "links": list(c.links), "timestamps": [list(t) for t in c.timestamps],
                     "tags": list(c.tags), "text": c.text,
                 }
-                click.echo(json.dumps(data, ensure_ascii=False))
+                click.echo(json_text(data, None))
                 continue
             where = " › ".join([c.title, *c.heading_path])
             kind = f"callout [!{c.callout_type}]" if c.kind == "callout" else c.kind
             stamps = ", ".join(str(t.seconds) for t in c.timestamps[:5])
-            click.echo(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}")
+            click.echo(clean(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}"))
             if stamps:
                 click.echo(f"    timestamps (s): {stamps}{' …' if len(c.timestamps) > 5 else ''}")
-            preview = " ".join(c.text.split())
+            preview = " ".join(clean(c.text).split())
             click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
+
+
+def _note_in_vault(file: Path, vault: Path | None) -> tuple[Path, str]:
+    """(vault root, vault-relative POSIX path) of a note file: in `vault` if given and the
+    file is in it, else in the indexed vault that holds it, else in its own folder."""
+    from ..store.locate import find_from
+
+    full = file.resolve()
+    roots = [vault.resolve()] if vault is not None else []
+    found = find_from(full.parent)
+    if found is not None:
+        roots.append(found[0])
+    for root in roots:
+        if full.is_relative_to(root):
+            return root, full.relative_to(root).as_posix()
+    return full.parent, full.name
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,6 +892,11 @@ def serve_cmd(
         raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
     ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
     index_dir, vault_opt = ix.index_dir, ix.vault
+    if not ix.exists():  # the fix names this index (--index DIR), as search's does
+        ix.close()
+        raise _fail(IndexNotFoundError(
+            f"no index at {ix.index_dir}; build it with `{ix.fix_command('VAULT')}`"
+        ))
     ix.close()
     try:
         serve(

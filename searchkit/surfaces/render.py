@@ -5,6 +5,7 @@ same."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,34 @@ from typing import Any
 import click
 
 from ..retrieve.links import file_link
+
+# Terminal escapes a note may hold (OSC 52 writes the clipboard, OSC 8 makes links, OSC 0
+# sets the window title, CSI moves the cursor or clears the screen): a whole sequence goes,
+# payload included, then any other control character. Newlines and tabs stay.
+_ESCAPE_SEQ = re.compile(
+    r"(?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC … BEL/ST (or cut short)
+    r"|(?:\x1b[P_^X]|[\x90\x9e\x9f]).*?(?:\x1b\\|\x9c|$)"  # DCS, APC, PM, SOS … ST
+    r"|(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"  # CSI
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?",  # other ESC sequences
+    re.DOTALL,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """`text` without terminal control: escape sequences and control characters removed
+    (newlines and tabs kept), for everything printed as plain text."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub("", _ESCAPE_SEQ.sub("", text))
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """JSON with every control character escaped: json.dumps escapes C0 ones, but with
+    `ensure_ascii=False` writes DEL and C1 ones (an 8-bit CSI is U+009B) raw."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _C1_OR_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def terminal_width() -> int | None:
@@ -57,14 +86,51 @@ def results_json(
         "available": getattr(results, "available", None),
         "suggestion": results.suggestion,
         "corrected": [list(pair) for pair in getattr(results, "corrected", ())],
+        "empty_filters": list(getattr(results, "empty_filters", ())),
         "semantic": getattr(results, "semantic", None),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
-        "results": [
-            {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
-            for p in results
-        ],
+        "results": [passage_json(p, vault) for p in results],
     }
+
+
+def passage_json(p: Any, vault: Path | None) -> dict[str, Any]:
+    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`."""
+    return {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+
+
+def print_lines(
+    results: Any, mode: str, vault: Path | None = None, template: str | None = None
+) -> None:
+    """Results for scripts and editors, a line each, written as they are formatted:
+    `files` (each note's path once, in rank order), `jsonl` (a passage's JSON a line),
+    `vimgrep` (`path:line:col:text`, for quickfix lists and fzf), `format` (`template`
+    filled with the JSON keys). Paths open from the current folder, as in the text output.
+    """
+    seen: set[str] = set()
+    for p in results:
+        shown = _shown_path(vault, p.path)
+        if mode == "files":
+            if p.path not in seen:
+                seen.add(p.path)
+                click.echo(clean(shown))
+        elif mode == "jsonl":
+            click.echo(json_text(passage_json(p, vault), None))
+        elif mode == "vimgrep":
+            text = " ".join(p.snippet.split())
+            where = " › ".join(_crumbs(p))
+            click.echo(clean(f"{shown}:{p.line or 1}:1:{where}: {text}"))
+        else:
+            click.echo(clean(fill_template(template or "", passage_json(p, vault), shown)))
+
+
+def fill_template(template: str, data: dict[str, Any], shown: str = "") -> str:
+    """`template` with `{key}` (any `--json` key, `{links[file]}` for nested ones, and
+    `{shown_path}`: the path as it opens from here) filled in; `\\t` and `\\n` as a
+    tab and a newline. Raises KeyError/IndexError/ValueError for a bad template."""
+    text = template.replace("\\t", "\t").replace("\\n", "\n")
+    values = {k: ("" if v is None else v) for k, v in data.items()}
+    return text.format_map({**values, "shown_path": shown})
 
 
 def _count(results: Any) -> str:
@@ -126,24 +192,63 @@ def _wrap(text: str, width: int | None) -> list[tuple[int, int]]:
 def _highlight(
     snippet: str, spans: Any, color: bool, width: int | None = None, indent: str = ""
 ) -> str:
-    """The snippet on one line, or filled to `width` with `indent`; matches styled."""
+    """The snippet on one line, or filled to `width` with `indent`; matches styled. Each
+    piece is cleaned of terminal control after the spans cut it (they index the raw text)."""
     text = " ".join(snippet.split("\n"))  # same length: the spans stay valid
     rows = []
     for lo, hi in _wrap(text, None if width is None else max(20, width - len(indent))):
         if not color:
-            rows.append(indent + text[lo:hi])
+            rows.append(indent + clean(text[lo:hi]))
             continue
         out, pos = [], lo
         for start, end in spans:
             start, end = max(start, lo), min(end, hi)
             if start >= end:
                 continue
-            out.append(text[pos:start])
-            out.append(click.style(text[start:end], fg="yellow", bold=True))
+            out.append(clean(text[pos:start]))
+            out.append(click.style(clean(text[start:end]), fg="yellow", bold=True))
             pos = end
-        out.append(text[pos:hi])
+        out.append(clean(text[pos:hi]))
         rows.append(indent + "".join(out))
     return "\n".join(rows)
+
+
+def _title_rows(head: str, crumbs: list[str], width: int | None, color: bool) -> list[str]:
+    """`NN. title › heading › …` filled to `width`, continuation lines indented under the
+    title, so a narrow terminal never cuts a word; the title bold with colour."""
+    indent = " " * len(head)
+    text = " › ".join(crumbs)
+    bold = len(crumbs[0])
+    rows = []
+    for lo, hi in _wrap(text, None if width is None else max(20, width - len(indent))):
+        row = text[lo:hi]
+        if color and lo < bold:
+            cut = min(bold, hi) - lo
+            row = click.style(row[:cut], bold=True) + row[cut:]
+        rows.append((head if not rows else indent) + row)
+    return rows
+
+
+def _link_rows(links: list[str], width: int | None, indent: str = "    ") -> list[str]:
+    """The links on one line if it fits, else one a line: a link is never wrapped (one cut
+    in two opens nothing)."""
+    line = indent + "  ".join(links)
+    if width is None or len(line) <= width:
+        return [line]
+    return [indent + link for link in links]
+
+
+def _filters_message(labels: Any, alone: bool) -> str:
+    """Why nothing came back when the filters let nothing through: name them, not the
+    query (which was never searched)."""
+    if not alone:
+        return f"No passage matches all these filters together: {', '.join(labels)}."
+    which = " and ".join(labels)
+    msg = f"No passage matches the filter {which}" if len(labels) == 1 else (
+        f"No passage matches the filters {which}")
+    if any(label.startswith("path:") for label in labels):
+        msg += " (path: matches any part of a note's path, ignoring case)"
+    return msg + "."
 
 
 def print_results(
@@ -158,30 +263,35 @@ def print_results(
                 err=True,
             )
             return
+        empty = getattr(results, "empty_filters", ())
+        if empty:
+            click.echo(clean(_filters_message(empty, results.filters_empty_alone)), err=True)
+            return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
-            msg += f" Did you mean: {results.suggestion}"
+            msg += f" Did you mean: {clean(results.suggestion)}"
         click.echo(msg, err=True)
         return
     for word, fixed in getattr(results, "corrected", ()):
         click.echo(f"No {word!r} in the notes: also searched for {fixed!r}.", err=True)
     for p in results:
-        crumbs = _crumbs(p)
-        if color:
-            crumbs[0] = click.style(crumbs[0], bold=True)
+        crumbs = [clean(c) for c in _crumbs(p)]
         if p.kind == "callout":
             label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
-            crumbs.append(label)
-        click.echo(f"{p.rank:>2}. " + " › ".join(crumbs), color=color)
+            crumbs.append(clean(label))
+        for row in _title_rows(f"{p.rank:>2}. ", crumbs, width, color):
+            click.echo(row, color=color)
         click.echo(_highlight(p.snippet, p.highlights, color, width, "    "), color=color)
-        # Never wrapped: a link cut in two opens nothing.
-        links = [file_link(_shown_path(vault, p.path), p.line)]
+        links = [clean(file_link(_shown_path(vault, p.path), p.line))]
         links += [p.links.video] if p.links.video else []
-        line = "    " + "  ".join(links)
-        click.echo(click.style(line, dim=True) if color else line, color=color)
-        if explain and p.explanation:
-            for row in p.explanation.splitlines():
-                click.echo(f"      {row}")
+        for line in _link_rows(links, width):
+            click.echo(click.style(line, dim=True) if color else line, color=color)
+        why = p.explanation
+        if isinstance(why, dict):  # a server's JSON answer (the warm CLI)
+            why = why.get("text")
+        if explain and why:
+            for row in str(why).splitlines():
+                click.echo(clean(f"      {row}"))
         click.echo()
     footer = _footer(results)
     if footer:
