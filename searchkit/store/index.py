@@ -7,6 +7,7 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from .records import (
     latest_generation,
     new_manifest,
     refuse_damaged,
-    scan_notes,
+    scan,
     unlisted,
 )
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
@@ -234,6 +235,9 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     manifest = read_manifest(index_dir, meta.index_name)
     if manifest is None or manifest.generation != latest_generation(index_dir, meta.index_name):
         return True
+    quick = _changed_by_stat(Path(meta.vault), manifest)
+    if quick is not None:
+        return quick
     records = manifest.notes
     count = 0
     log = ScanLog()
@@ -245,6 +249,44 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     if log.unreadable:  # notes in folders that could not be listed are kept as they are
         count += sum(1 for p in records if unlisted(p, log.unreadable))
     return count != len(records)
+
+
+# A folder changed this close before the scan that recorded it may change again within
+# the same timestamp tick unseen (git's "racily clean" entries): such a folder is listed.
+RACY_NS = 2_000_000_000
+
+
+def _changed_by_stat(vault: Path, manifest: Any) -> bool | None:
+    """Whether the vault changed since the manifest's scan, from one stat per folder and
+    per note, without listing a folder or matching ignore rules (as git's untracked cache
+    does): a note added, removed or renamed changes its folder's mtime; an edit changes
+    the note's mtime or size. None when this cannot be decided so (an older manifest, a
+    folder that could not be listed, or one modified just before the scan)."""
+    stats = manifest.stats
+    if not stats or not manifest.scanned_ns:
+        return None
+    root = str(vault)
+    racy = manifest.scanned_ns - RACY_NS
+    for rel, seen in stats.items():
+        try:
+            st = os.stat(f"{root}/{rel}" if rel else root)
+        except OSError:
+            return True
+        if isinstance(seen, int):  # a folder
+            if seen >= racy:
+                return None
+            if st.st_mtime_ns != seen:
+                return True
+        elif [st.st_mtime_ns, st.st_size] != seen:
+            return True
+    for path, rec in manifest.notes.items():
+        try:
+            st = os.stat(f"{root}/{path}")
+        except OSError:
+            return True
+        if st.st_mtime_ns != rec.mtime_ns or st.st_size != rec.size:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------
@@ -467,8 +509,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     if meta.index_name:
         manifest = read_manifest(job.index_dir, meta.index_name)
         old = dict(manifest.notes) if manifest else {}
-    log = ScanLog()
-    paths = list(scan_notes(job.vault, job.follow_symlinks, log))
+    listing = scan(job.vault, job.follow_symlinks)
+    log = listing.log
+    paths = list(listing.notes)
     if meta.vault != str(job.vault):
         old_kept: dict[str, NoteRecord] = {}  # another vault: nothing of the old one stays
     else:
@@ -499,7 +542,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         _abort(writer)
         raise
     ticker.finish()
-    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None))
+    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None, listing))
     write_meta(
         job.index_dir,
         replace(
@@ -532,10 +575,12 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
 
     refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
     records, manifest = current_records(ix, job.index_dir, name)
-    log = ScanLog()
-    scan = scan_notes(job.vault, job.follow_symlinks, log)
-    diff = diff_vault(job.vault, records, scan, log.unreadable)
-    check_removals(job.vault, len(records), len(scan), diff.removed, job.allow_mass_delete)
+    listing = scan(job.vault, job.follow_symlinks)
+    log = listing.log
+    diff = diff_vault(job.vault, records, listing.notes, log.unreadable)
+    check_removals(
+        job.vault, len(records), len(listing.notes), diff.removed, job.allow_mass_delete
+    )
     todo = diff.new + diff.changed
     new_records = dict(records)
     for path, info in diff.touched.items():
@@ -579,8 +624,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             _abort(writer)
             raise
         ticker.finish()
-    if todo or diff.removed or diff.touched or manifest is None:
-        new = new_manifest(ix, job.index_dir, name, new_records, manifest)
+    stats = listing.stats(new_records)
+    if (todo or diff.removed or diff.touched or manifest is None or stats != manifest.stats):
+        new = new_manifest(ix, job.index_dir, name, new_records, manifest, listing)
         write_manifest(job.index_dir, new)
     return UpdateReport(
         added=counts["added"],
