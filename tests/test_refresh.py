@@ -114,3 +114,30 @@ def test_recent_folders_are_listed(tmp_path: Path):
         manifest = index_mod.read_manifest(tmp_path / "ix", meta.index_name)
         assert manifest.stats and index_mod._changed_by_stat(vault.resolve(), manifest) is None
         assert index.needs_update() is False
+
+
+def test_search_path_imports_no_chunker_nor_writer(tmp_path: Path):
+    """Cold start: a process that checks for changes and searches loads neither the
+    chunker (markdown-it) nor Whoosh's writers nor multiprocessing."""
+    import json
+    import subprocess
+    import sys
+
+    vault = write_vault(tmp_path / "vault", {"a.md": "# A\nalpha words\n"})
+    with searchkit.open_index(tmp_path / "ix", vault) as index:
+        index.update(jobs=1)
+    code = (
+        "import json, sys, searchkit\n"
+        f"ix = searchkit.open_index({str(tmp_path / 'ix')!r}, {str(vault)!r})\n"
+        "assert not ix.needs_update()\n"
+        "assert ix.search('alpha')\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    heavy = {
+        "searchkit.ingest.chunker", "markdown_it", "frontmatter", "yaml",
+        "searchkit.store.workers", "whoosh.writing", "whoosh.multiproc", "multiprocessing",
+        "urllib.request",
+    }
+    assert not heavy & loaded, sorted(heavy & loaded)

@@ -25,8 +25,8 @@ from ..errors import (
     SearchkitError,
     VaultError,
 )
-from ..ingest.chunker import CHUNKER_VERSION
 from ..ingest.notes import NoteWarning, ScanLog, scan_vault
+from ..ingest.version import CHUNKER_VERSION
 from .indexdir import (
     META_FILE,
     REBUILD_HINT,
