@@ -141,3 +141,21 @@ def test_search_path_imports_no_chunker_nor_writer(tmp_path: Path):
         "urllib.request",
     }
     assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_no_change_index_run_reads_no_checksums(ix, monkeypatch):
+    """`searchkit index` with nothing to do does not read the whole index (1.45 GB at 90k
+    notes); `--verify` does."""
+    from click.testing import CliRunner
+
+    from searchkit.store import indexdir
+    from searchkit.surfaces.cli import main
+
+    index, _vault = ix
+    read: list[str] = []
+    real = indexdir.file_digest
+    monkeypatch.setattr(indexdir, "file_digest", lambda p: read.append(p) or real(p))
+    result = CliRunner().invoke(main, ["index", "--index", str(index.index_dir)])
+    assert result.exit_code == 0 and read == []
+    result = CliRunner().invoke(main, ["index", "--verify", "--index", str(index.index_dir)])
+    assert result.exit_code == 0 and read
