@@ -4,6 +4,7 @@
     python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
     python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
     python scripts/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
+    python scripts/bench.py scale VAULT --notes N    a bigger vault made from VAULT, vs FTS5
 
 Each subcommand runs scripts/bench_<name>.py with the remaining arguments; `--help` after
 the subcommand lists its options.
@@ -15,7 +16,8 @@ import runpy
 import sys
 from pathlib import Path
 
-SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py", "serve": "bench_serve.py"}
+SCRIPTS = {"index": "bench_index.py", "search": "bench_search.py", "serve": "bench_serve.py",
+           "scale": "bench_scale.py"}
 
 
 def main() -> None:
