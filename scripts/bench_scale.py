@@ -156,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     a.work.mkdir(parents=True, exist_ok=True)
+    for name in ("work", "index", "searchkit", "queries", "peer"):
+        if getattr(a, name) is not None:
+            setattr(a, name, getattr(a, name).resolve())
+    # `python -c` puts the current folder first on sys.path: run from the work folder, so
+    # that PYTHONPATH decides which searchkit is measured.
+    os.chdir(a.work)
     src = (a.searchkit or REPO).resolve()
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     os.environ["PYTHONPATH"] = env["PYTHONPATH"]  # bench_index.run() inherits it
