@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 SCORED_FIELDS = ("title", "aliases", "headings", "body")
-# Decoded postings kept per searcher (8 bytes each as arrays: 2M is ~16 MB).
+# Decoded postings kept, for all searchers (12 bytes each as arrays: 2M is ~24 MB).
 CACHED_POSTINGS = 2_000_000
 HUB_COLUMN = "hub"  # per passage: share of its text that is link labels, 0..255
 NOTE_COLUMN = "notekey"  # per passage: a 64-bit key of its note (schema.note_key)
@@ -128,41 +128,62 @@ def _numpy() -> Any:
 
 
 class _Segment:
-    __slots__ = ("count", "offset", "reader")
+    __slots__ = ("count", "key", "offset", "reader")
 
-    def __init__(self, reader: Any, offset: int, count: int):
+    def __init__(self, reader: Any, offset: int, count: int, key: Any):
         self.reader = reader
         self.offset = offset
         self.count = count
+        self.key = key  # the same for every reader of this segment in this state
+
+
+def _segment_key(reader: Any, folder: str) -> Any:
+    """What identifies a segment's content: its index folder and id (Whoosh never rewrites
+    a segment) and its deletions (they only grow, so their count tells them apart)."""
+    seg = getattr(reader, "_segment", None)
+    if seg is None:
+        return ("reader", id(reader))
+    return (folder, seg.segment_id(), seg.deleted_count(), reader.doc_count_all())
+
+
+# Decoded postings and columns are shared by every searcher of the same segments: the
+# threads of a server each have their own searcher (Whoosh's are not thread-safe), and a
+# copy per thread made `serve` grow with its threads. Postings are kept most recently
+# used last, across generations (an update leaves old segments as they were).
+_SHARED_LOCK = threading.Lock()
+_POSTINGS: OrderedDict[tuple[Any, str, bytes], tuple[Any, Any]] = OrderedDict()
+_POSTINGS_HELD = [0]
+_COLUMNS: OrderedDict[tuple[Any, str], Any] = OrderedDict()
+SHARED_COLUMNS = 16  # column arrays kept (per segment set and column)
 
 
 class _Stats:
-    """Per-searcher arrays over every passage (global document numbers): field length codes
-    (Whoosh's one-byte codes), hub shares and note keys, each read as raw column bytes the
-    first time a search needs it. A per-document lookup through Whoosh's column API cost
-    ~280 ms per searcher on tubegraph, the raw read a few ms."""
+    """Per-searcher statistics over every passage (global document numbers): field length
+    codes (Whoosh's one-byte codes), hub shares and note keys, each read as raw column
+    bytes the first time a search needs it (a per-document lookup through Whoosh's column
+    API cost ~280 ms per searcher on tubegraph, the raw read a few ms), and the decoded
+    posting lists; both shared with other searchers of the same segments."""
 
     def __init__(self, searcher: Any) -> None:
         self.n = max(1, searcher.doc_count_all())
+        folder = str(getattr(getattr(getattr(searcher, "_ix", None), "storage", None),
+                             "folder", ""))
         self.segments: list[_Segment] = []
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
             reader = sub.reader()
-            self.segments.append(_Segment(reader, offset, reader.doc_count_all()))
+            count = reader.doc_count_all()
+            self.segments.append(_Segment(reader, offset, count, _segment_key(reader, folder)))
         self.ndocs = sum(s.count for s in self.segments)
+        self._key = tuple(seg.key for seg in self.segments)
         self._searcher_lengths = {f: searcher.field_length(f) or 0 for f in SCORED_FIELDS}
-        self._columns: dict[str, Any] = {}
         self._avg: dict[str, float] | None = None
         self._norms: dict[tuple[str, float, float], Any] = {}
         self._notes: list[Any] | None = None
-        # Decoded posting lists, most recently used last: the same common words come back
-        # query after query (and as-you-type), and decoding is most of a query's cost.
-        self._cache: OrderedDict[tuple[int, str, bytes], tuple[Any, Any]] = OrderedDict()
-        self._cached = 0  # postings held
-        self._cache_lock = threading.Lock()
+        self._lock = threading.Lock()
         self.memo: dict[Any, Any] = {}  # small per-searcher results (path filters)
 
     def remember(self, key: Any, value: Any) -> None:
-        with self._cache_lock:  # searchers are per thread, statistics are shared
+        with self._lock:
             if len(self.memo) >= 64:
                 self.memo.pop(next(iter(self.memo)))
             self.memo[key] = value
@@ -170,21 +191,27 @@ class _Stats:
     def column(self, name: str) -> Any:
         """A per-passage column over every segment as one numpy array (global docnums):
         `_<field>_len` length codes and `hub` shares (uint8), `notekey` (uint64)."""
-        got = self._columns.get(name)
-        if got is None:
-            np = _numpy()
-            if name == NOTE_COLUMN:
-                parts = [_note_keys(seg.reader, seg.count) for seg in self.segments]
-                dtype = np.uint64
-            else:
-                parts = [
-                    np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
-                    for seg in self.segments
-                ]
-                dtype = np.uint8
-            got = np.concatenate(parts) if parts else np.zeros(0, dtype)
-            with self._cache_lock:
-                self._columns[name] = got
+        key = (self._key, name)
+        with _SHARED_LOCK:
+            got = _COLUMNS.get(key)
+            if got is not None:
+                _COLUMNS.move_to_end(key)
+                return got
+        np = _numpy()
+        if name == NOTE_COLUMN:
+            parts = [_note_keys(seg.reader, seg.count) for seg in self.segments]
+            dtype = np.uint64
+        else:
+            parts = [
+                np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
+                for seg in self.segments
+            ]
+            dtype = np.uint8
+        got = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        with _SHARED_LOCK:
+            _COLUMNS[key] = got
+            while len(_COLUMNS) > SHARED_COLUMNS:
+                _COLUMNS.popitem(last=False)
         return got
 
     @property
@@ -204,19 +231,20 @@ class _Stats:
 
     def postings(self, seg: _Segment, fieldname: str, bterm: bytes) -> tuple[Any, Any]:
         """(segment-local docnums int64, weights float32) of one term, as numpy arrays."""
-        key = (seg.offset, fieldname, bterm)
-        with self._cache_lock:
-            hit = self._cache.get(key)
+        key = (seg.key, fieldname, bterm)
+        with _SHARED_LOCK:
+            hit = _POSTINGS.get(key)
             if hit is not None:
-                self._cache.move_to_end(key)
+                _POSTINGS.move_to_end(key)
                 return hit
         value = _postings(seg.reader, fieldname, bterm)
-        with self._cache_lock:
-            self._cache[key] = value
-            self._cached += len(value[0])
-            while self._cached > CACHED_POSTINGS and len(self._cache) > 1:
-                _, (old, _w) = self._cache.popitem(last=False)
-                self._cached -= len(old)
+        with _SHARED_LOCK:
+            if key not in _POSTINGS:
+                _POSTINGS[key] = value
+                _POSTINGS_HELD[0] += len(value[0])
+            while _POSTINGS_HELD[0] > CACHED_POSTINGS and len(_POSTINGS) > 1:
+                _, (old, _w) = _POSTINGS.popitem(last=False)
+                _POSTINGS_HELD[0] -= len(old)
         return value
 
     def notes(self, searcher: Any) -> list[Any]:
