@@ -52,3 +52,31 @@ def test_searcher_does_not_copy_the_index(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(whoosh.filedb.compound, "BufferFile", BufferFile)
     assert _open_and_search_allocations(tmp_path / "ix") > size / 2
+
+
+def test_threads_share_decoded_postings(tmp_path: Path, monkeypatch):
+    """A server's threads each have a searcher; the posting lists one decoded serve the
+    others (each used to decode and keep its own)."""
+    import threading
+
+    from searchkit.retrieve import ranking
+
+    notes = {f"n{i}.md": f"# N{i}\nsleep memory {i}\n" for i in range(9)}
+    vault = write_vault(tmp_path / "v", notes)
+    decoded: list[tuple[str, bytes]] = []
+    real = ranking._postings
+    monkeypatch.setattr(
+        ranking, "_postings", lambda r, f, t: decoded.append((f, t)) or real(r, f, t)
+    )
+    with searchkit.open_index(tmp_path / "ix", vault) as index:
+        index.update(jobs=1)
+
+        def query() -> None:
+            assert index.search("sleep memory")
+
+        for _ in range(2):
+            t = threading.Thread(target=query)
+            t.start()
+            t.join()
+        assert len(index._searchers) == 2  # two searchers…
+    assert decoded and len(decoded) == len(set(decoded))  # …one decoding
