@@ -4,6 +4,7 @@
     python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
     python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
     python scripts/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
+    python scripts/bench.py scale VAULT --notes N    a bigger vault made from VAULT, vs FTS5
     python scripts/bench.py embed VAULT              embedding passages/s vs a naive loop
     python scripts/bench.py embed --index DIR        hybrid vs lexical query time
 
@@ -21,6 +22,7 @@ SCRIPTS = {
     "index": "bench_index.py",
     "search": "bench_search.py",
     "serve": "bench_serve.py",
+    "scale": "bench_scale.py",
     "embed": "bench_embed.py",
 }
 

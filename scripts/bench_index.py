@@ -34,7 +34,7 @@ import psutil
 BUILD = """
 import sys, json
 import searchkit.store.index as I
-I.WRITER_LIMITMB = int(sys.argv[3])
+I.WRITER_LIMITMB = int(sys.argv[3]) or None  # 0: scaled with the vault
 r = I.update_index(sys.argv[1], sys.argv[2], jobs=int(sys.argv[4]))
 print(json.dumps({"notes": r.notes, "chunks": r.chunks}))
 """

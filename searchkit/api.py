@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# First: Whoosh is imported without urllib.request and reads segments in place
+# (_fastimport); the retrieve modules below import Whoosh too.
+from . import _fastimport  # noqa: F401
 from .errors import (
     IndexCorruptError,
     IndexLockedError,

@@ -548,7 +548,7 @@ def test_overwritten_bytes_are_found_by_check_and_by_index(vault: Path, idx: Pat
     result = check_index(idx)
     assert not result.sound and "content changed" in result.problems[0]
     runner = CliRunner()
-    result = runner.invoke(main, ["index", "--index", str(idx)])
+    result = runner.invoke(main, ["index", "--verify", "--index", str(idx)])
     assert result.exit_code == 2 and "content changed" in result.stderr
     result = runner.invoke(main, ["status", "--check", "--json", "--index", str(idx)])
     assert result.exit_code == 2 and json.loads(result.stdout)["sound"] is False

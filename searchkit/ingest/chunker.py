@@ -23,6 +23,7 @@ from .inline_text import Piece, TextBuilder, Timestamp
 from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
 from .slugs import slugify
 from .timestamps import note_reads_frames
+from .version import CHUNKER_VERSION as _CHUNKER_VERSION
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -30,9 +31,8 @@ if TYPE_CHECKING:
 
 NO_TEXT = Piece("")
 
-# Bump when chunk output changes for the same input: indexes built by another version are
-# rebuilt rather than mixed.
-CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths; timestamps read per note
+# Bump (in version.py) when chunk output changes for the same input.
+CHUNKER_VERSION = _CHUNKER_VERSION
 MAX_CHUNK_CHARS = 2000
 
 

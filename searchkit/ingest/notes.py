@@ -94,6 +94,9 @@ class ScanLog:
     def __init__(self) -> None:
         self.warnings: list[NoteWarning] = []
         self.unreadable: list[str] = []
+        # Every folder listed (vault-relative, "" for the root) and its mtime_ns when it
+        # was listed: a later check compares them instead of listing again.
+        self.folders: dict[str, int] = {}
 
     def skip(self, path: str, message: str) -> None:
         self.warnings.append(NoteWarning(path, message))
@@ -146,6 +149,7 @@ def scan_vault(
         if key in seen:
             continue
         seen.add(key)
+        log.folders[rel] = st.st_mtime_ns
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:

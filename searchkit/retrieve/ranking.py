@@ -15,9 +15,12 @@ On top of it, each a rule with a reason (and a test in tests/test_ranking.py):
 - hub penalty: a passage that is mostly link labels (a channel's list of episodes) is a
   table of contents, not an answer.
 
-Scoring is term-at-a-time over decoded posting blocks: on tubegraph (73k passages) this is
-about 10x faster than Whoosh's matcher tree for the same OR query, which is what makes
-scoring every passage that holds any query word affordable.
+Scoring is term-at-a-time over decoded posting blocks, as numpy vector operations: on
+tubegraph (73k passages) the Python version of this loop was already about 10x faster than
+Whoosh's matcher tree for the same OR query; numpy takes the per-passage Python work out of
+it, which is what keeps scoring every passage that holds a query word affordable at 100k
+notes. What is bounded by the page (proximity, the whole-query phrase) is computed in
+search.py only for the passages that can still reach the page.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import itertools
 import math
 import threading
 import weakref
-from array import array
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,9 +45,10 @@ __all__ = [
 ]
 
 SCORED_FIELDS = ("title", "aliases", "headings", "body")
-# Decoded postings kept per searcher (8 bytes each as arrays: 2M is ~16 MB).
+# Decoded postings kept, for all searchers (12 bytes each as arrays: 2M is ~24 MB).
 CACHED_POSTINGS = 2_000_000
 HUB_COLUMN = "hub"  # per passage: share of its text that is link labels, 0..255
+NOTE_COLUMN = "notekey"  # per passage: a 64-bit key of its note (schema.note_key)
 
 # Words that carry the grammar of a question, not its subject. Whoosh's analyzer already
 # drops a few stop words at index time (a, the, of…); these stay indexed (they matter in
@@ -117,77 +120,136 @@ class Concept:
 # --- per-searcher statistics -------------------------------------------------------------
 
 
-class _Segment:
-    __slots__ = ("hub", "lengths", "offset", "reader")
+def _numpy() -> Any:
+    # numpy loads with the first search, not with `import searchkit.api` (cold start).
+    import numpy
 
-    def __init__(self, reader: Any, offset: int, lengths: dict[str, bytes], hub: bytes):
+    return numpy
+
+
+class _Segment:
+    __slots__ = ("count", "key", "offset", "reader")
+
+    def __init__(self, reader: Any, offset: int, count: int, key: Any):
         self.reader = reader
         self.offset = offset
-        self.lengths = lengths
-        self.hub = hub
+        self.count = count
+        self.key = key  # the same for every reader of this segment in this state
+
+
+def _segment_key(reader: Any, folder: str) -> Any:
+    """What identifies a segment's content: its index folder and id (Whoosh never rewrites
+    a segment) and its deletions (they only grow, so their count tells them apart)."""
+    seg = getattr(reader, "_segment", None)
+    if seg is None:
+        return ("reader", id(reader))
+    return (folder, seg.segment_id(), seg.deleted_count(), reader.doc_count_all())
+
+
+# Decoded postings and columns are shared by every searcher of the same segments: the
+# threads of a server each have their own searcher (Whoosh's are not thread-safe), and a
+# copy per thread made `serve` grow with its threads. Postings are kept most recently
+# used last, across generations (an update leaves old segments as they were).
+_SHARED_LOCK = threading.Lock()
+_POSTINGS: OrderedDict[tuple[Any, str, bytes], tuple[Any, Any]] = OrderedDict()
+_POSTINGS_HELD = [0]
+_COLUMNS: OrderedDict[tuple[Any, str], Any] = OrderedDict()
+SHARED_COLUMNS = 16  # column arrays kept (per segment set and column)
 
 
 class _Stats:
-    """Field lengths (Whoosh's one-byte length codes) and hub shares of every passage, read
-    once per searcher as raw column bytes: a per-document lookup through Whoosh's column
-    API cost ~280 ms per searcher on tubegraph, the raw read a few ms."""
+    """Per-searcher statistics over every passage (global document numbers): field length
+    codes (Whoosh's one-byte codes), hub shares and note keys, each read as raw column
+    bytes the first time a search needs it (a per-document lookup through Whoosh's column
+    API cost ~280 ms per searcher on tubegraph, the raw read a few ms), and the decoded
+    posting lists; both shared with other searchers of the same segments."""
 
     def __init__(self, searcher: Any) -> None:
         self.n = max(1, searcher.doc_count_all())
+        folder = str(getattr(getattr(getattr(searcher, "_ix", None), "storage", None),
+                             "folder", ""))
         self.segments: list[_Segment] = []
         for sub, offset in searcher.subsearchers or [(searcher, 0)]:
             reader = sub.reader()
             count = reader.doc_count_all()
-            lengths = {f: _column_bytes(reader, f"_{f}_len", count) for f in SCORED_FIELDS}
-            hub = _column_bytes(reader, HUB_COLUMN, count)
-            self.segments.append(_Segment(reader, offset, lengths, hub))
-        # Average length over the passages that have the field: Whoosh divides by every
-        # passage, which makes a sparse field (aliases, headings of notes without any)
-        # look short on average and every real value look long.
-        self.avg: dict[str, float] = {}
-        for f in SCORED_FIELDS:
-            having = sum(len(s.lengths[f]) - s.lengths[f].count(0) for s in self.segments)
-            total = searcher.field_length(f) or 0
-            self.avg[f] = (total / having) if having and total else 1.0
-        self._norms: dict[tuple[str, float, float], list[float]] = {}
+            self.segments.append(_Segment(reader, offset, count, _segment_key(reader, folder)))
+        self.ndocs = sum(s.count for s in self.segments)
+        self._key = tuple(seg.key for seg in self.segments)
+        self._searcher_lengths = {f: searcher.field_length(f) or 0 for f in SCORED_FIELDS}
+        self._avg: dict[str, float] | None = None
+        self._norms: dict[tuple[str, float, float], Any] = {}
         self._notes: list[Any] | None = None
-        # Decoded posting lists, most recently used last: the same common words come back
-        # query after query (and as-you-type), and decoding is most of a query's cost.
-        self._cache: OrderedDict[tuple[int, str, bytes], tuple[Sequence[int], Sequence[float]]]
-        self._cache = OrderedDict()
-        self._cached = 0  # postings held
-        self._cache_lock = threading.Lock()
+        self._lock = threading.Lock()
         self.memo: dict[Any, Any] = {}  # small per-searcher results (path filters)
 
     def remember(self, key: Any, value: Any) -> None:
-        with self._cache_lock:  # searchers are per thread, statistics are shared
+        with self._lock:
             if len(self.memo) >= 64:
                 self.memo.pop(next(iter(self.memo)))
             self.memo[key] = value
 
-    def postings(
-        self, seg: _Segment, fieldname: str, bterm: bytes
-    ) -> tuple[Sequence[int], Sequence[float]]:
-        key = (seg.offset, fieldname, bterm)
-        with self._cache_lock:
-            hit = self._cache.get(key)
+    def column(self, name: str) -> Any:
+        """A per-passage column over every segment as one numpy array (global docnums):
+        `_<field>_len` length codes and `hub` shares (uint8), `notekey` (uint64)."""
+        key = (self._key, name)
+        with _SHARED_LOCK:
+            got = _COLUMNS.get(key)
+            if got is not None:
+                _COLUMNS.move_to_end(key)
+                return got
+        np = _numpy()
+        if name == NOTE_COLUMN:
+            parts = [_note_keys(seg.reader, seg.count) for seg in self.segments]
+            dtype = np.uint64
+        else:
+            parts = [
+                np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
+                for seg in self.segments
+            ]
+            dtype = np.uint8
+        got = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        with _SHARED_LOCK:
+            _COLUMNS[key] = got
+            while len(_COLUMNS) > SHARED_COLUMNS:
+                _COLUMNS.popitem(last=False)
+        return got
+
+    @property
+    def avg(self) -> dict[str, float]:
+        # Average length over the passages that have the field: Whoosh divides by every
+        # passage, which makes a sparse field (aliases, headings of notes without any)
+        # look short on average and every real value look long.
+        if self._avg is None:
+            np = _numpy()
+            avg: dict[str, float] = {}
+            for f in SCORED_FIELDS:
+                having = int(np.count_nonzero(self.column(f"_{f}_len")))
+                total = self._searcher_lengths[f]
+                avg[f] = (total / having) if having and total else 1.0
+            self._avg = avg
+        return self._avg
+
+    def postings(self, seg: _Segment, fieldname: str, bterm: bytes) -> tuple[Any, Any]:
+        """(segment-local docnums int64, weights float32) of one term, as numpy arrays."""
+        key = (seg.key, fieldname, bterm)
+        with _SHARED_LOCK:
+            hit = _POSTINGS.get(key)
             if hit is not None:
-                self._cache.move_to_end(key)
+                _POSTINGS.move_to_end(key)
                 return hit
-        ids, weights = _postings(seg.reader, fieldname, bterm)
-        value = (array("i", ids), array("f", weights))
-        with self._cache_lock:
-            self._cache[key] = value
-            self._cached += len(ids)
-            while self._cached > CACHED_POSTINGS and len(self._cache) > 1:
-                _, (old, _w) = self._cache.popitem(last=False)
-                self._cached -= len(old)
+        value = _postings(seg.reader, fieldname, bterm)
+        with _SHARED_LOCK:
+            if key not in _POSTINGS:
+                _POSTINGS[key] = value
+                _POSTINGS_HELD[0] += len(value[0])
+            while _POSTINGS_HELD[0] > CACHED_POSTINGS and len(_POSTINGS) > 1:
+                _, (old, _w) = _POSTINGS.popitem(last=False)
+                _POSTINGS_HELD[0] -= len(old)
         return value
 
     def notes(self, searcher: Any) -> list[Any]:
-        """The note (source path) of every passage, by document number, read once: the
-        per-note cap looks up every matching passage, and a column lookup per document
-        costs microseconds each."""
+        """The note (source path) of every passage, by document number, read once (path
+        filters only: ranking and the per-note cap use the `notekey` column)."""
         if self._notes is None:
             notes: list[Any] = []
             for seg in self.segments:
@@ -195,15 +257,17 @@ class _Stats:
             self._notes = notes
         return self._notes
 
-    def norm_table(self, fieldname: str, weight: float, b: float) -> list[float]:
-        """weight / (1 - b + b * len / avg) for each of the 256 length codes."""
+    def norm_table(self, fieldname: str, weight: float, b: float) -> Any:
+        """weight / (1 - b + b * len / avg) for each of the 256 length codes (float64)."""
         key = (fieldname, weight, b)
         table = self._norms.get(key)
         if table is None:
             from whoosh.util.numeric import byte_to_length
 
             avg = self.avg.get(fieldname) or 1.0
-            table = [weight / (1 - b + b * byte_to_length(c) / avg) for c in range(256)]
+            table = _numpy().array(
+                [weight / (1 - b + b * byte_to_length(c) / avg) for c in range(256)]
+            )
             self._norms[key] = table
         return table
 
@@ -224,6 +288,23 @@ def _column_bytes(reader: Any, column: str, count: int) -> bytes:
     except AttributeError:
         raw = bytes(creader[i] for i in range(count))
     return bytes(raw[:count]).ljust(count, b"\0")
+
+
+def _note_keys(reader: Any, count: int) -> Any:
+    """The `notekey` column of one segment as uint64 (big-endian fixed bytes on disk)."""
+    np = _numpy()
+    out = np.zeros(count, np.uint64)
+    if not reader.has_column(NOTE_COLUMN):
+        return out
+    creader = reader.column_reader(NOTE_COLUMN, translate=False)
+    try:
+        n = min(count, creader._count)
+        raw = creader._dbfile.get(creader._basepos, n * 8)
+        out[:n] = np.frombuffer(raw, ">u8", n)
+    except AttributeError:  # another column implementation: value by value
+        for i in range(count):
+            out[i] = int.from_bytes(creader[i], "big") if creader[i] else 0
+    return out
 
 
 def _source_column(reader: Any) -> list[str]:
@@ -264,30 +345,52 @@ def stats_for(searcher: Any) -> _Stats:
 # --- postings ----------------------------------------------------------------------------
 
 
-def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[list[int], list[float]]:
-    """Document numbers and weights of one term in one segment, a decoded block at a time.
+def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[Any, Any]:
+    """Document numbers (int64) and weights (float32) of one term in one segment.
 
-    Whoosh's matcher interface costs a few method calls per posting; its W3 blocks hold ids
-    and weights as arrays, so reading whole blocks is several times cheaper.
+    Whoosh's matcher interface costs a few method calls per posting; its W3 blocks hold
+    (delta-coded) ids and weights as arrays, decoded here a block at a time with numpy.
+    Deleted documents (Whoosh filters them with a wrapper matcher) are dropped at the end.
     """
+    np = _numpy()
     if (fieldname, btext) not in reader:
-        return [], []
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
     m = reader.postings(fieldname, btext)
-    ids: list[int] = []
-    weights: list[float] = []
+    deleted = None
+    child = getattr(m, "child", None)
+    if (not hasattr(m, "_next_block") and hasattr(child, "_next_block")
+            and getattr(m, "_exclude", False)):
+        deleted, m = m._ids, child  # the segment's deleted documents, left out below
     if not hasattr(m, "_next_block"):  # another codec: the plain matcher interface
+        ids: list[int] = []
+        weights: list[float] = []
         while m.is_active():
             ids.append(m.id())
             weights.append(m.weight())
             m.next()
-        return ids, weights
+        return np.array(ids, np.int64), np.array(weights, np.float32)
+    id_parts = []
+    weight_parts = []
     while m.is_active():
-        m._read_ids()
-        m._read_weights()
-        ids.extend(m._ids)
-        weights.extend(m._weights)
+        if m._data is None:
+            m._read_data()
+        raw_ids, raw_weights = m._data[0], m._data[1]
+        block = np.asarray(raw_ids, np.int64)
+        id_parts.append(block if m._byteids else np.cumsum(block))
+        count = m._blocklength
+        if raw_weights is None:
+            weight_parts.append(np.ones(count, np.float32))
+        elif isinstance(raw_weights, float):
+            weight_parts.append(np.full(count, raw_weights, np.float32))
+        else:
+            weight_parts.append(np.asarray(raw_weights, np.float32))
         m._next_block()
-    return ids, weights
+    ids_a = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+    ws_a = np.concatenate(weight_parts) if weight_parts else np.zeros(0, np.float32)
+    if deleted:
+        keep = ~np.isin(ids_a, np.fromiter(deleted, np.int64, len(deleted)))
+        ids_a, ws_a = ids_a[keep], ws_a[keep]
+    return ids_a, ws_a
 
 
 def _idf(n: int, df: int) -> float:
@@ -299,10 +402,36 @@ def _idf(n: int, df: int) -> float:
 
 @dataclass
 class Scored:
-    """Scores of every passage that matched, before paging."""
+    """Every passage that matched, before paging: numpy arrays, aligned, `docs` ascending."""
 
-    scores: dict[int, float]
-    matched_terms: dict[int, int]  # docnum -> bitmask of the concepts it holds
+    docs: Any  # global docnums (int64)
+    scores: Any  # float64
+    masks: Any  # int64: bitmask of the concepts each passage holds
+    # The order in which a term-at-a-time pass meets each passage first (concept, term,
+    # segment, field): the tie-break between equal scores, as the dict-based scorer this
+    # replaced ordered them.
+    first: Any
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def score_of(self, docnum: int) -> float:
+        i = int(self.docs.searchsorted(docnum))
+        if i < len(self.docs) and int(self.docs[i]) == docnum:
+            return float(self.scores[i])
+        return 0.0
+
+    def ranked(self) -> Any:
+        """Positions into the arrays, best score first (ties: first met first)."""
+        return _numpy().lexsort((self.docs, self.first, -self.scores))
+
+
+def _dense_set(np: Any, size: int, docs: Any) -> Any:
+    out = np.zeros(size, bool)
+    if docs:
+        ids = np.fromiter(docs, np.int64, len(docs))
+        out[ids[(ids >= 0) & (ids < size)]] = True
+    return out
 
 
 def score_concepts(
@@ -315,9 +444,15 @@ def score_concepts(
     phrase_docs: Mapping[int, set[int]] | None = None,
 ) -> Scored:
     """BM25F of every passage holding a gating concept (only those `within`, if given;
-    none in `exclude`), with coordination and the hub penalty applied."""
+    none in `exclude`), with coordination and the hub penalty applied.
+
+    Term-at-a-time over decoded posting arrays with numpy: the work per query is a few
+    vector operations per posting list, not Python code per matching passage (which cost
+    83 % of a query at 90k notes). The floating-point operations are the ones of the
+    scalar formula, in the same order, so scores are bit-identical to it."""
+    np = _numpy()
     st = stats_for(searcher)
-    n = st.n
+    n, size = st.n, st.ndocs
     k1 = params.k1
     concepts = _merged(expand(searcher, concepts))
     only_function = all(c.function for c in concepts)
@@ -325,10 +460,19 @@ def score_concepts(
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
     # Gating concepts first: they build the candidate set the others only add to.
     order = sorted(range(len(concepts)), key=lambda i: not gating[i])
-    acc: dict[int, float] = {}
-    mask: dict[int, int] = {}
+    allow = _dense_set(np, size, within) if within is not None else None
+    if exclude:
+        if allow is None:
+            allow = np.ones(size, bool)
+        allow &= ~_dense_set(np, size, exclude)
+    acc = np.zeros(size)
+    mask = np.zeros(size, np.int64)
+    inacc = np.zeros(size, bool)
+    first = np.zeros(size, np.int64)
+    nseg = max(1, len(st.segments))
+    step = (max((len(c.terms) for c in concepts), default=1) * nseg + 1) * 8
     masses: list[float] = [0.0] * len(concepts)
-    for i in order:
+    for pos, i in enumerate(order):
         c = concepts[i]
         bterms = [t.encode("utf-8") for t in c.terms]
         # A multi-term concept (prefix, fuzzy) is as rare as its rarest member that occurs.
@@ -336,45 +480,50 @@ def score_concepts(
         present = [(bt, df) for bt, df in zip(bterms, dfs, strict=True) if df]
         if not present:
             continue
-        # Function words only add to passages already in: skip the rest early.
-        only = acc if not gating[i] else None
-        best: dict[int, float] = {}
-        for bt, df in present:
+        best = np.zeros(size)
+        seen = np.zeros(size, np.int64)  # 1 + first (term, segment, field) meeting a doc
+        for t, (bt, df) in enumerate(present):
             idf = _idf(n, df)
             mult = weights[i] * idf * (k1 + 1)
-            for seg in st.segments:
-                tfp = _field_sum(st, seg, c.fields, bt, params, only)
-                off = seg.offset
-                for d, x in tfp.items():
-                    s = mult * x / (x + k1)
-                    d += off
-                    if s > best.get(d, 0.0):
-                        best[d] = s
-        mass = weights[i] * max(_idf(n, df) for _, df in present)
-        masses[i] = mass
+            for si, seg in enumerate(st.segments):
+                ids, x, fpos = _field_sum(st, seg, c.fields, bt, params)
+                if not len(ids):
+                    continue
+                s = mult * x / (x + k1)
+                g = ids + seg.offset
+                # A passage's best member counts (prefix, fuzzy, corrections).
+                best[g] = np.maximum(best[g], s)
+                key = (t * nseg + si) * 8 + fpos + 1
+                old = seen[g]
+                seen[g] = np.where(old == 0, key, np.minimum(old, key))
+        docs = np.flatnonzero(seen)  # ascending, without sorting the posting lists
+        masses[i] = weights[i] * max(_idf(n, df) for _, df in present)
         bit = 1 << i
         if c.phrase:
-            inside = (phrase_docs or {}).get(c.phrase, set())
+            inside = _dense_set(np, size, (phrase_docs or {}).get(c.phrase, set()))[docs]
             if params.part_weight <= 0:
-                best = {d: s for d, s in best.items() if d in inside}
+                docs = docs[inside]
             else:
                 # A part found without its neighbours still counts, for less: "Rad53" in
                 # a passage that never writes "Rad53-dependent" is still about Rad53.
-                part = params.part_weight
-                best = {d: s if d in inside else s * part for d, s in best.items()}
+                out = docs[~inside]
+                best[out] = best[out] * params.part_weight
         if gating[i]:
-            for d, s in best.items():
-                if (within is not None and d not in within) or (exclude and d in exclude):
-                    continue
-                acc[d] = acc.get(d, 0.0) + s
-                mask[d] = mask.get(d, 0) | bit
+            sel = docs if allow is None else docs[allow[docs]]
+            new = sel[~inacc[sel]]
+            first[new] = pos * step + seen[new]
+            inacc[sel] = True
         else:
-            for d, s in best.items():
-                if d in acc:
-                    acc[d] += s
-                    mask[d] |= bit
-    if not acc:
-        return Scored({}, {})
+            # Function words only add to passages already in.
+            sel = docs[inacc[docs]]
+        acc[sel] = acc[sel] + best[sel]
+        mask[sel] |= bit
+    docs = np.flatnonzero(inacc)
+    if not len(docs):
+        empty = np.zeros(0)
+        return Scored(empty.astype(np.int64), empty, empty.astype(np.int64), empty.astype(np.int64))
+    scores = acc[docs]
+    masks = mask[docs]
     coord = params.coordination
     hub = params.hub_penalty
     if coord > 0:
@@ -383,63 +532,59 @@ def score_concepts(
         # count as their best member.
         groups = [c.group or -1 - i for i, c in enumerate(concepts)]
         best_mass: dict[int, float] = {}
-        for g, m in zip(groups, masses, strict=True):
-            best_mass[g] = max(best_mass.get(g, 0.0), m)
+        for g_, m in zip(groups, masses, strict=True):
+            best_mass[g_] = max(best_mass.get(g_, 0.0), m)
         total_mass = sum(best_mass.values())
-        held_cache: dict[int, float] = {}
-        for d, bits in mask.items():
-            held = held_cache.get(bits)
-            if held is None:
+        if total_mass > 0:
+            kinds, inverse = np.unique(masks, return_inverse=True)
+            factors = []
+            for bits in kinds.tolist():
                 got: dict[int, float] = {}
                 for i, m in enumerate(masses):
                     if bits >> i & 1:
                         got[groups[i]] = max(got.get(groups[i], 0.0), m)
-                held = held_cache[bits] = sum(got.values())
-            if total_mass > 0:
-                acc[d] *= (held / total_mass) ** coord
+                factors.append((sum(got.values()) / total_mass) ** coord)
+            scores = scores * np.array(factors)[inverse.reshape(-1)]
     if hub > 0:
         start = min(max(params.hub_start, 0.0), 0.99) * 255  # in link-share bytes
-        for seg in st.segments:
-            lo, hi = seg.offset, seg.offset + len(seg.hub)
-            share = seg.hub
-            for d in acc:
-                if lo <= d < hi and share[d - lo] > start:
-                    acc[d] *= hub_factor(share[d - lo] / 255.0, params)
-    return Scored(acc, mask)
+        shares = st.column(HUB_COLUMN)[docs]
+        linky = shares > start
+        if linky.any():
+            table = np.array([hub_factor(v / 255.0, params) for v in range(256)])
+            scores[linky] = scores[linky] * table[shares[linky]]
+    return Scored(docs, scores, masks, first[docs])
 
 
 def _field_sum(
-    st: _Stats,
-    seg: _Segment,
-    fields: Sequence[str],
-    bterm: bytes,
-    params: RankParams,
-    only: Mapping[int, Any] | None,
-) -> dict[int, float]:
-    """Segment-local docnum -> the term's weighted, length-normalised frequency summed over
-    `fields` (BM25F's pseudo frequency), for documents in `only` if given."""
-    tfp: dict[int, float] = {}
-    off = seg.offset
-    for f in fields:
+    st: _Stats, seg: _Segment, fields: Sequence[str], bterm: bytes, params: RankParams
+) -> tuple[Any, Any, Any]:
+    """Segment-local docnums holding the term in any of `fields`, the term's weighted,
+    length-normalised frequency summed over those fields (BM25F's pseudo frequency), and
+    the index in `fields` of the first field holding it (for the tie order)."""
+    np = _numpy()
+    parts = []
+    for fpos, f in enumerate(fields):
         w_f = params.field_weights.get(f, 0.0)
         if w_f <= 0:
             continue
         ids, ws = st.postings(seg, f, bterm)
-        if not ids:
+        if not len(ids):
             continue
-        lengths = seg.lengths[f]
+        lengths = st.column(f"_{f}_len")
         table = st.norm_table(f, w_f, params.field_b.get(f, 0.75))
-        if only is not None:
-            pairs = [(d, w) for d, w in zip(ids, ws, strict=True) if d + off in only]
-        else:
-            pairs = zip(ids, ws, strict=True)
-        if not tfp:  # the first field needs no sum (most terms are in the body only)
-            tfp = {d: w * table[lengths[d]] for d, w in pairs}
-            continue
-        get = tfp.get
-        for d, w in pairs:
-            tfp[d] = get(d, 0.0) + w * table[lengths[d]]
-    return tfp
+        parts.append((fpos, ids, ws.astype(np.float64) * table[lengths[ids + seg.offset]]))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    if len(parts) == 1:  # most terms are in the body only
+        fpos, ids, x = parts[0]
+        return ids, x, np.full(len(ids), fpos, np.int64)
+    x = np.zeros(seg.count)
+    where = np.full(seg.count, len(fields), np.int64)
+    for fpos, ids, v in parts:  # in field order: the sum's order is the scalar one's
+        x[ids] = x[ids] + v
+        where[ids] = np.minimum(where[ids], fpos)
+    docs = np.flatnonzero(where < len(fields))
+    return docs, x[docs], where[docs]
 
 
 def proximity(
@@ -517,7 +662,7 @@ def explain_doc(
     parts: list[tuple[str, float]] = []
     for c in _merged(expand(searcher, concepts)):
         s = score_concepts(searcher, [replace(c, function=False, phrase=0)], plain, within={docnum})
-        points = s.scores.get(docnum, 0.0)
+        points = s.score_of(docnum)
         if c.function:
             points *= params.function_weight
         if points:
@@ -567,11 +712,8 @@ def expand(searcher: Any, concepts: Sequence[Concept]) -> list[Concept]:
 
 def hub_share(searcher: Any, docnum: int) -> float:
     """The share (0..1) of a passage's text that is link labels."""
-    st = stats_for(searcher)
-    for seg in st.segments:
-        if seg.offset <= docnum < seg.offset + len(seg.hub):
-            return seg.hub[docnum - seg.offset] / 255.0
-    return 0.0
+    hub = stats_for(searcher).column(HUB_COLUMN)
+    return int(hub[docnum]) / 255.0 if 0 <= docnum < len(hub) else 0.0
 
 
 def hub_factor(share: float, params: RankParams = DEFAULT_PARAMS) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -152,63 +151,45 @@ def _ranked(
     scored = ranking.score_concepts(
         searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
     )
-    scores = scored.scores
-    # Enough candidates for the page after the per-note cap, plus room for the phrase
-    # rerank to lift a passage from below the page.
-    pool = min(max(2 * want, 30), want + 100) if comp.phrase_tokens else want
-    notes = ranking.stats_for(searcher).notes(searcher)
-    order = sorted(scores, key=scores.__getitem__, reverse=True)
-    near: dict[int, float] = {}
-    if params.proximity > 0:
-        pool = max(pool, min(3 * want, want + 100))
-        head = order[: pool * 4]
-        near = ranking.proximity(searcher.reader(), concepts, head, params.window)
-        for d, share in near.items():
-            scores[d] *= 1.0 + params.proximity * share
-        order = sorted(head, key=scores.__getitem__, reverse=True) + order[pool * 4 :]
     fused: dict[int, hybrid.SemanticPart] = {}
-    if semantic is not None:
-        from . import hybrid
-
-        side, mode = semantic
-        order, fused = hybrid.fuse(
-            order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
-            n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
-            bring_in=not any(_word_form(c) for c in comp.concepts),
+    if semantic is None:
+        ranked = rank_top(searcher, scored, concepts, comp, params, per_note, want)
+    else:
+        ranked, fused = _hybrid_top(
+            searcher, scored, concepts, comp, params, per_note, want, within, exclude,
+            semantic,
         )
-    capped = _cap_docs(notes, order, per_note, pool)
-    ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
     page = ranked[offset:want]
     terms = {t for c in concepts for t in c.terms} if snippets else set()
     analyzer = searcher.schema["body"].analyzer
     passages = []
-    for i, (sc, mult, d) in enumerate(page):
+    for i, (sc, mult, d, close) in enumerate(page):
         fields = searcher.stored_fields(d)
         spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
         passage = _passage(
             fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
         )
         if explain:
-            close = 1.0 + params.proximity * near.get(d, 0.0)
             part = fused.get(d)
             if part is None:
                 why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
             else:
-                why = _explain(searcher, d, concepts, params, part.lexical or 0.0, 1.0, close)
+                why = _explain(searcher, d, concepts, params, part.lexical / mult if
+                               part.lexical else 0.0, mult, close)  # fmt: skip
                 if not part.lexical:
                     why = {**why, "parts": [], "factors": [], "text": "no query word"}
-                bonus = f" x{mult:g} whole-query phrase bonus" if mult != 1.0 else ""
                 why = {
                     **why, "score": round(sc, 4), "hybrid": part.to_dict(),
-                    "text": f"{sc:.2f} = hybrid: {part.describe()}{bonus}\nwords: {why['text']}",
+                    "text": f"{sc:.2f} = hybrid: {part.describe()}\nwords: {why['text']}",
                 }
             passage = replace(passage, explanation=why["text"], explanation_data=why)
         passages.append(passage)
-    available = _available(notes, order, per_note)
+    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    available = _available(keys, scored.docs, per_note)
     return SearchResults(
         passages,
         query=query,
-        total=len(scores),
+        total=len(scored),
         suggestion=suggest(searcher, query, comp, fixes),
         offset=offset,
         total_exact=True,
@@ -217,9 +198,160 @@ def _ranked(
     )
 
 
+def _hybrid_top(
+    searcher: Any,
+    scored: ranking.Scored,
+    concepts: Sequence[ranking.Concept],
+    comp: Compiled,
+    params: RankParams,
+    per_note: int,
+    want: int,
+    within: set[int] | None,
+    exclude: set[int] | None,
+    semantic: tuple[hybrid.SemanticSide, str],
+) -> tuple[list[tuple[float, float, int, float]], dict[int, hybrid.SemanticPart]]:
+    """`rank_top`'s result when meaning takes part: the lexical top `lexical_pool` (not
+    capped per note: the fusion may reorder a note's passages) fused with the passages
+    closest in meaning (hybrid.py), then capped per note. Deterministic, so pages still
+    concatenate."""
+    from . import hybrid
+
+    side, mode = semantic
+    pool = max(side.params.lexical_pool, want)
+    lexical = rank_top(searcher, scored, concepts, comp, params, 0, pool)
+    order = [d for _, _, d, _ in lexical]
+    scores = {d: sc for sc, _, d, _ in lexical}
+    bonus = {d: (mult, close) for _, mult, d, close in lexical}
+    order, fused = hybrid.fuse(
+        order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
+        n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
+        bring_in=not any(_word_form(c) for c in comp.concepts),
+    )
+    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    top = _cap_docs([int(keys[d]) for d in order], order, per_note, want)
+    return [(scores[d], *bonus.get(d, (1.0, 1.0))[:1], d, bonus.get(d, (1.0, 1.0))[1])
+            for d in top], fused  # fmt: skip
+
+
 def _word_form(concept: ranking.Concept) -> bool:
     """Whether a query word asks for word forms (`memry~`, `consolid*`), not meaning."""
     return concept.kind != "terms" or concept.label.endswith(("~", "*"))
+
+
+# Candidates given their proximity and phrase check in the first round of `rank_top`, at
+# least; each further round takes twice as many.
+FIRST_ROUND = 64
+
+
+def rank_top(
+    searcher: Any,
+    scored: ranking.Scored,
+    concepts: Sequence[ranking.Concept],
+    comp: Compiled,
+    params: RankParams,
+    per_note: int,
+    want: int,
+    *,
+    exhaustive: bool = False,
+) -> list[tuple[float, float, int, float]]:
+    """The first `want` passages, best first, at most `per_note` per note (0: no cap), as
+    (score, phrase multiplier, docnum, proximity multiplier).
+
+    A passage's score is its BM25F score (ranking.py) x (1 + proximity x the share of
+    neighbouring query words close together) x (1 + phrase_boost if its title, headings or
+    body hold the query as a phrase). Both bonuses read positions, so they are computed
+    only for passages that can still reach the first `want`: candidates are taken in
+    order of an upper bound of their score (the BM25F score x the largest bonuses they
+    could get: proximity needs two query words, the phrase all of them in one field) until
+    the next bound is below the `want`-th score found. The result is the exhaustive
+    ranking's first `want` (`exhaustive=True` computes that, for tests), so the first k
+    results never depend on the page size and consecutive pages never repeat or skip.
+    """
+    import numpy as np
+
+    m = len(scored)
+    if not m or want <= 0:
+        return []
+    base = scored.scores
+    reader = searcher.reader()
+    pairs = params.proximity > 0 and _has_pairs(concepts)
+    toks = comp.phrase_tokens if comp.scoring and len(comp.phrase_tokens) >= 2 else []
+    bound = base
+    if pairs:
+        # Two query words close together need two concepts held (any passage, if a
+        # phrase part's concept can be dropped from the mask).
+        two = (scored.masks & (scored.masks - 1)) != 0 if params.part_weight > 0 else True
+        bound = bound * np.where(two, 1.0 + params.proximity, 1.0)
+    phrase_mult = 1.0 + comp.tuning.phrase_boost
+    if toks:
+        could = _could_phrase(searcher, toks, comp.tuning, scored.docs)
+        bound = bound * np.where(could, phrase_mult, 1.0)
+    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    final = np.zeros(m)
+    near = np.ones(m)  # proximity multiplier
+    mults = np.ones(m)  # phrase multiplier
+    done: list[Any] = []
+    rest = np.arange(m)
+    size = m if exhaustive else max(FIRST_ROUND, 4 * want)
+    while True:
+        if len(rest) <= size:
+            take, rest, next_bound = rest, rest[:0], -1.0
+        else:
+            part = np.argpartition(-bound[rest], size)
+            take, rest = rest[part[:size]], rest[part[size:]]
+            next_bound = float(bound[rest].max())
+        docs = scored.docs[take].tolist()
+        close = ranking.proximity(reader, concepts, docs, params.window) if pairs else {}
+        near_take = np.array([1.0 + params.proximity * close.get(d, 0.0) for d in docs])
+        with_prox = base[take] * near_take
+        near[take] = near_take
+        found = _phrase_docs(reader, toks, docs, comp.tuning) if toks else set()
+        hit = np.array([d in found for d in docs], bool)
+        mults[take] = np.where(hit, phrase_mult, 1.0)
+        final[take] = np.where(hit, with_prox * phrase_mult, with_prox)
+        done.append((take, with_prox))
+        pos = np.concatenate([t for t, _ in done])
+        wp = np.concatenate([w for _, w in done])
+        # Ties keep the order of the steps before: proximity, then BM25F, then first met.
+        order = pos[
+            np.lexsort((scored.docs[pos], scored.first[pos], -base[pos], -wp, -final[pos]))
+        ]
+        top = _cap_docs(keys[scored.docs[order]].tolist(), order.tolist(), per_note, want)
+        if not len(rest):
+            break
+        if len(top) >= want and next_bound < final[top[want - 1]]:
+            break
+        size *= 2
+    return [
+        (float(final[i]), float(mults[i]), int(scored.docs[i]), float(near[i])) for i in top
+    ]
+
+
+def _has_pairs(concepts: Sequence[ranking.Concept]) -> bool:
+    words = [c for c in ranking._merged(concepts) if not c.function and len(c.terms) == 1]
+    return len(words) >= 2
+
+
+def _could_phrase(searcher: Any, toks: list[str], tuning: Tuning, docs: Any) -> Any:
+    """For each of `docs`, whether one of the phrase fields holds every token (a phrase
+    match needs that), from the cached posting lists."""
+    import numpy as np
+
+    stats = ranking.stats_for(searcher)
+    could = np.zeros(len(docs), bool)
+    for fieldname in tuning.phrase_fields:
+        inter = None
+        for t in toks:
+            bt = t.encode("utf-8") if isinstance(t, str) else t
+            held = np.concatenate(
+                [stats.postings(seg, fieldname, bt)[0] + seg.offset for seg in stats.segments]
+            ) if stats.segments else np.zeros(0, np.int64)
+            inter = held if inter is None else np.intersect1d(inter, held, assume_unique=True)
+            if not len(inter):
+                break
+        if inter is not None and len(inter):
+            could |= np.isin(docs, inter)
+    return could
 
 
 def _corrected(
@@ -240,23 +372,32 @@ def _corrected(
     ], [(f.word, f.surface) for f in usable]
 
 
-def _available(notes: list[Any], docs: list[int], per_note: int) -> int:
-    """How many of `docs` the per-note cap lets through."""
+def _available(keys: Any, docs: Any, per_note: int) -> int:
+    """How many of `docs` the per-note cap lets through (`keys`: each passage's note key)."""
     if per_note <= 0:
         return len(docs)
-    per = Counter(map(notes.__getitem__, docs))
-    return sum(min(n, per_note) for n in per.values())
+    import numpy as np
+
+    if not len(docs):
+        return 0
+    # A note's passages mostly sit side by side: count runs of one key, then merge the
+    # runs of a note (sorting runs, not passages).
+    notes = keys[docs]
+    starts = np.flatnonzero(np.concatenate(([True], notes[1:] != notes[:-1])))
+    runs = np.diff(np.append(starts, len(notes)))
+    run_keys, where = np.unique(notes[starts], return_inverse=True)
+    counts = np.bincount(where.reshape(-1), weights=runs, minlength=len(run_keys))
+    return int(np.minimum(counts, per_note).sum())
 
 
-def _cap_docs(sources: list[Any], order: list[int], per_note: int, want: int) -> list[int]:
-    """The first `want` documents of `order` (all, if `want` is 0), at most `per_note` from
-    any one note (`sources`: the note of each document)."""
+def _cap_docs(notes: list[Any], order: list[int], per_note: int, want: int) -> list[int]:
+    """The first `want` items of `order` (all, if `want` is 0), at most `per_note` from
+    any one note (`notes`: the note of each item of `order`, in the same order)."""
     if per_note <= 0:
         return order[:want] if want else list(order)
     per: dict[Any, int] = {}
     out = []
-    for d in order:
-        key = sources[d]
+    for d, key in zip(order, notes, strict=True):
         n = per.get(key, 0)
         if n < per_note:
             per[key] = n + 1
@@ -279,8 +420,9 @@ def _run(
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
         hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
-        notes = ranking.stats_for(searcher).notes(searcher)
-        keep = set(_cap_docs(notes, [h.docnum for h in hits], per_note, want))
+        keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+        docnums = [h.docnum for h in hits]
+        keep = set(_cap_docs(keys[docnums].tolist(), docnums, per_note, want))
         grouped = [h for h in hits if h.docnum in keep]
         if len(grouped) >= want or exhausted:
             return grouped, total
@@ -402,28 +544,6 @@ def _estimate(searcher: Any, q: Q.Query, n: int, limit: int) -> int:
         return max(n, int(q.estimate_size(searcher.reader())))
     except Exception:  # an estimate is never worth failing a search
         return n
-
-
-def _phrase_rerank(
-    searcher: Any, hits: list[tuple[float, int]], comp: Compiled
-) -> list[tuple[float, float, int]]:
-    """[(score, multiplier, docnum)] best first: passages whose title, headings or body hold
-    the soft words as a phrase (within `phrase_slop`) get their score x (1 + phrase_boost).
-
-    Checked with position postings for the candidates only (skip_to per candidate), which
-    costs a few ms where a Phrase clause in the query cost tens of ms on 73k passages.
-    """
-    out = [(sc, 1.0, d) for sc, d in hits]
-    toks = comp.phrase_tokens
-    if len(toks) < 2 or not hits or not comp.scoring:
-        return out
-    found = _phrase_docs(searcher.reader(), toks, [d for _, d in hits], comp.tuning)
-    if not found:
-        return out
-    mult = 1.0 + comp.tuning.phrase_boost
-    out = [(s * mult, mult, d) if d in found else (s, m, d) for s, m, d in out]
-    out.sort(key=lambda t: -t[0])  # stable: ties keep Whoosh's order
-    return out
 
 
 def _phrase_docs(reader: Any, toks: list[str], docnums: list[int], tuning: Tuning) -> set[int]:

@@ -7,6 +7,7 @@ All Whoosh use lives here and in `search.py`, so a later engine change stays loc
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,8 +25,8 @@ from ..errors import (
     SearchkitError,
     VaultError,
 )
-from ..ingest.chunker import CHUNKER_VERSION
 from ..ingest.notes import NoteWarning, ScanLog, scan_vault
+from ..ingest.version import CHUNKER_VERSION
 from .indexdir import (
     META_FILE,
     REBUILD_HINT,
@@ -47,7 +48,7 @@ from .records import (
     latest_generation,
     new_manifest,
     refuse_damaged,
-    scan_notes,
+    scan,
     unlisted,
 )
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
@@ -234,6 +235,9 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     manifest = read_manifest(index_dir, meta.index_name)
     if manifest is None or manifest.generation != latest_generation(index_dir, meta.index_name):
         return True
+    quick = _changed_by_stat(Path(meta.vault), manifest)
+    if quick is not None:
+        return quick
     records = manifest.notes
     count = 0
     log = ScanLog()
@@ -247,11 +251,72 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     return count != len(records)
 
 
+# A folder changed this close before the scan that recorded it may change again within
+# the same timestamp tick unseen (git's "racily clean" entries): such a folder is listed.
+RACY_NS = 2_000_000_000
+
+
+def _changed_by_stat(vault: Path, manifest: Any) -> bool | None:
+    """Whether the vault changed since the manifest's scan, from one stat per folder and
+    per note, without listing a folder or matching ignore rules (as git's untracked cache
+    does): a note added, removed or renamed changes its folder's mtime; an edit changes
+    the note's mtime or size. None when this cannot be decided so (an older manifest, a
+    folder that could not be listed, or one modified just before the scan)."""
+    stats = manifest.stats
+    if not stats or not manifest.scanned_ns:
+        return None
+    root = str(vault)
+    racy = manifest.scanned_ns - RACY_NS
+    for rel, seen in stats.items():
+        try:
+            st = os.stat(f"{root}/{rel}" if rel else root)
+        except OSError:
+            return True
+        if isinstance(seen, int):  # a folder
+            if seen >= racy:
+                return None
+            if st.st_mtime_ns != seen:
+                return True
+        elif [st.st_mtime_ns, st.st_size] != seen:
+            return True
+    for path, rec in manifest.notes.items():
+        try:
+            st = os.stat(f"{root}/{path}")
+        except OSError:
+            return True
+        if st.st_mtime_ns != rec.mtime_ns or st.st_size != rec.size:
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------
 # Build and update
 
-# Per writer process. Measured on tubegraph: see scripts/bench_index.py.
-WRITER_LIMITMB = 256
+# Posting-pool memory per writer process, in MB; None scales it with the notes (below).
+# scripts/bench_index.py sets a number to compare.
+WRITER_LIMITMB: int | None = None
+# Whoosh counts ~170 bytes per posting it holds and writes a sorted run file each time
+# the pool is full, all merged at commit (45 % of a 9k build). A note's text gives about
+# one posting per 12 bytes, so a pool of 20x the text a writer indexes holds it all:
+# measured at 9k notes, 256 -> 1024 MB cut build wall 43-64 % and CPU 27-37 %.
+LIMITMB_PER_TEXT_MB = 20
+LIMITMB_MIN, LIMITMB_MAX = 128, 2048
+
+
+def writer_limitmb(text_bytes: int, procs: int) -> int:
+    """Posting-pool size per writer for `text_bytes` of notes split over `procs` writers:
+    no run files for a vault that fits, and never more than a quarter of the machine's
+    memory across writers."""
+    if WRITER_LIMITMB is not None:
+        return WRITER_LIMITMB
+    want = LIMITMB_PER_TEXT_MB * text_bytes / max(1, procs) / 2**20
+    cap = LIMITMB_MAX
+    try:
+        ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        cap = min(cap, ram_mb // (4 * max(1, procs)))
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows): the fixed cap
+        pass
+    return int(max(LIMITMB_MIN, min(want, cap)))
 
 
 def update_index(
@@ -426,7 +491,7 @@ def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
     return _version_problem(meta)
 
 
-def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
+def _writer(ix: Any, job: _Job, procs: int = 1, text_bytes: int = 0) -> Any:
     from .workers import DyingMpWriter, FastSegmentWriter  # kept off the search path
 
     try:
@@ -434,9 +499,11 @@ def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
             # Each process writes its own segment (multisegment): no merge at commit.
             return DyingMpWriter(
                 ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
-                limitmb=WRITER_LIMITMB,
+                limitmb=writer_limitmb(text_bytes, procs),
             )  # fmt: skip
-        return FastSegmentWriter(ix, timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
+        return FastSegmentWriter(
+            ix, timeout=job.lock_timeout, limitmb=writer_limitmb(text_bytes, 1)
+        )
     except whoosh.index.LockError as exc:
         # Our own lock is held, so this is some other program writing with Whoosh directly.
         raise IndexLockedError(
@@ -467,8 +534,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     if meta.index_name:
         manifest = read_manifest(job.index_dir, meta.index_name)
         old = dict(manifest.notes) if manifest else {}
-    log = ScanLog()
-    paths = list(scan_notes(job.vault, job.follow_symlinks, log))
+    listing = scan(job.vault, job.follow_symlinks)
+    log = listing.log
+    paths = list(listing.notes)
     if meta.vault != str(job.vault):
         old_kept: dict[str, NoteRecord] = {}  # another vault: nothing of the old one stays
     else:
@@ -479,7 +547,8 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
-    writer = _writer(ix, job, procs=job.jobs if parallel else 1)
+    text = sum(info.size for info in listing.notes.values())
+    writer = _writer(ix, job, procs=job.jobs if parallel else 1, text_bytes=text)
     records: dict[str, NoteRecord] = {}
     warnings: list[NoteWarning] = list(log.warnings)
     ticker = _Ticker(job.progress, len(paths))
@@ -499,7 +568,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         _abort(writer)
         raise
     ticker.finish()
-    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None))
+    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None, listing))
     write_meta(
         job.index_dir,
         replace(
@@ -532,10 +601,12 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
 
     refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
     records, manifest = current_records(ix, job.index_dir, name)
-    log = ScanLog()
-    scan = scan_notes(job.vault, job.follow_symlinks, log)
-    diff = diff_vault(job.vault, records, scan, log.unreadable)
-    check_removals(job.vault, len(records), len(scan), diff.removed, job.allow_mass_delete)
+    listing = scan(job.vault, job.follow_symlinks)
+    log = listing.log
+    diff = diff_vault(job.vault, records, listing.notes, log.unreadable)
+    check_removals(
+        job.vault, len(records), len(listing.notes), diff.removed, job.allow_mass_delete
+    )
     todo = diff.new + diff.changed
     new_records = dict(records)
     for path, info in diff.touched.items():
@@ -544,7 +615,8 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))
-        writer = _writer(ix, job)
+        text = sum(listing.notes[p].size for p in todo if p in listing.notes)
+        writer = _writer(ix, job, text_bytes=text)
         try:
             # One searcher for every delete: 0.2 ms each instead of 7 ms (research §1.3 D).
             with writer.searcher() as searcher:
@@ -579,8 +651,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             _abort(writer)
             raise
         ticker.finish()
-    if todo or diff.removed or diff.touched or manifest is None:
-        new = new_manifest(ix, job.index_dir, name, new_records, manifest)
+    stats = listing.stats(new_records)
+    if (todo or diff.removed or diff.touched or manifest is None or stats != manifest.stats):
+        new = new_manifest(ix, job.index_dir, name, new_records, manifest, listing)
         write_manifest(job.index_dir, new)
     return UpdateReport(
         added=counts["added"],

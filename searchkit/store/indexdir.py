@@ -218,6 +218,12 @@ class Manifest:
     # Size and checksum of each file of that generation (TOC and segments), so damage a
     # read cannot notice (overwritten bytes in stored text) is still found by a check.
     files: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # What a refresh check stats instead of listing the vault (index.needs_refresh): each
+    # folder the last scan listed ("" for the root, "a/b/") -> its mtime_ns then, and files
+    # that are not indexed notes but decide what is (the ignore file, notes that could
+    # not be read) -> [mtime_ns, size]; `scanned_ns`: when that scan started.
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    scanned_ns: int = 0
 
 
 def manifest_path(index_dir: Path, index_name: str) -> Path:
@@ -233,7 +239,8 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
         notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
         files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
         return Manifest(
-            data["index_name"], int(data["generation"]), data["updated"], notes, files
+            data["index_name"], int(data["generation"]), data["updated"], notes, files,
+            dict(data.get("stats", {})), int(data.get("scanned_ns", 0)),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
@@ -249,6 +256,8 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
             p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
         },
         "files": {n: list(f) for n, f in sorted(manifest.files.items())},
+        "stats": dict(sorted(manifest.stats.items())),
+        "scanned_ns": manifest.scanned_ns,
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
 

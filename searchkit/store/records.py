@@ -11,13 +11,13 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError
-from ..ingest.notes import FileInfo, ScanLog, content_hash, scan_vault
+from ..ingest.notes import IGNORE_FILE, FileInfo, ScanLog, content_hash, scan_vault
 from .indexdir import (
     REBUILD_HINT,
     Manifest,
@@ -114,10 +114,48 @@ def generation_files(ix: Any, name: str) -> list[str]:
 
 
 def new_manifest(
-    ix: Any, index_dir: Path, name: str, notes: dict[str, NoteRecord], old: Manifest | None
+    ix: Any,
+    index_dir: Path,
+    name: str,
+    notes: dict[str, NoteRecord],
+    old: Manifest | None,
+    scan: Scan | None = None,
 ) -> Manifest:
     files = digest_files(index_dir, generation_files(ix, name), old.files if old else {})
-    return Manifest(name, ix.latest_generation(), time.time(), notes, files)
+    stats, scanned = (scan.stats(notes), scan.started_ns) if scan is not None else ({}, 0)
+    return Manifest(name, ix.latest_generation(), time.time(), notes, files, stats, scanned)
+
+
+@dataclass
+class Scan:
+    """One listing of the vault: its notes, what it skipped, and the folder mtimes that
+    let the next refresh check skip listing (index.needs_refresh)."""
+
+    notes: dict[str, FileInfo]
+    log: ScanLog
+    started_ns: int
+    vault: Path
+
+    def stats(self, indexed: Mapping[str, NoteRecord]) -> dict[str, Any]:
+        """The manifest's `stats`: empty (no shortcut) if a folder could not be listed."""
+        if self.log.unreadable:
+            return {}
+        out: dict[str, Any] = dict(self.log.folders)
+        try:
+            st = os.stat(self.vault / IGNORE_FILE)
+            out[IGNORE_FILE] = [st.st_mtime_ns, st.st_size]
+        except OSError:
+            pass  # no ignore file: creating one changes the root folder's mtime
+        for path, info in self.notes.items():
+            if path not in indexed:  # could not be read: its next edit must count
+                out[path] = [info.mtime_ns, info.size]
+        return out
+
+
+def scan(vault: Path, follow_symlinks: bool) -> Scan:
+    log = ScanLog()
+    started = time.time_ns()
+    return Scan(scan_notes(vault, follow_symlinks, log), log, started, vault)
 
 
 def refuse_damaged(

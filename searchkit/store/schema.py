@@ -4,8 +4,9 @@ search side needs the analyzer and the schema version without the writing machin
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields
 from whoosh.analysis import (
@@ -19,8 +20,10 @@ from whoosh.analysis import (
 from whoosh.support.charset import accent_map
 
 from ..embed.text import passage_text, text_key
-from ..ingest.chunker import Chunk
-from ..ingest.notes import Note
+
+if TYPE_CHECKING:  # the search side imports this module without the chunker
+    from ..ingest.chunker import Chunk
+    from ..ingest.notes import Note
 
 # Bump when the fields below change: an index with another version is rebuilt.
 # 2: note_mtime_ns/note_size/note_hash stored on every chunk (manifest recovery).
@@ -31,8 +34,9 @@ from ..ingest.notes import Note
 # 7: `body` without character offsets (positions only): snippets re-analyse the text.
 # 8: modules moved into stage folders: the stem function is now
 #    `searchkit.store.schema.stem_word`, and an index pickled with the old path cannot load.
-# 9: `ekey` column, the key of each passage's vector (the semantic layer).
-SCHEMA_VERSION = 9
+# 9: `notekey` column (64 bits of a hash of the note path) for the per-note cap.
+# 10: `ekey` column, the key of each passage's vector (the semantic layer).
+SCHEMA_VERSION = 10
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
@@ -96,6 +100,9 @@ def build_schema() -> fields.Schema:
         # Share of the passage's text that is link labels, 0-255 (ranking.HUB_COLUMN): one
         # byte per passage read straight from the column at query time.
         hub=fields.COLUMN(columns.NumericColumn("B", default=0)),
+        # The note of each passage as a number (note_key), read as one array at query time
+        # for the per-note cap: reading every passage's path cost ~0.5 s at 90k notes.
+        notekey=fields.COLUMN(columns.NumericColumn("Q", default=0)),
         # 64-bit key of the passage's embedded text (embed/text.py): its vector in
         # store/vectors.py, read for every passage at once from the raw column.
         ekey=fields.COLUMN(columns.FixedBytesColumn(8)),
@@ -114,6 +121,14 @@ def build_schema() -> fields.Schema:
     )
 
 
+def note_key(path: str) -> int:
+    """The `notekey` of a note: 64 bits of BLAKE2b of its path (never 0, the column's "no
+    value"). Two notes sharing a key (odds ~1e-10 at 100k notes) would only share one
+    per-note cap."""
+    digest = hashlib.blake2b(path.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
 def chunk_document(chunk: Chunk) -> dict[str, Any]:
     """The Whoosh document for one chunk (fields with no value are left out)."""
     doc: dict[str, Any] = {
@@ -129,6 +144,7 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
         "mtime": chunk.mtime_ns // 1_000_000_000,
         "ordinal": chunk.ordinal,
         "hub": min(255, round(255 * chunk.link_chars / max(1, len(chunk.text)))),
+        "notekey": note_key(chunk.path),
         "heading_path": list(chunk.heading_path),
         "line_end": chunk.line_end,
         "anchor": chunk.anchor,

@@ -1,0 +1,6 @@
+"""The chunker's output version, apart from the chunker: the search side checks it when it
+opens an index and must not import the chunker (and markdown-it) to do so."""
+
+# Bump when chunk output changes for the same input: indexes built by another version are
+# rebuilt rather than mixed.
+CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths; timestamps read per note

@@ -1,0 +1,161 @@
+"""The refresh check (issue 16): after an update, `needs_update()` stats the recorded
+folders and notes instead of listing the vault, and still sees every kind of change."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from vaults import write_vault
+
+import searchkit
+from searchkit.store import index as index_mod
+
+NOTES = {
+    "a.md": "# A\nalpha words\n",
+    "sub/b.md": "# B\nbeta words\n",
+    "sub/deep/c.md": "# C\ngamma words\n",
+    "empty/keep.txt": "not a note\n",
+    "bad.md": "# Bad\n\0\0 binary\n",
+}
+
+
+def _age(root: Path, seconds: float = 300) -> None:
+    """Set every mtime under `root` into the past: a folder changed right before a scan
+    is "racy" and always listed, which would hide the shortcut under test."""
+    old = time.time() - seconds
+    for dirpath, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(dirpath, name), (old, old))
+    os.utime(root, (old, old))
+
+
+@pytest.fixture
+def ix(tmp_path: Path, monkeypatch):
+    vault = write_vault(tmp_path / "vault", NOTES)
+    (vault / ".searchkitignore").write_text("ignored/\n", encoding="utf-8")
+    _age(vault)
+    index = searchkit.open_index(tmp_path / "ix", vault)
+    index.update(jobs=1)
+    yield index, vault
+    index.close()
+
+
+def _no_listing(monkeypatch) -> None:
+    def refuse(*_a, **_k):
+        raise AssertionError("the vault was listed")
+
+    monkeypatch.setattr(index_mod, "scan_vault", refuse)
+
+
+def test_unchanged_vault_is_decided_without_listing(ix, monkeypatch):
+    index, _vault = ix
+    _no_listing(monkeypatch)
+    assert index.needs_update() is False
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit_same_size", "edit_longer", "add_in_subfolder", "add_in_empty_folder",
+        "remove", "rename", "edit_ignore_file", "fix_unreadable_note", "add_folder",
+    ],
+)
+def test_every_change_is_seen_without_listing(ix, monkeypatch, change):
+    index, vault = ix
+    if change == "edit_same_size":
+        (vault / "sub/deep/c.md").write_text("# C\ngamma wordz\n", encoding="utf-8")
+        os.utime(vault / "sub/deep/c.md", ns=(1, time.time_ns()))
+    elif change == "edit_longer":
+        (vault / "sub/b.md").write_text("# B\nbeta words and more\n", encoding="utf-8")
+    elif change == "add_in_subfolder":
+        (vault / "sub/deep/new.md").write_text("# New\n", encoding="utf-8")
+    elif change == "add_in_empty_folder":
+        (vault / "empty/new.md").write_text("# New\n", encoding="utf-8")
+    elif change == "remove":
+        (vault / "sub/b.md").unlink()
+    elif change == "rename":
+        (vault / "sub/deep/c.md").rename(vault / "sub/deep/d.md")
+    elif change == "edit_ignore_file":
+        with open(vault / ".searchkitignore", "r+", encoding="utf-8") as f:
+            f.write("sub/\n")
+    elif change == "fix_unreadable_note":
+        (vault / "bad.md").write_text("# Bad\nnow readable\n", encoding="utf-8")
+    elif change == "add_folder":
+        (vault / "sub/newdir").mkdir()
+        (vault / "sub/newdir/n.md").write_text("# N\n", encoding="utf-8")
+    _no_listing(monkeypatch)
+    assert index.needs_update() is True
+
+
+def test_a_false_alarm_is_recorded_once(ix, monkeypatch):
+    """A folder whose mtime moved without a note changing (an editor's temp file) is
+    listed once by the next update; after it the shortcut holds again."""
+    index, vault = ix
+    (vault / "sub/.swap").write_text("x", encoding="utf-8")
+    assert index.needs_update() is True
+    report = index.update(jobs=1)
+    assert (report.added, report.changed, report.removed) == (0, 0, 0)
+    _age(vault)  # the folder is no longer "racy" for the next check
+    index.update(jobs=1)
+    _no_listing(monkeypatch)
+    assert index.needs_update() is False
+
+
+def test_recent_folders_are_listed(tmp_path: Path):
+    """Folders modified just before the scan may change again in the same clock tick
+    unseen: for them the check does not decide by stat (it lists the vault, as before)."""
+    vault = write_vault(tmp_path / "vault", {k: v for k, v in NOTES.items() if k != "bad.md"})
+    with searchkit.open_index(tmp_path / "ix", vault) as index:
+        index.update(jobs=1)
+        meta = index_mod.read_meta(tmp_path / "ix")
+        manifest = index_mod.read_manifest(tmp_path / "ix", meta.index_name)
+        assert manifest.stats and index_mod._changed_by_stat(vault.resolve(), manifest) is None
+        assert index.needs_update() is False
+
+
+def test_search_path_imports_no_chunker_nor_writer(tmp_path: Path):
+    """Cold start: a process that checks for changes and searches loads neither the
+    chunker (markdown-it) nor Whoosh's writers nor multiprocessing."""
+    import json
+    import subprocess
+    import sys
+
+    vault = write_vault(tmp_path / "vault", {"a.md": "# A\nalpha words\n"})
+    with searchkit.open_index(tmp_path / "ix", vault) as index:
+        index.update(jobs=1)
+    code = (
+        "import json, sys, searchkit\n"
+        f"ix = searchkit.open_index({str(tmp_path / 'ix')!r}, {str(vault)!r})\n"
+        "assert not ix.needs_update()\n"
+        "assert ix.search('alpha')\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    heavy = {
+        "searchkit.ingest.chunker", "markdown_it", "frontmatter", "yaml",
+        "searchkit.store.workers", "whoosh.writing", "whoosh.multiproc", "multiprocessing",
+        "urllib.request",
+    }
+    assert not heavy & loaded, sorted(heavy & loaded)
+
+
+def test_no_change_index_run_reads_no_checksums(ix, monkeypatch):
+    """`searchkit index` with nothing to do does not read the whole index (1.45 GB at 90k
+    notes); `--verify` does."""
+    from click.testing import CliRunner
+
+    from searchkit.store import indexdir
+    from searchkit.surfaces.cli import main
+
+    index, _vault = ix
+    read: list[str] = []
+    real = indexdir.file_digest
+    monkeypatch.setattr(indexdir, "file_digest", lambda p: read.append(p) or real(p))
+    result = CliRunner().invoke(main, ["index", "--index", str(index.index_dir)])
+    assert result.exit_code == 0 and read == []
+    result = CliRunner().invoke(main, ["index", "--verify", "--index", str(index.index_dir)])
+    assert result.exit_code == 0 and read
