@@ -451,6 +451,9 @@ def _abort(writer: Any) -> None:
         with contextlib.suppress(Exception):
             task.terminate()
             task.join(1)
+            if task.is_alive():  # a bounded wait: a stuck sub-writer must not keep the lock
+                task.kill()
+                task.join(1)
     with contextlib.suppress(Exception):
         writer.cancel()
 
@@ -461,7 +464,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     Until `write_meta` the old index (if any) stays the live one; a crash anywhere before
     leaves it untouched, and the half-built files are removed by the next writer.
     """
-    from .workers import POOL_MIN_NOTES, load_all  # kept off the search path
+    from .workers import POOL_MIN_NOTES, fork_is_safe, load_all  # kept off the search path
 
     old: dict[str, NoteRecord] = {}
     if meta.index_name:
@@ -479,7 +482,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
-    writer = _writer(ix, job, procs=job.jobs if parallel else 1)
+    # Whoosh's sub-writers are forked processes: in a server (threads, its own signal
+    # handlers) one writer process does it, the chunking pool still runs in parallel.
+    writer = _writer(ix, job, procs=job.jobs if parallel and fork_is_safe() else 1)
     records: dict[str, NoteRecord] = {}
     warnings: list[NoteWarning] = list(log.warnings)
     ticker = _Ticker(job.progress, len(paths))
