@@ -478,6 +478,8 @@ def _search_on_server(
     if isinstance(answer, RemoteError):
         click.echo(f"Error: {answer.message}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
+    for warning in answer.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         _echo_json(answer.raw)
     else:

@@ -176,7 +176,11 @@ def create_app(
                 callout=params.get("callout") or None,
                 kind=kind,
             )
-            return results_json(results, live.vault, live.ix.index_dir)
+            out = results_json(results, live.vault, live.ix.index_dir)
+            warnings = live.warnings()
+            if warnings:  # the warm CLI prints these as a local search would
+                out["warnings"] = warnings
+            return out
 
         return await guarded(run)
 

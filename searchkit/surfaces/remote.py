@@ -60,7 +60,11 @@ class RemoteResults(list):  # list of passages, like `SearchResults`
 
     def __init__(self, passages: Sequence[Any], data: Mapping[str, Any]) -> None:
         super().__init__(passages)
-        self.raw = data  # the server's JSON: the CLI's `--json` output, as is
+        raw = dict(data)
+        # What the server could not do (a refused or failed refresh): printed to stderr
+        # by the CLI, as a local search prints it, and kept out of the `--json` output.
+        self.warnings = [str(w) for w in raw.pop("warnings", None) or ()]
+        self.raw = raw  # the server's JSON: the CLI's `--json` output, as is
         self.query = str(data["query"])
         self.total = int(data["total"])
         self.total_exact = bool(data.get("total_exact"))
