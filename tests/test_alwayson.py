@@ -3,6 +3,7 @@ that never drop an update, reads that cannot hang."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,13 +12,17 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+from test_http import TOKEN, Server, cli, start_server
 
 import searchkit
 from searchkit.store import workers
 from searchkit.store.indexdir import write_lock
+from searchkit.surfaces.http_server import LOOPBACK_NAMES, LocalOnly
 from searchkit.surfaces.serving import LiveIndex
 from searchkit.surfaces.watch import VaultChangeFilter
 
@@ -157,8 +162,6 @@ def test_a_vault_folder_replaced_under_the_watcher_is_watched_again(tmp_path: Pa
 
 
 def test_the_warm_cli_warns_of_a_refused_refresh_as_the_local_cli_does(tmp_path: Path):
-    from test_http import cli, start_server
-
     for server in start_server(tmp_path):
         time.sleep(0.5)
         for name in ("sleep.md", "rust.md"):  # every note gone: the update is refused
@@ -171,3 +174,140 @@ def test_the_warm_cli_warns_of_a_refused_refresh_as_the_local_cli_does(tmp_path:
         assert warned and "could not refresh" in warned[0]
         assert [line for line in warm[2].splitlines() if line.startswith("warning:")] == warned
         assert warm[:2] == cold[:2]
+
+
+# ---------------------------------------------------------------------------------------
+# Reads that cannot hang or leak (items 7, 13, 14)
+
+
+def test_a_fifo_swapped_in_for_an_indexed_note_does_not_hang_read(tmp_path: Path):
+    vault, index = _built(tmp_path, NOTES)
+    (vault / "a.md").unlink()
+    os.mkfifo(vault / "a.md")
+    box: dict[str, Any] = {}
+
+    def read() -> None:
+        try:
+            # No refresh first: the swap lands between an update and the read.
+            with searchkit.open_index(index, vault) as ix:
+                box["value"] = ix.read_note("a.md")
+        except Exception as exc:
+            box["error"] = exc
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive():  # unblock the reader so the suite can go on, then fail
+        fd = os.open(vault / "a.md", os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+    assert not t.is_alive(), "read hung on a FIFO"
+    assert "not a regular file" in str(box.get("error"))
+
+
+def test_a_symlink_to_a_hidden_file_is_neither_indexed_nor_read(tmp_path: Path):
+    vault = tmp_path / "vault"
+    (vault / ".private").mkdir(parents=True)
+    (vault / ".private" / "creds.md").write_text("# Creds\n\npassword hunter2\n")
+    (vault / "ignored").mkdir()
+    (vault / "ignored" / "keys.md").write_text("# Keys\n\npassword swordfish\n")
+    (vault / ".searchkitignore").write_text("ignored/\n")
+    (vault / "open.md").write_text("# Open\n\nnothing secret\n")
+    os.symlink(".private/creds.md", vault / "a.md")
+    os.symlink("ignored/keys.md", vault / "b.md")
+    with searchkit.open_index(tmp_path / "index", vault) as ix:
+        report = ix.update()
+        assert report.notes == 1
+        assert {w.path for w in report.warnings} >= {"a.md", "b.md"}
+        assert list(ix.search("password")) == []
+        for path in ("a.md", "b.md"):
+            try:
+                ix.read_note(path)
+            except searchkit.NoteError:
+                continue
+            raise AssertionError(f"{path} was read")
+
+
+def test_a_nul_in_a_read_path_is_a_note_error(tmp_path: Path):
+    vault, index = _built(tmp_path, NOTES)
+    with searchkit.open_index(index, vault) as ix:
+        try:
+            ix.read_note("a\x00.md")
+        except searchkit.NoteError as exc:
+            assert "NUL" in str(exc)
+        else:
+            raise AssertionError("read a path with a NUL")
+
+
+# ---------------------------------------------------------------------------------------
+# The HTTP guard and its answers (items 12, 14; issue 17 item 11)
+
+@pytest.fixture(scope="module")
+def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(tmp_path_factory.mktemp("http"))
+
+
+def _guard(token: str | None = None) -> LocalOnly:
+    return LocalOnly(None, allowed_hosts=LOOPBACK_NAMES, token=token)
+
+
+def _wire(value: str) -> str:
+    return value.encode("utf-8").decode("latin-1")  # a header as the server decodes it
+
+
+def test_cross_site_browser_requests_are_refused_same_origin_ones_served():
+    g = _guard()
+    local = {"host": "127.0.0.1:8765"}
+    # A cross-site no-cors GET: no Origin, maybe no Referer.
+    assert g._problem({**local, "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors"})
+    assert g._problem({**local, "sec-fetch-mode": "no-cors"})
+    assert g._problem({**local, "referer": "https://evil.example/page"})
+    assert g._problem({**local, "sec-fetch-site": "same-site", "sec-fetch-mode": "no-cors"})
+    # The user typing the URL, a same-origin page, a script with no browser headers.
+    assert g._problem({**local, "sec-fetch-site": "none", "sec-fetch-mode": "navigate"}) is None
+    assert g._problem({**local, "sec-fetch-site": "same-origin",
+                       "referer": "http://127.0.0.1:8765/"}) is None
+    assert g._problem(local) is None
+
+
+def test_tokens_any_case_bearer_and_non_ascii():
+    g = _guard("pässwört")
+    local = {"host": "localhost:1"}
+    assert g._problem({**local, "authorization": _wire("Bearer pässwört")}) is None
+    assert g._problem({**local, "authorization": _wire("bearer pässwört")}) is None
+    assert g._problem({**local, "authorization": _wire("BEARER  pässwört ")}) is None
+    assert g._problem({**local, "authorization": _wire("Bearer passwort")})[0] == 401
+    assert g._problem({**local, "authorization": _wire("Basic pässwört")})[0] == 401
+
+
+def _raw(
+    server: Server, method: str, route: str, token: str | None = TOKEN
+) -> tuple[int, Any, Any]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{server.port}{route}", method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.headers, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, json.loads(exc.read())
+
+
+def test_every_route_answers_json_with_one_kind_per_cause(http: Server):
+    server = http
+    status, headers, data = _raw(server, "GET", "/")
+    assert status == 200 and set(data["endpoints"]) == {"/search", "/read", "/status"}
+    status, headers, data = _raw(server, "GET", "/nope")
+    assert (status, data["kind"]) == (404, "not_found")
+    assert headers["content-type"] == "application/json"
+    status, headers, data = _raw(server, "POST", "/search")
+    assert (status, data["kind"]) == (405, "method")
+    status, headers, data = _raw(server, "GET", "/status", token=None)
+    assert (status, data["kind"]) == (401, "unauthorized")
+    assert headers["www-authenticate"].lower().startswith("bearer")
+    status, headers, data = _raw(server, "GET", "/read?path=a%00.md")
+    assert (status, data["kind"]) == (404, "not_found")
+    assert server.get("/search", q="has:nothing")[1]["kind"] == "query"
+    assert server.get("/search", q="memory", limit="x")[1]["kind"] == "usage"

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import NoteError
-from ..ingest.notes import MAX_NOTE_BYTES, decode_note_bytes, is_note_name
+from ..ingest.notes import decode_note_bytes, is_note_name, read_note_bytes
 
 DEFAULT_MAX_LINES = 80
 MAX_LINES_CAP = 500
@@ -71,6 +71,8 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     shown = rel_path
     rel = rel_path.replace("\\", "/").strip()
     pure = PurePosixPath(rel)
+    if "\x00" in rel:  # the OS refuses it with ValueError, not an error about the note
+        raise NoteError(shown.replace("\x00", "\\0"), "not a note path (it holds a NUL)")
     if not rel or pure.is_absolute() or rel.startswith("~") or _DRIVE.match(rel):
         raise NoteError(shown, "not a vault-relative note path")
     if ".." in pure.parts:
@@ -83,6 +85,8 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     real = (root / norm).resolve()
     if real != root and root not in real.parents:
         raise NoteError(shown, "refused: a symlink that leads out of the vault")
+    if any(p.startswith(".") for p in real.relative_to(root).parts):
+        raise NoteError(shown, "refused: a symlink to a hidden file")
     return norm, real
 
 
@@ -102,14 +106,9 @@ def read_lines(
     norm, real = vault_note_path(vault, rel_path)
     if not is_indexed(norm):
         raise NoteError(norm, "not an indexed note (search first; paths are as results give them)")
-    try:
-        if real.stat().st_size > MAX_NOTE_BYTES:
-            raise NoteError(norm, "over the note size cap; it is not indexed")
-        data = real.read_bytes()
-    except NoteError:
-        raise
-    except OSError as exc:
-        raise NoteError(norm, f"cannot read: {exc.strerror or exc}") from exc
+    # Read as the indexer reads: a regular file only, opened without blocking (a FIFO
+    # swapped in for a note would otherwise hang this request thread for good).
+    data = read_note_bytes(real, norm)
     # The same decoding as the indexer, so line numbers match the search results'.
     text, _ = decode_note_bytes(data, norm)
     all_lines = text.split("\n")

@@ -143,7 +143,7 @@ def remote_search(
     if answer is None:
         return None
     status, data = answer
-    if status == 400 and data.get("kind") == "QuerySyntaxError":
+    if status == 400 and data.get("kind") == "query":
         # The one error the local path would report the same way; for anything else
         # (a missing index, a version problem) the local path gives the full story.
         return RemoteError(str(data["kind"]), str(data.get("error")))
