@@ -311,3 +311,98 @@ def test_every_route_answers_json_with_one_kind_per_cause(http: Server):
     assert (status, data["kind"]) == (404, "not_found")
     assert server.get("/search", q="has:nothing")[1]["kind"] == "query"
     assert server.get("/search", q="memory", limit="x")[1]["kind"] == "usage"
+
+
+# ---------------------------------------------------------------------------------------
+# MCP: every line answered; the same defaults as the CLI (item 14; issue 17 item 22)
+
+
+def _mcp_lines(args: list[str], lines: list[bytes], expect: int,
+               cwd: Path | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Send `lines` to `searchkit mcp`, read `expect` answers, then close its stdin."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "mcp", *args], cwd=cwd,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_DATA_HOME": str(cwd or "/nonexistent")},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"".join(line + b"\n" for line in lines))
+    proc.stdin.flush()
+    timer = threading.Timer(60, proc.kill)  # a missing answer fails, never hangs
+    timer.start()
+    answers = []
+    try:
+        while len(answers) < expect:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            answers.append(json.loads(line))
+    finally:
+        timer.cancel()
+        proc.stdin.close()
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        proc.wait(30)
+    return answers, err.decode()
+
+
+INIT = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "t", "version": "1"}}}).encode()
+INITED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+
+
+def _tool(ident: int, name: str, **args: Any) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": ident, "method": "tools/call",
+                       "params": {"name": name, "arguments": args}}).encode()
+
+
+def test_mcp_answers_every_malformed_line(tmp_path: Path):
+    _, index = _built(tmp_path, NOTES)
+    answers, _ = _mcp_lines(["--index", str(index)], [
+        b"not json", b"\xff\xfe", b"[1, 2]", b'{"id": 7}',
+        b'{"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {"s": "\\ud800"}}',
+        b'{"jsonrpc": "2.0", "id": 9, "method": "ping"}',
+    ], expect=6)
+    by_id = {(a.get("id"), a.get("error", {}).get("code")) for a in answers}
+    assert (None, -32700) in by_id and (7, -32600) in by_id and (8, -32600) in by_id
+    assert (None, -32600) in by_id
+    assert any(a.get("id") == 9 and "result" in a for a in answers)
+    assert len(answers) == 6
+
+
+def test_mcp_without_an_index_stays_up_and_names_vault(tmp_path: Path):
+    answers, err = _mcp_lines([], [INIT, INITED, _tool(1, "search", query="owls")],
+                              expect=2, cwd=tmp_path)
+    assert "--vault" in err
+    result = next(a for a in answers if a.get("id") == 1)["result"]
+    assert result["isError"] and "--vault" in result["content"][0]["text"]
+
+
+STAMPED = ("# Talk\n\nintro\n\n## Part\n"
+           + "".join(f'owls {i} <a data-t="00:0{i}:00">[00:0{i}:00]</a>\\n\n' for i in range(5)))
+
+
+def test_mcp_pages_with_offset_and_defaults_as_the_cli(tmp_path: Path):
+    notes = {f"n{i}.md": "# N\n\n" + "\n\n".join(f"## S{j}\nowls hunt {j}" for j in range(5))
+             for i in range(3)}
+    notes["talk.md"] = STAMPED
+    _, index = _built(tmp_path, notes)
+    answers, _ = _mcp_lines(["--index", str(index)], [
+        INIT, INITED,
+        _tool(1, "search", query="owls hunt", limit=50),
+        _tool(2, "search", query="owls hunt", limit=4),
+        _tool(3, "search", query="owls hunt", limit=4, offset=4),
+        _tool(4, "read", path="talk.md", start_line=6, max_lines=1),
+        _tool(5, "read", path="talk.md", start_line=6, max_lines=1, raw=True),
+    ], expect=6)
+    text = {a["id"]: a["result"]["content"][0]["text"] for a in answers if a.get("id")}
+    every = json.loads(text[1])["results"]
+    assert max(sum(r["path"] == p for r in every) for p in notes) == 3  # per_note as CLI/HTTP
+    first, second = json.loads(text[2]), json.loads(text[3])
+    assert "offset=4" in first["more"]
+    assert [r["rank"] for r in second["results"]] == [5, 6, 7, 8]
+    assert [(r["path"], r["lines"]) for r in first["results"] + second["results"]] == [
+        (r["path"], r["lines"]) for r in every[:8]]
+    assert "<a" not in text[4] and "[00:00:00]" in text[4]
+    assert 'data-t="00:00:00"' in text[5]

@@ -42,12 +42,14 @@ class NoteLines:
         """Where the next window starts, or None at the end of the note."""
         return self.end + 1 if self.end < self.total else None
 
-    def numbered(self) -> str:
-        """The window as `cat -n`-style text: `  12  text`."""
+    def numbered(self, raw: bool = True) -> str:
+        """The window as `cat -n`-style text: `  12  text`; `raw=False` shortens video
+        timestamp links (`<a … data-t="00:01:40">[00:01:40]</a>`) to `[00:01:40]`."""
         width = len(str(max(self.end, 1)))
+        lines = self.lines if raw else tuple(plain_timestamps(line) for line in self.lines)
         return "\n".join(
             f"{n:>{width}}  {line}" if line else f"{n:>{width}}"
-            for n, line in enumerate(self.lines, self.start)
+            for n, line in enumerate(lines, self.start)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +62,23 @@ class NoteLines:
             "truncated": self.truncated,
             "lines": list(self.lines),
         }
+
+
+# A timestamp link as transcript tools write it; a fifth of a transcript's characters.
+_STAMP_LINK = re.compile(
+    r"""<a\b[^>]*?\bdata-t\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>(.*?)</a>""",
+    re.IGNORECASE,
+)
+
+
+def plain_timestamps(line: str) -> str:
+    """`line` with each timestamp link replaced by its label in brackets: `[00:01:40]`."""
+
+    def label(m: re.Match[str]) -> str:
+        text = m.group(4).strip().strip("[]").strip()
+        return f"[{text or m.group(1) or m.group(2) or m.group(3)}]"
+
+    return _STAMP_LINK.sub(label, line)
 
 
 def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:

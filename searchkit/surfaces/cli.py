@@ -7,6 +7,7 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import IndexLockedError, MassDeleteError, SearchkitError
+from ..errors import IndexLockedError, MassDeleteError, SearchkitError, VaultError
 from .progress import ProgressBar, list_removals, update_summary, warn_all
 from .render import print_results, results_json, terminal_width
 
@@ -505,17 +506,27 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
     \b
     Add to an MCP client's config, e.g.:
       {"mcpServers": {"notes": {"command": "searchkit",
-                                "args": ["mcp", "--index", "/path/to/index"]}}}
+                                "args": ["mcp", "--vault", "/path/to/notes"]}}}
     """
-    from .mcp_server import run_stdio
+    from ..api import open_index
+    from .mcp_server import run_stdio, run_stdio_unavailable
 
-    ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
-    index_dir, vault_opt = ix.index_dir, ix.vault
-    ix.close()
     try:
+        if vault_opt is not None and not vault_opt.is_dir():
+            raise VaultError(f"vault not found or not a directory: {vault_opt}")
+        ix = open_index(index_dir, vault_opt)  # finds the index
+        index_dir, vault_opt = ix.index_dir, ix.vault
+        ix.close()
         run_stdio(index_dir, vault_opt, on_error=_server_error, on_report=_server_report)
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        # Desktop clients start servers from `/` and show only "Connection closed" when
+        # one exits: stay up, say why on stderr (the client's log) and in every tool.
+        reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
+                  "(or --index INDEX) in the client's config, args "
+                  '["mcp", "--vault", "/path/to/notes"].')
+        click.echo(f"Error: {reason}", err=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            run_stdio_unavailable(reason)
     except KeyboardInterrupt:
         pass
 
