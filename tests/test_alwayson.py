@@ -406,3 +406,95 @@ def test_mcp_pages_with_offset_and_defaults_as_the_cli(tmp_path: Path):
         (r["path"], r["lines"]) for r in every[:8]]
     assert "<a" not in text[4] and "[00:00:00]" in text[4]
     assert 'data-t="00:00:00"' in text[5]
+
+
+# ---------------------------------------------------------------------------------------
+# The warm CLI believes only its own server (item 9)
+
+
+def _rogue() -> tuple[int, list[bytes], threading.Thread]:
+    """A loopback listener answering any request with a well-formed search answer."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(8)
+    got: list[bytes] = []
+    body = json.dumps({"query": "owls", "total": 1, "offset": 0, "vault": None, "results": [
+        {"id": "evil.md#0", "path": "evil.md", "title": "\x1b]52;c;cHduZWQ=\x07Evil",
+         "heading_path": [], "highlights": [], "tags": [], "links": {}}]}).encode()
+
+    def serve() -> None:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            srv.close()
+            return
+        with conn:
+            got.append(conn.recv(65536))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv.getsockname()[1], got, t
+
+
+def test_a_planted_serve_file_gets_no_query_and_no_trust(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+    from searchkit.surfaces.remote import SERVE_FILE
+
+    vault, index = _built(tmp_path, NOTES)
+    port, got, t = _rogue()
+    planted = {"pid": os.getpid(), "host": "127.0.0.1", "port": port, "token": None,
+               "index_dir": str(index.absolute()), "vault": str(vault.resolve())}
+    path = index / SERVE_FILE
+    path.write_text(json.dumps(planted))
+    path.chmod(0o600)
+    result = CliRunner().invoke(main, ["search", "--index", str(index), "owls", "--json"],
+                                env={"SEARCHKIT_NO_SERVER": "0"})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["results"][0]["path"] == "b.md"  # searched locally
+    t.join(0.5)
+    assert got == [], "the query went to a server that never proved it wrote the file"
+
+
+# ---------------------------------------------------------------------------------------
+# Index folders are private (item 10)
+
+
+def test_index_folders_are_0700_and_their_files_0600(tmp_path: Path):
+    vault, index = _built(tmp_path, NOTES)
+
+    def modes() -> tuple[int, set[int]]:
+        files = {p.stat().st_mode & 0o777 for p in index.iterdir() if p.is_file()}
+        return index.stat().st_mode & 0o777, files
+
+    assert modes() == (0o700, {0o600})
+    index.chmod(0o755)  # an index made by an older version
+    for p in index.iterdir():
+        if p.is_file():
+            p.chmod(0o644)
+    (vault / "a.md").write_text("# Alpha\n\nherons again\n")
+    with searchkit.open_index(index, vault) as ix:
+        ix.update()
+    assert modes() == (0o700, {0o600})
+
+
+def test_serve_without_an_index_gives_the_hint_search_gives(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+
+    index = str(tmp_path / "nowhere")
+    served = CliRunner().invoke(main, ["serve", "--index", index, "--port", "0"])
+    searched = CliRunner().invoke(main, ["search", "--index", index, "owls"],
+                                  env={"SEARCHKIT_NO_SERVER": "1"})
+    assert served.exit_code == searched.exit_code == 2
+    hint = searched.output.strip().splitlines()[-1]
+    assert f"--index {index}" in hint
+    assert served.output.strip().splitlines()[-1] == hint

@@ -33,6 +33,8 @@ from .indexdir import (
     NoteRecord,
     foreign_entries,
     index_write_error,
+    make_private_dir,
+    make_private_files,
     new_index_name,
     read_manifest,
     read_meta,
@@ -294,16 +296,18 @@ def update_index(
     _refuse_foreign(index_dir)
     try:
         try:
-            index_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(index_dir)
             lock = write_lock(index_dir, lock_timeout)
         except OSError as exc:
             raise index_write_error(exc, index_dir) from exc
         with lock:
             try:
-                return _update_locked(
+                report = _update_locked(
                     index_dir, vault, rebuild, progress, lock_timeout, jobs or default_jobs(),
                     follow_symlinks, allow_mass_delete, verify, started,
                 )  # fmt: skip
+                make_private_files(index_dir)
+                return report
             except OSError as exc:
                 # Still under the lock: the failed writer's files can go safely.
                 raise write_failure(exc, index_dir) from exc

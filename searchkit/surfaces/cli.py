@@ -538,9 +538,13 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port (0: any free one).")
 @click.option("--token", envvar="SEARCHKIT_TOKEN",
-              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN.")
+              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN (better: "
+                   "a token on the command line shows in `ps`).")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the token from this file (first line).")
 def serve_cmd(
-    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None
+    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None,
+    token_file: Path | None,
 ) -> None:
     """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
 
@@ -548,8 +552,13 @@ def serve_cmd(
     index itself (same output, a fraction of the time). The index stays fresh: the server
     watches the vault.
     """
-    from .http_server import is_loopback, serve
+    from .http_server import is_loopback, other_users, serve
 
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, UnicodeError, IndexError) as exc:
+            raise click.UsageError(f"--token-file {token_file}: no token read ({exc})") from exc
     if not is_loopback(host) and not token:
         raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
     ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
@@ -558,8 +567,12 @@ def serve_cmd(
     try:
         serve(
             index_dir, vault_opt, host=host, port=port, token=token or None,
-            on_ready=lambda url: click.echo(f"Serving {index_dir} on {url} (Ctrl-C stops)",
-                                            err=True),
+            on_ready=lambda url: click.echo(
+                f"Serving {index_dir} on {url} (Ctrl-C stops)"
+                + ("" if token or not other_users() else
+                   "; no token: other users of this machine can read the notes through it"
+                   " (set SEARCHKIT_TOKEN or --token-file)"),
+                err=True),
             on_report=_server_report, on_error=_server_error,
         )
     except SearchkitError as exc:

@@ -19,6 +19,7 @@ import contextlib
 import hmac
 import json
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -32,7 +33,14 @@ from ..errors import (
     QuerySyntaxError,
     SearchkitError,
 )
-from .remote import ServerInfo, remove_server_info, write_server_info
+from .remote import (
+    PROOF_HEADER,
+    ServerInfo,
+    process_started,
+    proof,
+    remove_server_info,
+    write_server_info,
+)
 from .serving import LiveIndex
 
 DEFAULT_HOST = "127.0.0.1"
@@ -43,6 +51,20 @@ KINDS = ("intro", "section", "callout")
 
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def other_users() -> bool:
+    """Whether other people may log in here (another account with a login shell)."""
+    try:
+        import pwd
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    me = os.getuid()
+    return any(
+        u.pw_uid != me and (u.pw_uid >= 1000 or u.pw_uid == 0) and u.pw_uid != 65534
+        and not u.pw_shell.endswith(("nologin", "false", "sync"))
+        for u in pwd.getpwall()
+    )
 
 
 def _hostname(value: str) -> str | None:
@@ -164,7 +186,8 @@ def _error_status(exc: SearchkitError) -> tuple[int, str]:
 
 
 def create_app(
-    live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+    live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES,
+    secret: str = "",
 ) -> Any:
     """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard."""
     from starlette.applications import Starlette
@@ -180,14 +203,17 @@ def create_app(
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)
 
-    async def guarded(fn: Callable[[], Any]) -> Any:
+    async def guarded(fn: Callable[[], Any], nonce: str | None = None) -> Any:
         try:
-            return JSONResponse(await run_in_threadpool(fn))
+            data, code = await run_in_threadpool(fn), 200
         except _BadRequest as exc:
-            return fail(400, str(exc), "usage")
+            data, code = {"error": str(exc), "kind": "usage"}, 400
         except SearchkitError as exc:
-            status, kind = _error_status(exc)
-            return fail(status, str(exc), kind)
+            code, kind = _error_status(exc)
+            data = {"error": str(exc), "kind": kind}
+        if nonce and secret and isinstance(data, dict):
+            data["proof"] = proof(secret, nonce)  # for the warm CLI: see remote.py
+        return JSONResponse(data, status_code=code)
 
     async def search(request: Request) -> Any:
         params = request.query_params
@@ -216,7 +242,7 @@ def create_app(
                 out["warnings"] = warnings
             return out
 
-        return await guarded(run)
+        return await guarded(run, request.headers.get(PROOF_HEADER))
 
     async def read(request: Request) -> Any:
         params = request.query_params
@@ -294,13 +320,15 @@ def serve(
         sock.listen(128)
         port = sock.getsockname()[1]
         allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
-        app = create_app(live, token=token, allowed_hosts=frozenset(allowed))
+        secret = secrets.token_hex(16)
+        app = create_app(live, token=token, allowed_hosts=frozenset(allowed), secret=secret)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         server = uvicorn.Server(config)
         local = "::1" if host == "::" else ("127.0.0.1" if host == "0.0.0.0" else host)
         info = ServerInfo(
             pid=os.getpid(), host=local, port=port, token=token,
-            index_dir=str(live.ix.index_dir), vault=str(live.vault),
+            index_dir=str(live.ix.index_dir), vault=str(live.vault), secret=secret,
+            started=process_started(os.getpid()),
         )
         written = _try_write_info(live.ix.index_dir, info, on_error)
         if on_ready is not None:

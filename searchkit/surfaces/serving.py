@@ -39,8 +39,9 @@ class LiveIndex:
     ) -> None:
         self.ix: SearchIndex = open_index(index_dir, vault)
         if not self.ix.exists():
-            raise IndexNotFoundError(
-                f"no index at {self.ix.index_dir}; build it with `searchkit index VAULT`"
+            raise IndexNotFoundError(  # the command that builds *this* index, as search says
+                f"no index at {self.ix.index_dir}; build it with "
+                f"`{self.ix.fix_command('VAULT')}`"
             )
         self._vault_arg = vault
         self._on_report = on_report
