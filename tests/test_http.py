@@ -122,7 +122,7 @@ def test_read_around_a_hit(server: Server) -> None:
 
 def test_bad_requests_get_one_line_errors(server: Server) -> None:
     status, data = server.get("/search", q="has:nothing")
-    assert status == 400 and data["kind"] == "QuerySyntaxError"
+    assert status == 400 and data["kind"] == "query"
     assert "has:nothing is not known" in data["error"]
     assert server.get("/search", q="")[0] == 400
     status, data = server.get("/search", q="sleep", limit="ten")

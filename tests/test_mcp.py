@@ -76,6 +76,9 @@ def test_tools_search_and_read_around_a_hit(built: tuple[Path, Path]) -> None:
         assert "hippocampus" in top["snippet"] and len(top["snippet"]) <= 300
         assert top["timestamp"] == 100
         assert top["links"]["video"].endswith("t=100s")
+        assert "obsidian" not in top["links"]  # only when asked: 18 % of a payload
+        err, text = await call(client, "search", query="hippocampus", limit=5, links=True)
+        top = json.loads(text)["results"][0]
         assert top["links"]["obsidian"].startswith("obsidian://open?vault=vault")
 
         err, text = await call(client, "read", path=top["path"], start_line=top["lines"][0],

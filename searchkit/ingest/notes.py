@@ -106,6 +106,16 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def _hidden_or_ignored(target: str, real_base: str, spec: Any, is_dir: bool) -> bool:
+    rel = os.path.relpath(target, real_base)
+    if rel == ".":
+        return False
+    parts = Path(rel).parts
+    if any(p.startswith(".") for p in parts):
+        return True
+    return spec is not None and spec.match_file("/".join(parts) + ("/" if is_dir else ""))
+
+
 def _kind(mode: int) -> str:
     for test, name in (
         (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
@@ -173,11 +183,17 @@ def scan_vault(
             shown = child_rel + "/" if is_dir else child_rel
             if spec is not None and spec.match_file(shown):
                 continue
-            if entry.is_symlink() and not follow_symlinks:
+            if entry.is_symlink():
                 target = os.path.realpath(entry.path)
-                if not _inside(target, real_base):
+                inside = _inside(target, real_base)
+                if not inside and not follow_symlinks:
                     log.skip(shown, f"skipped: symlink to {target}, outside the vault "
                              "(--follow-symlinks to index it)")  # fmt: skip
+                    continue
+                # The hidden and ignore rules hold for what a link points to as well:
+                # `a.md -> .private/creds.env` must not make a hidden file a note.
+                if inside and _hidden_or_ignored(target, real_base, spec, is_dir):
+                    log.skip(shown, "skipped: symlink to a hidden or ignored file")
                     continue
             if is_dir:
                 subdirs.append((Path(entry.path), shown))
@@ -278,6 +294,17 @@ def _read_capped(full: Path, rel_path: str, max_bytes: int) -> tuple[bytes, os.s
     if len(data) > max_bytes:
         raise _too_big(rel_path, len(data), max_bytes)
     return data, st
+
+
+def read_note_bytes(full: Path, rel_path: str, max_bytes: int = MAX_NOTE_BYTES) -> bytes:
+    """The bytes of one note, read as the indexer reads them (regular files only, never
+    blocking on a FIFO, size-capped); `NoteError` naming `rel_path` otherwise."""
+    try:
+        return _read_capped(full, rel_path, max_bytes)[0]
+    except NoteError:
+        raise
+    except OSError as exc:
+        raise NoteError(rel_path, f"cannot read: {exc.strerror or exc}") from exc
 
 
 def parse_note(data: bytes | str, rel_path: str, *, mtime_ns: int = 0) -> Note:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import NoteError
-from ..ingest.notes import MAX_NOTE_BYTES, decode_note_bytes, is_note_name
+from ..ingest.notes import decode_note_bytes, is_note_name, read_note_bytes
 
 DEFAULT_MAX_LINES = 80
 MAX_LINES_CAP = 500
@@ -42,12 +42,14 @@ class NoteLines:
         """Where the next window starts, or None at the end of the note."""
         return self.end + 1 if self.end < self.total else None
 
-    def numbered(self) -> str:
-        """The window as `cat -n`-style text: `  12  text`."""
+    def numbered(self, raw: bool = True) -> str:
+        """The window as `cat -n`-style text: `  12  text`; `raw=False` shortens video
+        timestamp links (`<a … data-t="00:01:40">[00:01:40]</a>`) to `[00:01:40]`."""
         width = len(str(max(self.end, 1)))
+        lines = self.lines if raw else tuple(plain_timestamps(line) for line in self.lines)
         return "\n".join(
             f"{n:>{width}}  {line}" if line else f"{n:>{width}}"
-            for n, line in enumerate(self.lines, self.start)
+            for n, line in enumerate(lines, self.start)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +64,23 @@ class NoteLines:
         }
 
 
+# A timestamp link as transcript tools write it; a fifth of a transcript's characters.
+_STAMP_LINK = re.compile(
+    r"""<a\b[^>]*?\bdata-t\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>(.*?)</a>""",
+    re.IGNORECASE,
+)
+
+
+def plain_timestamps(line: str) -> str:
+    """`line` with each timestamp link replaced by its label in brackets: `[00:01:40]`."""
+
+    def label(m: re.Match[str]) -> str:
+        text = m.group(4).strip().strip("[]").strip()
+        return f"[{text or m.group(1) or m.group(2) or m.group(3)}]"
+
+    return _STAMP_LINK.sub(label, line)
+
+
 def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     """The normalised vault-relative path and the real file for `rel_path`.
 
@@ -71,6 +90,8 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     shown = rel_path
     rel = rel_path.replace("\\", "/").strip()
     pure = PurePosixPath(rel)
+    if "\x00" in rel:  # the OS refuses it with ValueError, not an error about the note
+        raise NoteError(shown.replace("\x00", "\\0"), "not a note path (it holds a NUL)")
     if not rel or pure.is_absolute() or rel.startswith("~") or _DRIVE.match(rel):
         raise NoteError(shown, "not a vault-relative note path")
     if ".." in pure.parts:
@@ -83,6 +104,8 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     real = (root / norm).resolve()
     if real != root and root not in real.parents:
         raise NoteError(shown, "refused: a symlink that leads out of the vault")
+    if any(p.startswith(".") for p in real.relative_to(root).parts):
+        raise NoteError(shown, "refused: a symlink to a hidden file")
     return norm, real
 
 
@@ -102,14 +125,9 @@ def read_lines(
     norm, real = vault_note_path(vault, rel_path)
     if not is_indexed(norm):
         raise NoteError(norm, "not an indexed note (search first; paths are as results give them)")
-    try:
-        if real.stat().st_size > MAX_NOTE_BYTES:
-            raise NoteError(norm, "over the note size cap; it is not indexed")
-        data = real.read_bytes()
-    except NoteError:
-        raise
-    except OSError as exc:
-        raise NoteError(norm, f"cannot read: {exc.strerror or exc}") from exc
+    # Read as the indexer reads: a regular file only, opened without blocking (a FIFO
+    # swapped in for a note would otherwise hang this request thread for good).
+    data = read_note_bytes(real, norm)
     # The same decoding as the indexer, so line numbers match the search results'.
     text, _ = decode_note_bytes(data, norm)
     all_lines = text.split("\n")

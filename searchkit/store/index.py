@@ -34,6 +34,8 @@ from .indexdir import (
     NoteRecord,
     foreign_entries,
     index_write_error,
+    make_private_dir,
+    make_private_files,
     new_index_name,
     read_manifest,
     read_meta,
@@ -359,16 +361,18 @@ def update_index(
     _refuse_foreign(index_dir)
     try:
         try:
-            index_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(index_dir)
             lock = write_lock(index_dir, lock_timeout)
         except OSError as exc:
             raise index_write_error(exc, index_dir) from exc
         with lock:
             try:
-                return _update_locked(
+                report = _update_locked(
                     index_dir, vault, rebuild, progress, lock_timeout, jobs or default_jobs(),
                     follow_symlinks, allow_mass_delete, verify, started,
                 )  # fmt: skip
+                make_private_files(index_dir)
+                return report
             except OSError as exc:
                 # Still under the lock: the failed writer's files can go safely.
                 raise write_failure(exc, index_dir) from exc
@@ -518,6 +522,9 @@ def _abort(writer: Any) -> None:
         with contextlib.suppress(Exception):
             task.terminate()
             task.join(1)
+            if task.is_alive():  # a bounded wait: a stuck sub-writer must not keep the lock
+                task.kill()
+                task.join(1)
     with contextlib.suppress(Exception):
         writer.cancel()
 
@@ -528,7 +535,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     Until `write_meta` the old index (if any) stays the live one; a crash anywhere before
     leaves it untouched, and the half-built files are removed by the next writer.
     """
-    from .workers import POOL_MIN_NOTES, load_all  # kept off the search path
+    from .workers import POOL_MIN_NOTES, fork_is_safe, load_all  # kept off the search path
 
     old: dict[str, NoteRecord] = {}
     if meta.index_name:
@@ -548,7 +555,10 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
     text = sum(info.size for info in listing.notes.values())
-    writer = _writer(ix, job, procs=job.jobs if parallel else 1, text_bytes=text)
+    # Whoosh's sub-writers are forked processes: in a server (threads, its own signal
+    # handlers) one writer process does it, the chunking pool still runs in parallel.
+    writer = _writer(ix, job, procs=job.jobs if parallel and fork_is_safe() else 1,
+                     text_bytes=text)  # fmt: skip
     records: dict[str, NoteRecord] = {}
     warnings: list[NoteWarning] = list(log.warnings)
     ticker = _Ticker(job.progress, len(paths))

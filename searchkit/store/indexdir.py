@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,28 @@ def remove_stale(index_dir: Path, keep: str | None) -> None:
         shutil.rmtree(index_dir / f"{keep}.tmp", ignore_errors=True)
 
 
+def make_private_dir(index_dir: Path) -> None:
+    """Create `index_dir` readable by its owner only (0700), or tighten one of ours.
+
+    An index holds the text of every note: with the usual 0755/0644, another local user
+    could read a 0600 note through it, whatever the vault's own modes say.
+    """
+    index_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = index_dir.stat()
+    if st.st_mode & 0o077 and (not hasattr(os, "getuid") or st.st_uid == os.getuid()):
+        with contextlib.suppress(OSError):
+            index_dir.chmod(0o700)
+
+
+def make_private_files(index_dir: Path) -> None:
+    """Make the files of `index_dir` 0600 (Whoosh creates its own with the umask's modes)."""
+    for entry in os.scandir(index_dir):
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+                os.chmod(entry.path, 0o600)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a part."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}{_TMP_SUFFIX}")
@@ -112,7 +135,7 @@ def atomic_write_json(path: Path, data: Any) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         with open(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, separators=(",", ":"), ensure_ascii=False)
             f.flush()
@@ -351,7 +374,7 @@ def _open_lock(path: Path) -> int:
     # the file it points to. O_CLOEXEC: no child program inherits the lock.
     flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(path, flags, 0o644)
+        return os.open(path, flags, 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP or path.is_symlink():
             raise IndexWriteError(

@@ -14,6 +14,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -71,10 +72,16 @@ def load_all(vault: str, paths: Sequence[str], jobs: int, to_docs: ToDocs) -> It
         for path in paths:
             yield _load(to_docs, vault, path)
         return
-    ctx = multiprocessing.get_context(_start_method())
+    method = _start_method()
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # Workers fork from the server process: have the chunker imported there once.
+        ctx.set_forkserver_preload(["searchkit.store.workers", "searchkit.ingest.chunker"])
     load = partial(_load, to_docs, vault)
     args = list(paths)
-    with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+    parent = os.getpid() if method == "fork" else 0
+    pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(parent,))
+    try:
         # imap has no back-pressure: if writing lags, every chunked note would pile up in
         # memory. Two windows in flight keep the workers busy and the backlog bounded.
         pending: Iterator[Loaded] | None = None
@@ -85,29 +92,66 @@ def load_all(vault: str, paths: Sequence[str], jobs: int, to_docs: ToDocs) -> It
             pending = window
         if pending is not None:
             yield from pending
+    finally:
+        stop_pool(pool)
+
+
+# How long a pool may take to stop before its workers are killed.
+POOL_STOP_SECONDS = 5.0
+
+
+def stop_pool(pool: Any, grace: float = POOL_STOP_SECONDS) -> bool:
+    """Terminate `pool`, never waiting more than about `2 * grace` seconds.
+
+    `Pool.terminate()` joins its workers and handler threads without a timeout: a worker
+    that survives SIGTERM, or one killed while holding the task queue's lock, would block
+    it forever, and with it the index write lock held by our caller. Here it runs in a
+    helper thread; past `grace` the workers are killed (SIGKILL), and past another `grace`
+    the helper is left behind. Returns whether the pool stopped cleanly.
+    """
+    procs = list(getattr(pool, "_pool", ()))
+    done = threading.Event()
+
+    def terminate() -> None:
+        with contextlib.suppress(Exception):
+            pool.terminate()
+        done.set()
+
+    threading.Thread(target=terminate, name="searchkit-pool-stop", daemon=True).start()
+    if done.wait(grace):
+        return True
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    return done.wait(grace)
 
 
 _WINDOW = 256  # notes
 
 
 def _die_with_parent(parent: int) -> None:
-    """Make this worker process die when its parent does, and leave Ctrl-C to it.
+    """Make this worker process die when its parent does, and leave signals to it.
 
     Forked workers inherit the lock file descriptors; an orphan outliving a SIGKILLed
     parent would keep the index locked. Linux: PR_SET_PDEATHSIG; the check after it
-    closes the race of a parent that died before the call.
+    closes the race of a parent that died before the call (`parent` 0: not forked from
+    the caller, so no check; the fork server dies with the caller).
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    if parent and os.getppid() != parent:
         os._exit(1)
     # Ctrl-C reaches the whole process group: the parent stops the work and exits 130;
     # workers that took it too would only print a traceback each.
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM is how a pool stops its workers: a handler inherited from the parent (a
+    # server's, which only sets a flag) would make the worker unstoppable.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _CachedLengths:
@@ -240,9 +284,24 @@ class DyingMpWriter(MpWriter):
 
 
 def _start_method() -> str:
-    # fork is cheapest where it is safe (Linux, 3.11); elsewhere the platform default.
+    # fork is cheapest, but only safe in a single-threaded process with no signal handlers
+    # of its own: a fork copies the calling thread only (a lock another thread held stays
+    # locked in the child), and Python-level handlers survive it. A server (uvicorn's
+    # SIGTERM handler, a watcher thread, a thread pool) gets the fork server instead.
     methods = multiprocessing.get_all_start_methods()
-    return "fork" if sys.platform.startswith("linux") and "fork" in methods else methods[0]
+    if "fork" in methods and sys.platform.startswith("linux") and fork_is_safe():
+        return "fork"
+    return "forkserver" if "forkserver" in methods else methods[0]
+
+
+def fork_is_safe() -> bool:
+    """Whether this process can fork workers: one thread, default SIGTERM handling."""
+    if threading.active_count() > 1:
+        return False
+    with contextlib.suppress(ValueError):
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+            return False
+    return True
 
 
 def default_jobs() -> int:

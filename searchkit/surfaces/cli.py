@@ -7,6 +7,7 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -27,6 +28,7 @@ from ..errors import (
     IndexWriteError,
     MassDeleteError,
     SearchkitError,
+    VaultError,
 )
 from .progress import (
     EmbedBar,
@@ -832,6 +834,8 @@ def _search_on_server(
     if isinstance(answer, RemoteError):
         click.echo(f"Error: {answer.message}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
+    for warning in answer.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         _echo_json(answer.raw)
     else:
@@ -857,17 +861,27 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
     \b
     Add to an MCP client's config, e.g.:
       {"mcpServers": {"notes": {"command": "searchkit",
-                                "args": ["mcp", "--index", "/path/to/index"]}}}
+                                "args": ["mcp", "--vault", "/path/to/notes"]}}}
     """
-    from .mcp_server import run_stdio
+    from ..api import open_index
+    from .mcp_server import run_stdio, run_stdio_unavailable
 
-    ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
-    index_dir, vault_opt = ix.index_dir, ix.vault
-    ix.close()
     try:
+        if vault_opt is not None and not vault_opt.is_dir():
+            raise VaultError(f"vault not found or not a directory: {vault_opt}")
+        ix = open_index(index_dir, vault_opt)  # finds the index
+        index_dir, vault_opt = ix.index_dir, ix.vault
+        ix.close()
         run_stdio(index_dir, vault_opt, on_error=_server_error, on_report=_server_report)
     except SearchkitError as exc:
-        raise _fail(exc) from exc
+        # Desktop clients start servers from `/` and show only "Connection closed" when
+        # one exits: stay up, say why on stderr (the client's log) and in every tool.
+        reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
+                  "(or --index INDEX) in the client's config, args "
+                  '["mcp", "--vault", "/path/to/notes"].')
+        click.echo(f"Error: {reason}", err=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            run_stdio_unavailable(reason)
     except KeyboardInterrupt:
         pass
 
@@ -879,9 +893,13 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port (0: any free one).")
 @click.option("--token", envvar="SEARCHKIT_TOKEN",
-              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN.")
+              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN (better: "
+                   "a token on the command line shows in `ps`).")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the token from this file (first line).")
 def serve_cmd(
-    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None
+    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None,
+    token_file: Path | None,
 ) -> None:
     """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
 
@@ -889,8 +907,13 @@ def serve_cmd(
     index itself (same output, a fraction of the time). The index stays fresh: the server
     watches the vault.
     """
-    from .http_server import is_loopback, serve
+    from .http_server import is_loopback, other_users, serve
 
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, UnicodeError, IndexError) as exc:
+            raise click.UsageError(f"--token-file {token_file}: no token read ({exc})") from exc
     if not is_loopback(host) and not token:
         raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
     ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
@@ -904,8 +927,12 @@ def serve_cmd(
     try:
         serve(
             index_dir, vault_opt, host=host, port=port, token=token or None,
-            on_ready=lambda url: click.echo(f"Serving {index_dir} on {url} (Ctrl-C stops)",
-                                            err=True),
+            on_ready=lambda url: click.echo(
+                f"Serving {index_dir} on {url} (Ctrl-C stops)"
+                + ("" if token or not other_users() else
+                   "; no token: other users of this machine can read the notes through it"
+                   " (set SEARCHKIT_TOKEN or --token-file)"),
+                err=True),
             on_report=_server_report, on_error=_server_error,
         )
     except SearchkitError as exc:

@@ -19,6 +19,7 @@ import contextlib
 import hmac
 import json
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -28,12 +29,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import (
-    IndexLockedError,
     NoteError,
     QuerySyntaxError,
     SearchkitError,
 )
-from .remote import ServerInfo, remove_server_info, write_server_info
+from .remote import (
+    PROOF_HEADER,
+    ServerInfo,
+    process_started,
+    proof,
+    remove_server_info,
+    write_server_info,
+)
 from .serving import LiveIndex
 
 DEFAULT_HOST = "127.0.0.1"
@@ -44,6 +51,20 @@ KINDS = ("intro", "section", "callout")
 
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def other_users() -> bool:
+    """Whether other people may log in here (another account with a login shell)."""
+    try:
+        import pwd
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    me = os.getuid()
+    return any(
+        u.pw_uid != me and (u.pw_uid >= 1000 or u.pw_uid == 0) and u.pw_uid != 65534
+        and not u.pw_shell.endswith(("nologin", "false", "sync"))
+        for u in pwd.getpwall()
+    )
 
 
 def _hostname(value: str) -> str | None:
@@ -57,12 +78,14 @@ def _hostname(value: str) -> str | None:
 
 
 class LocalOnly:
-    """ASGI middleware: refuse foreign `Host`/`Origin` (403) and a wrong token (401)."""
+    """ASGI middleware: refuse foreign `Host`/`Origin`/`Referer` and cross-site browser
+    requests (403), and a wrong token (401)."""
 
     def __init__(self, app: Any, *, allowed_hosts: frozenset[str], token: str | None) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
-        self.token = token
+        # Compared as bytes: a header is latin-1 on the wire, a token typed as UTF-8.
+        self.token = token.encode("utf-8") if token is not None else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -72,33 +95,55 @@ class LocalOnly:
         problem = self._problem(headers)
         if problem is not None:
             status, message = problem
-            await _send_json(send, status, {"error": message, "kind": "refused"})
+            kind = "unauthorized" if status == 401 else "refused"
+            extra = [(b"www-authenticate", b'Bearer realm="searchkit"')] if status == 401 else []
+            await _send_json(send, status, {"error": message, "kind": kind}, extra)
             return
         await self.app(scope, receive, send)
+
+    def _local(self, url: str) -> bool:
+        name = _hostname(url)
+        return name is not None and name.lower() in self.allowed_hosts
 
     def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
         host = _hostname(headers.get("host", ""))
         if host is None or host.lower() not in self.allowed_hosts:
             return 403, "refused: the Host header is not a local name (DNS rebinding guard)"
         origin = headers.get("origin")
-        if origin is not None:
-            name = _hostname(origin)
-            if name is None or name.lower() not in self.allowed_hosts:
-                return 403, "refused: requests from a non-local web origin are not served"
-        if self.token is not None:
-            given = headers.get("authorization", "")
-            expected = f"Bearer {self.token}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                return 401, "a valid `Authorization: Bearer TOKEN` header is required"
+        if origin is not None and not self._local(origin):
+            return 403, "refused: requests from a non-local web origin are not served"
+        referer = headers.get("referer")
+        if referer is not None and not self._local(referer):
+            return 403, "refused: requests from a non-local web page are not served"
+        # A browser says where a request comes from (Sec-Fetch-Site); a no-cors GET from
+        # another site carries no Origin, and may carry no Referer either.
+        site = headers.get("sec-fetch-site")
+        browser = site is not None or any(k.startswith("sec-fetch-") for k in headers)
+        if site == "cross-site" or (
+            browser and site not in ("same-origin", "none")
+            and origin is None and referer is None
+        ):
+            return 403, "refused: a cross-site browser request"
+        if self.token is not None and not self._token_ok(headers.get("authorization", "")):
+            return 401, "a valid `Authorization: Bearer TOKEN` header is required"
         return None
 
+    def _token_ok(self, given: str) -> bool:
+        scheme, _, credentials = given.strip().partition(" ")
+        if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110)
+            return False
+        assert self.token is not None
+        return hmac.compare_digest(credentials.strip().encode("latin-1"), self.token)
 
-async def _send_json(send: Any, status: int, data: Any) -> None:
+
+async def _send_json(
+    send: Any, status: int, data: Any, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
     await send({
         "type": "http.response.start", "status": status,
         "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())],
+                    (b"content-length", str(len(body)).encode()), *(extra or [])],
     })
     await send({"type": "http.response.body", "body": body})
 
@@ -121,22 +166,33 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
     return value
 
 
-def _error_status(exc: SearchkitError) -> int:
+# The `kind` of an error answer, one word per cause, on every route:
+#   usage (400, a bad parameter), query (400, a query that does not parse),
+#   not_found (404, a note or route), method (405), refused (403), unauthorized (401),
+#   unavailable (503: no index, a locked, broken or outdated one), internal (500).
+ENDPOINTS = {
+    "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain: ranked passages",
+    "/read": "path, start, lines: numbered lines of an indexed note",
+    "/status": "what is indexed and how fresh it is",
+}
+
+
+def _error_status(exc: SearchkitError) -> tuple[int, str]:
     if isinstance(exc, QuerySyntaxError):
-        return 400
+        return 400, "query"
     if isinstance(exc, NoteError):
-        return 404
-    if isinstance(exc, IndexLockedError):
-        return 503
-    return 503  # no index, a broken or outdated one: the server cannot answer now
+        return 404, "not_found"
+    return 503, "unavailable"  # no index, a locked, broken or outdated one
 
 
 def create_app(
-    live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+    live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES,
+    secret: str = "",
 ) -> Any:
     """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
@@ -147,13 +203,17 @@ def create_app(
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)
 
-    async def guarded(fn: Callable[[], Any]) -> Any:
+    async def guarded(fn: Callable[[], Any], nonce: str | None = None) -> Any:
         try:
-            return JSONResponse(await run_in_threadpool(fn))
+            data, code = await run_in_threadpool(fn), 200
         except _BadRequest as exc:
-            return fail(400, str(exc), "usage")
+            data, code = {"error": str(exc), "kind": "usage"}, 400
         except SearchkitError as exc:
-            return fail(_error_status(exc), str(exc), type(exc).__name__)
+            code, kind = _error_status(exc)
+            data = {"error": str(exc), "kind": kind}
+        if nonce and secret and isinstance(data, dict):
+            data["proof"] = proof(secret, nonce)  # for the warm CLI: see remote.py
+        return JSONResponse(data, status_code=code)
 
     async def search(request: Request) -> Any:
         params = request.query_params
@@ -176,9 +236,13 @@ def create_app(
                 callout=params.get("callout") or None,
                 kind=kind,
             )
-            return results_json(results, live.vault, live.ix.index_dir)
+            out = results_json(results, live.vault, live.ix.index_dir)
+            warnings = live.warnings()
+            if warnings:  # the warm CLI prints these as a local search would
+                out["warnings"] = warnings
+            return out
 
-        return await guarded(run)
+        return await guarded(run, request.headers.get(PROOF_HEADER))
 
     async def read(request: Request) -> Any:
         params = request.query_params
@@ -195,11 +259,32 @@ def create_app(
     async def status(request: Request) -> Any:
         return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching})
 
-    app = Starlette(routes=[
-        Route("/search", search, methods=["GET"]),
-        Route("/read", read, methods=["GET"]),
-        Route("/status", status, methods=["GET"]),
-    ])
+    async def root(request: Request) -> Any:
+        from .. import __version__
+
+        return JSONResponse({"service": "searchkit", "version": __version__,
+                             "endpoints": ENDPOINTS})
+
+    async def http_error(request: Request, exc: Exception) -> Any:
+        code = getattr(exc, "status_code", 500)
+        if code == 404:
+            return fail(404, f"no such endpoint: {request.url.path} (try /)", "not_found")
+        if code == 405:
+            return fail(405, f"{request.method} is not served: GET only", "method")
+        return fail(code, str(getattr(exc, "detail", "")) or "bad request", "usage")
+
+    async def internal_error(request: Request, exc: Exception) -> Any:
+        return fail(500, f"internal error: {type(exc).__name__}", "internal")
+
+    app = Starlette(
+        routes=[
+            Route("/", root, methods=["GET"]),
+            Route("/search", search, methods=["GET"]),
+            Route("/read", read, methods=["GET"]),
+            Route("/status", status, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+    )
     return LocalOnly(app, allowed_hosts=allowed_hosts, token=token)
 
 
@@ -235,13 +320,15 @@ def serve(
         sock.listen(128)
         port = sock.getsockname()[1]
         allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
-        app = create_app(live, token=token, allowed_hosts=frozenset(allowed))
+        secret = secrets.token_hex(16)
+        app = create_app(live, token=token, allowed_hosts=frozenset(allowed), secret=secret)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         server = uvicorn.Server(config)
         local = "::1" if host == "::" else ("127.0.0.1" if host == "0.0.0.0" else host)
         info = ServerInfo(
             pid=os.getpid(), host=local, port=port, token=token,
-            index_dir=str(live.ix.index_dir), vault=str(live.vault),
+            index_dir=str(live.ix.index_dir), vault=str(live.vault), secret=secret,
+            started=process_started(os.getpid()),
         )
         written = _try_write_info(live.ix.index_dir, info, on_error)
         if on_ready is not None:

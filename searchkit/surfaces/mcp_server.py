@@ -10,8 +10,11 @@ strings/ints with defaults (no `anyOf null` schemas): about 500 tokens for all t
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,11 +36,13 @@ SEARCH_DOC = (
     "lines [first, last], snippet, video timestamp (s) and links. "
     'Query syntax: words (all ranked first), "exact phrase", OR, -word, prefix*, '
     "fields title: heading: tag: path:. Filters: path (prefix or glob), tag, callout "
-    "(type, e.g. tip), kind (intro|section|callout). per_note: max passages per note."
+    "(type, e.g. tip), kind (intro|section|callout). per_note: max passages per note. "
+    "offset: skip that many (the next page). links: add obsidian:// URIs."
 )
 READ_DOC = (
     "Read numbered lines of a note from the vault: path as `search` returns it, "
-    "start_line e.g. a hit's first line (or a few lines before it)."
+    "start_line e.g. a hit's first line (or a few lines before it). "
+    "raw: keep video timestamp links as HTML."
 )
 STATUS_DOC = "Index status: notes, passages, last update, stale notes, vault."
 
@@ -53,7 +58,9 @@ def _compact_snippet(text: str) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def compact_results(results: SearchResults, line_ends: dict[str, int]) -> dict[str, Any]:
+def compact_results(
+    results: SearchResults, line_ends: dict[str, int], *, obsidian: bool = False
+) -> dict[str, Any]:
     """The agent-facing shape: only what helps pick and open a passage."""
     rows = []
     for p in results:
@@ -69,10 +76,11 @@ def compact_results(results: SearchResults, line_ends: dict[str, int]) -> dict[s
             row["callout"] = p.callout_type
         if p.timestamp is not None:
             row["timestamp"] = p.timestamp
-        links = {"obsidian": p.links.obsidian}
+        links = {"obsidian": p.links.obsidian} if obsidian else {}
         if p.links.video:
             links["video"] = p.links.video
-        row["links"] = links
+        if links:
+            row["links"] = links
         rows.append(row)
     out: dict[str, Any] = {"query": results.query, "total": results.total, "results": rows}
     fixed = getattr(results, "corrected", ())
@@ -87,7 +95,7 @@ def compact_results(results: SearchResults, line_ends: dict[str, int]) -> dict[s
         available = getattr(results, "available", None) or results.total
         shown = results.offset + len(rows)
         if available > shown:
-            out["more"] = f"{available - shown} more; raise limit to see them"
+            out["more"] = f"{available - shown} more; call again with offset={shown}"
     return out
 
 
@@ -102,6 +110,7 @@ def build_server(live: LiveIndex) -> Any:
     from mcp.types import ToolAnnotations
 
     from .. import __version__
+    from ..retrieve.search import DEFAULT_PER_NOTE
 
     server = MCPServer(
         "searchkit", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
@@ -112,36 +121,42 @@ def build_server(live: LiveIndex) -> Any:
     def search(
         query: str,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
-        per_note: Annotated[int, Field(ge=0)] = 2,
+        offset: Annotated[int, Field(ge=0)] = 0,
+        per_note: Annotated[int, Field(ge=0)] = DEFAULT_PER_NOTE,
         path: str = "",
         tag: str = "",
         callout: str = "",
         kind: str = "",
+        links: bool = False,
     ) -> str:
         if kind and kind not in KINDS:
             raise ToolError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         try:
             results = live.search(
-                query, limit=limit, per_note=per_note, path=path or None, tag=tag or None,
-                callout=callout or None, kind=kind or None,
+                query, limit=limit, offset=offset, per_note=per_note, path=path or None,
+                tag=tag or None, callout=callout or None, kind=kind or None,
             )
             ends = live.line_ends([p.id for p in results])
         except SearchkitError as exc:
             raise ToolError(str(exc)) from exc
-        return _dumps(compact_results(results, ends))
+        out = compact_results(results, ends, obsidian=links)
+        for warning in live.warnings():
+            out["warning"] = warning
+        return _dumps(out)
 
     @server.tool(description=READ_DOC, annotations=read_only, structured_output=False)
     def read(
         path: str,
         start_line: Annotated[int, Field(ge=1)] = 1,
         max_lines: Annotated[int, Field(ge=1, le=500)] = 80,
+        raw: bool = False,
     ) -> str:
         try:
             window = live.read(path, start_line, max_lines)
         except SearchkitError as exc:
             raise ToolError(str(exc)) from exc
         head = f"{window.path} lines {window.start}-{window.end} of {window.total}"
-        body = window.numbered()
+        body = window.numbered(raw=raw)
         tail = (
             f"\n[more: read(path, start_line={window.next_start})]"
             if window.next_start else "\n[end of note]"
@@ -178,9 +193,138 @@ def run_stdio(
     """Serve MCP on stdin/stdout until the client closes stdin."""
     live = LiveIndex(index_dir, vault, on_error=on_error, on_report=on_report)
     try:
-        build_server(live).run("stdio")
+        serve_stdio(build_server(live))
     finally:
         live.close()
+
+
+class Unavailable:
+    """Stands in for a `LiveIndex` that could not open: every tool answers `reason`.
+
+    Desktop clients start servers with no arguments from `/`; exiting would show the user
+    only "Connection closed", while a tool error reaches the agent and the user."""
+
+    watching = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise SearchkitError(self.reason)
+
+    search = read = status = line_ends = _fail
+
+    def warnings(self) -> list[str]:
+        return []
+
+
+def run_stdio_unavailable(reason: str) -> None:
+    """Serve MCP whose tools all answer `reason` (an index that could not be opened)."""
+    serve_stdio(build_server(Unavailable(reason)))  # type: ignore[arg-type]
+
+
+def serve_stdio(server: Any) -> None:
+    """Run `server` on stdin/stdout, answering malformed input with JSON-RPC errors.
+
+    The SDK's own stdio transport drops a line it cannot parse (or whose strings hold
+    lone surrogates) without an answer, and the client waits forever for one: here
+    such a line gets -32700 (not JSON, not UTF-8) or -32600 (not a request) at once.
+    """
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def main() -> None:
+        with _claimed_stdio() as (raw_in, raw_out):
+            out = _LineWriter(raw_out)
+            lines = _CheckedLines(raw_in, out)
+            async with stdio_server(stdin=lines, stdout=out) as (read, write):  # type: ignore[arg-type]
+                low = server._lowlevel_server  # what MCPServer.run_stdio_async runs
+                await low.run(read, write, low.create_initialization_options())
+
+    anyio.run(main)
+
+
+@contextlib.contextmanager
+def _claimed_stdio() -> Iterator[tuple[Any, Any]]:
+    """Private copies of fds 0 and 1 for the wire; while serving, fd 0 reads /dev/null and
+    fd 1 writes to stderr, so stray output of a library never corrupts the protocol."""
+    import anyio
+
+    wire_in, wire_out = os.dup(0), os.dup(1)
+    saved_in, saved_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    try:
+        with open(wire_in, "rb", buffering=0) as fin, open(wire_out, "wb", buffering=0) as fout:
+            yield anyio.wrap_file(fin), anyio.wrap_file(fout)
+    finally:
+        os.dup2(saved_in, 0)
+        os.dup2(saved_out, 1)
+        os.close(saved_in)
+        os.close(saved_out)
+
+
+class _LineWriter:
+    """The SDK's stdout: whole lines, one writer at a time (the SDK and our errors)."""
+
+    def __init__(self, raw: Any) -> None:
+        import anyio
+
+        self._raw = raw
+        self._lock = anyio.Lock()
+
+    async def write(self, text: str) -> None:
+        data = text.encode("utf-8", errors="backslashreplace")
+        async with self._lock:
+            await self._raw.write(data)
+
+    async def flush(self) -> None:
+        pass  # unbuffered
+
+    async def error(self, ident: Any, code: int, message: str) -> None:
+        await self.write(_dumps({"jsonrpc": "2.0", "id": ident,
+                                 "error": {"code": code, "message": message}}) + "\n")
+
+
+class _CheckedLines:
+    """stdin as the SDK reads it (an async iterable of lines), without the lines it would
+    drop unanswered: those are answered here."""
+
+    def __init__(self, raw: Any, out: _LineWriter) -> None:
+        self._raw = raw
+        self._out = out
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[str]:
+        from mcp_types import jsonrpc_message_adapter
+
+        async for raw in self._raw:
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+                data = json.loads(line)
+            except ValueError:  # UnicodeDecodeError included
+                await self._out.error(None, -32700, "parse error: not a JSON text in UTF-8")
+                continue
+            ident = data.get("id") if isinstance(data, dict) else None
+            if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+                ident = None
+            try:
+                line.encode("utf-8")  # a lone surrogate escaped as \\udXXX survives json
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+                jsonrpc_message_adapter.validate_json(line, by_name=False)
+            except (UnicodeError, ValueError) as exc:
+                problem = ("a string holds a lone surrogate (not Unicode text)"
+                           if isinstance(exc, UnicodeError) else "not a JSON-RPC 2.0 message")
+                if ident is not None or not isinstance(data, dict) or "method" not in data:
+                    await self._out.error(ident, -32600, f"invalid request: {problem}")
+                continue
+            yield line
 
 
 async def tool_definitions(live: LiveIndex) -> list[dict[str, Any]]:

@@ -14,8 +14,11 @@ of the package (stdlib only).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +42,37 @@ class ServerInfo:
     token: str | None
     index_dir: str
     vault: str
+    # A per-run secret: the server proves with it that it is the one that wrote this file
+    # (`proof`), so a stale file naming a port someone else holds now is not believed.
+    secret: str = ""
+    # The server process's start time (Linux: clock ticks after boot), so a reused pid
+    # does not pass for the server.
+    started: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "pid": self.pid, "host": self.host, "port": self.port, "token": self.token,
-            "index_dir": self.index_dir, "vault": self.vault,
+            "index_dir": self.index_dir, "vault": self.vault, "secret": self.secret,
+            "started": self.started,
         }
+
+
+PROOF_HEADER = "X-Searchkit-Nonce"
+
+
+def proof(secret: str, nonce: str) -> str:
+    """What a server answers to a nonce: only the writer of the discovery file knows it."""
+    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def process_started(pid: int) -> int | None:
+    """When process `pid` started (Linux /proc; None elsewhere or if there is no such)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])  # field 22, counted after the command name's ")"
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -60,7 +88,11 @@ class RemoteResults(list):  # list of passages, like `SearchResults`
 
     def __init__(self, passages: Sequence[Any], data: Mapping[str, Any]) -> None:
         super().__init__(passages)
-        self.raw = data  # the server's JSON: the CLI's `--json` output, as is
+        raw = dict(data)
+        # What the server could not do (a refused or failed refresh): printed to stderr
+        # by the CLI, as a local search prints it, and kept out of the `--json` output.
+        self.warnings = [str(w) for w in raw.pop("warnings", None) or ()]
+        self.raw = raw  # the server's JSON: the CLI's `--json` output, as is
         self.query = str(data["query"])
         self.total = int(data["total"])
         self.total_exact = bool(data.get("total_exact"))
@@ -96,15 +128,59 @@ def remove_server_info(index_dir: Path, pid: int) -> None:
 
 
 def read_server_info(index_dir: Path) -> ServerInfo | None:
+    """The discovery file, if this user wrote it and nobody else can read or change it.
+
+    A file in a cloned or shared folder may be planted: it would send the query (and any
+    token) wherever it says. Only a regular file owned by us, mode 0600, is believed.
+    """
     try:
-        data = json.loads((index_dir / SERVE_FILE).read_text(encoding="utf-8"))
+        fd = os.open(index_dir / SERVE_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+                return None
+            if hasattr(os, "getuid") and st.st_uid != os.getuid():
+                return None
+            data = json.loads(f.read(65536).decode("utf-8"))
+        started = data.get("started")
         return ServerInfo(
             pid=int(data["pid"]), host=str(data["host"]), port=int(data["port"]),
             token=data.get("token") or None, index_dir=str(data["index_dir"]),
-            vault=str(data["vault"]),
+            vault=str(data["vault"]), secret=str(data.get("secret") or ""),
+            started=int(started) if started is not None else None,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+_LOOPBACK = ("localhost", "::1")
+
+
+def _trusted(info: ServerInfo, index_dir: Path) -> bool:
+    """Whether `info` names a live server of ours, on this machine, for this index."""
+    if not (info.host in _LOOPBACK or info.host.startswith("127.")):
+        return False
+    if not info.secret:
+        return False
+    try:  # the file must be about the index it sits in (not copied from another)
+        if Path(info.index_dir).resolve() != index_dir.resolve():
+            return False
+    except OSError:
+        return False
+    if not _alive(info.pid):
+        return False
+    if os.path.isdir("/proc"):  # Linux: the pid must be ours and the same process
+        try:
+            if hasattr(os, "getuid") and os.stat(f"/proc/{info.pid}").st_uid != os.getuid():
+                return False
+        except OSError:
+            return False
+        if info.started is None or process_started(info.pid) != info.started:
+            return False
+    return True
 
 
 def _alive(pid: int) -> bool:
@@ -131,15 +207,20 @@ def remote_search(
         return None
     index_dir = Path(index_dir).expanduser().absolute()
     info = read_server_info(index_dir)
-    if info is None or not _alive(info.pid):
+    if info is None or not _trusted(info, index_dir):
         return None
     if vault is not None and str(Path(vault).expanduser().resolve()) != info.vault:
         return None  # another vault: the local path reports the mismatch properly
-    answer = _get(info, "/search", params)
+    nonce = os.urandom(16).hex()
+    answer = _get(info, "/search", params, nonce)
     if answer is None:
         return None
     status, data = answer
-    if status == 400 and data.get("kind") == "QuerySyntaxError":
+    if not isinstance(data, dict) or not hmac.compare_digest(
+        str(data.pop("proof", "")), proof(info.secret, nonce)
+    ):
+        return None  # not the server that wrote the file: never print its answer
+    if status == 400 and data.get("kind") == "query":
         # The one error the local path would report the same way; for anything else
         # (a missing index, a version problem) the local path gives the full story.
         return RemoteError(str(data["kind"]), str(data.get("error")))
@@ -151,7 +232,9 @@ def remote_search(
         return None
 
 
-def _get(info: ServerInfo, route: str, params: Mapping[str, Any]) -> tuple[int, Any] | None:
+def _get(
+    info: ServerInfo, route: str, params: Mapping[str, Any], nonce: str
+) -> tuple[int, Any] | None:
     query: list[tuple[str, str]] = []
     for key, value in params.items():
         if value is None or value == () or value == []:
@@ -168,6 +251,7 @@ def _get(info: ServerInfo, route: str, params: Mapping[str, Any]) -> tuple[int, 
         f"Host: {host}:{info.port}",
         "Accept: application/json",
         "Connection: close",
+        f"{PROOF_HEADER}: {nonce}",
     ]
     if info.token:
         lines.append(f"Authorization: Bearer {info.token}")

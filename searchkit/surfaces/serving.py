@@ -39,14 +39,18 @@ class LiveIndex:
     ) -> None:
         self.ix: SearchIndex = open_index(index_dir, vault)
         if not self.ix.exists():
-            raise IndexNotFoundError(
-                f"no index at {self.ix.index_dir}; build it with `searchkit index VAULT`"
+            raise IndexNotFoundError(  # the command that builds *this* index, as search says
+                f"no index at {self.ix.index_dir}; build it with "
+                f"`{self.ix.fix_command('VAULT')}`"
             )
         self._vault_arg = vault
         self._on_report = on_report
         self._on_error = on_error
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # What a search must say about freshness (the warm CLI prints it as a local search
+        # would): the last failed update's error, cleared by the next good one.
+        self._problem: str | None = None
         self.watching = False
         if watch:
             self.watching = True
@@ -80,13 +84,19 @@ class LiveIndex:
                 self._on_report(r)
 
         def error(exc: SearchkitError) -> None:
+            self._problem = str(exc)
             if self._on_error is not None:
-                self._on_error(exc)  # a locked or broken update: the next change retries
+                self._on_error(exc)  # a locked or broken update: the watcher retries it
+
+        def state(dirty: bool) -> None:
+            if not dirty:
+                self._problem = None
 
         try:
             watch_vault(
                 self.ix.index_dir, self._vault_arg, report, debounce_ms=WATCH_DEBOUNCE_MS,
                 stop_event=self._stop, lock_timeout=REFRESH_LOCK_TIMEOUT, on_error=error,
+                on_state=state,
             )
         except Exception as exc:  # the watcher cannot run here: refresh per request instead
             self.watching = False
@@ -95,7 +105,18 @@ class LiveIndex:
 
     def _fresh(self) -> None:
         if not self.watching:
-            self.ix.refresh()
+            try:
+                self.ix.refresh()
+            except SearchkitError as exc:  # a stale answer beats none: say so, search on
+                self._problem = str(exc)
+            else:
+                self._problem = None
+
+    def warnings(self) -> list[str]:
+        """What a search answered now must warn about, worded as the local CLI words it."""
+        if self._problem is not None:
+            return [f"could not refresh the index: {self._problem}"]
+        return []
 
     # -- requests ------------------------------------------------------------------------
 

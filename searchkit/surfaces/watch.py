@@ -7,11 +7,18 @@ stop event, so this module is only a filter and a loop. Each batch runs one
 `update_index`, which already diffs the vault against the index: the events only say
 *when* to look, never *what* to index, so a missed or coalesced event cannot leave the
 index wrong.
+
+Events can still fail to come (a vault folder replaced under the watcher, a remount, an
+event queue overflow) and an update can fail (another writer holds the lock). So the loop
+keeps a dirty flag: an update that did not go through is retried with backoff until one
+does, the vault's identity is checked every second (a new folder in its place re-arms the
+watcher), and every `recheck_seconds` the vault is diffed by stat as a safety net.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +32,14 @@ DEFAULT_DEBOUNCE_MS = 500
 
 
 class VaultChangeFilter:
-    """Which file events can matter to the index: notes and folders outside hidden folders
-    and outside the index directory (which may live inside the vault), plus the vault's
-    `.searchkitignore`."""
+    """Which file events can matter to the index: anything that is or may contain a note,
+    outside hidden folders and outside the index directory (which may live inside the
+    vault), plus the vault's `.searchkitignore`.
+
+    A folder may have a dot in its name (`Project v1.2`, `2024.05`), and once renamed or
+    deleted a path cannot be asked whether it was a folder: only a path that exists now as
+    a file of another kind is left out.
+    """
 
     def __init__(self, vault: Path, index_dir: Path) -> None:
         self.vault = vault
@@ -45,8 +57,19 @@ class VaultChangeFilter:
             return True
         if any(part.startswith(".") for part in rel.parts):
             return False
-        # A folder event (rename, delete) has no suffix; other files can't be notes.
-        return not p.suffix or p.suffix.lower() in NOTE_SUFFIXES
+        if p.suffix.lower() in NOTE_SUFFIXES:
+            return True
+        try:
+            return not p.is_file() or p.is_dir()
+        except OSError:
+            return True
+
+
+# The watcher wakes at least this often to retry, check the vault's identity and time.
+WAKE_MS = 1000
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 30.0
+DEFAULT_RECHECK_SECONDS = 60.0
 
 
 def watch_vault(
@@ -58,33 +81,101 @@ def watch_vault(
     stop_event: threading.Event | None = None,
     lock_timeout: float = 10.0,
     on_error: Callable[[SearchkitError], None] | None = None,
+    recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+    on_state: Callable[[bool], None] | None = None,
 ) -> None:
     """Update the index now, then again after every (debounced) batch of vault changes.
 
-    `on_report` gets each `UpdateReport`, the first one included. Returns when
-    `stop_event` is set or on Ctrl-C (an update cut short by Ctrl-C leaves the last
+    `on_report` gets the first `UpdateReport` and each later one that changed something.
+    Returns when `stop_event` is set or on Ctrl-C (an update cut short by Ctrl-C leaves the last
     committed index, and the next update finishes the job). Errors of one update go to
-    `on_error` and watching goes on; without `on_error` they are raised.
+    `on_error`, and the update is retried (0.5 s, doubling to 30 s) until one succeeds;
+    without `on_error` they are raised. `on_state(dirty)` is told whenever the index
+    is known to lag the vault (True) or to match it again (False).
     """
     import watchfiles
 
     index_path = Path(index_dir).absolute()
     vault_path = _vault_of(index_path, vault)
     watch_filter = VaultChangeFilter(vault_path, index_path.resolve())
+    state = _State(on_state)
+    stop = stop_event or threading.Event()
     try:
-        _update(index_path, vault, on_report, lock_timeout, on_error)
-        for _changes in watchfiles.watch(
-            vault_path,
-            watch_filter=watch_filter,
-            debounce=debounce_ms,
-            stop_event=stop_event,
-            raise_interrupt=False,
-        ):
-            if stop_event is not None and stop_event.is_set():
-                return
-            _update(index_path, vault, on_report, lock_timeout, on_error)
+        _update(index_path, vault, on_report, lock_timeout, on_error, state, first=True)
+        while not stop.is_set():
+            identity = _identity(vault_path)
+            if identity is None:  # the vault is gone for now (moved, unmounted): wait
+                state.mark()
+                stop.wait(WAKE_MS / 1000)
+                continue
+            rearm = False
+            last_check = time.monotonic()
+            try:
+                for changes in watchfiles.watch(
+                    vault_path, watch_filter=watch_filter, debounce=debounce_ms,
+                    stop_event=stop, raise_interrupt=False, rust_timeout=WAKE_MS,
+                    yield_on_timeout=True,
+                ):  # fmt: skip
+                    if stop.is_set():
+                        return
+                    now = time.monotonic()
+                    if _identity(vault_path) != identity:
+                        state.mark()  # another folder in its place: watch that one
+                        rearm = True
+                    if changes:
+                        state.mark()
+                    elif now - last_check >= recheck_seconds:
+                        state.mark()  # the safety net: a stat diff finds what no event said
+                    if state.dirty and now >= state.retry_at:
+                        last_check = now
+                        _update(index_path, vault, on_report, lock_timeout, on_error, state)
+                    if rearm:
+                        break
+            except (OSError, RuntimeError):  # the watch itself failed (its root removed)
+                if _identity(vault_path) == identity and on_error is None:
+                    raise
+                state.mark()
+                stop.wait(WAKE_MS / 1000)
+            if state.dirty and not stop.is_set():
+                _update(index_path, vault, on_report, lock_timeout, on_error, state)
     except KeyboardInterrupt:
         return
+
+
+class _State:
+    """The dirty flag and the retry backoff of one watcher."""
+
+    def __init__(self, on_state: Callable[[bool], None] | None) -> None:
+        self.dirty = True
+        self.retry_at = 0.0
+        self.backoff = RETRY_FIRST_SECONDS
+        self._on_state = on_state
+
+    def mark(self) -> None:
+        if not self.dirty and self._on_state is not None:
+            self._on_state(True)
+        self.dirty = True
+
+    def failed(self) -> None:
+        self.retry_at = time.monotonic() + self.backoff
+        self.backoff = min(self.backoff * 2, RETRY_MAX_SECONDS)
+        if self._on_state is not None:
+            self._on_state(True)
+
+    def done(self) -> None:
+        self.dirty = False
+        self.retry_at = 0.0
+        self.backoff = RETRY_FIRST_SECONDS
+        if self._on_state is not None:
+            self._on_state(False)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _vault_of(index_dir: Path, vault: str | Path | None) -> Path:
@@ -102,12 +193,19 @@ def _update(
     on_report: Callable[[UpdateReport], None],
     lock_timeout: float,
     on_error: Callable[[SearchkitError], None] | None,
+    state: _State,
+    first: bool = False,
 ) -> None:
+    # A change made while the diff runs arrives as an event after it and marks the flag
+    # again: nothing made during an update is lost.
     try:
         report = update_index(index_dir, vault, lock_timeout=lock_timeout)
     except SearchkitError as exc:
+        state.failed()
         if on_error is None:
             raise
         on_error(exc)
         return
-    on_report(report)
+    state.done()
+    if first or report.added or report.changed or report.removed or report.rebuilt:
+        on_report(report)  # retries and safety-net checks that found nothing stay quiet
