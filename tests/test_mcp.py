@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.client import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, get_default_environment
 from vaults import RUST, SLEEP
 
 import searchkit
@@ -38,6 +38,8 @@ def built(tmp_path: Path) -> tuple[Path, Path]:
 def run_session(index: Path, body: Callable[[Client], Awaitable[None]]) -> None:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "searchkit", "mcp", "--index", str(index)],
+        # The SDK passes only a few variables on; words only, as conftest.py sets it.
+        env={**get_default_environment(), "SEARCHKIT_SEMANTIC": "off"},
     )
 
     async def main() -> None:

@@ -53,6 +53,11 @@ NOTES = {
 PARAPHRASE = "fear of public speaking"
 
 
+@pytest.fixture(autouse=True)
+def _semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHKIT_SEMANTIC", "on")  # conftest.py turns it off elsewhere
+
+
 @pytest.fixture
 def vault(tmp_path: Path) -> Path:
     return write_vault(tmp_path / "vault", NOTES)
@@ -71,7 +76,7 @@ def built(vault: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
-    for var in ("SEARCHKIT_INDEX", "SEARCHKIT_VAULT", "SEARCHKIT_SEMANTIC", "COLUMNS"):
+    for var in ("SEARCHKIT_INDEX", "SEARCHKIT_VAULT", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SEARCHKIT_NO_SERVER", "1")
@@ -128,10 +133,11 @@ def test_hard_constraints_hold_for_passages_found_by_meaning(built: Path):
         assert all(p.path != "talks.md" for p in ix.search("fearr~ publi* speak*"))
 
 
-def test_no_semantic_opt_out_and_config(run, vault: Path):
+def test_no_semantic_opt_out_and_config(run, vault: Path, monkeypatch: pytest.MonkeyPatch):
     result = run("index", str(vault), "--no-semantic")
     assert "Embedded" not in result.output
     assert "semantic     on" in run("status").output
+    monkeypatch.delenv("SEARCHKIT_SEMANTIC")  # the config file decides from here
     assert "0 of 7 passages embedded (0 %)" in run("status").output
     assert "Stage fright" not in run("search", PARAPHRASE).output  # no vectors: words only
     assert run("config", "semantic", "off").exit_code == 0
@@ -286,3 +292,63 @@ def test_time_budget_embeds_in_slices(vault: Path, tmp_path: Path,
         assert (first.embedded, first.remaining) == (3, 4)
         rest = ix.embed()
         assert (rest.embedded, rest.remaining, rest.with_vectors) == (4, 0, 7)
+
+
+def _eventually(check, seconds: float = 90.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_a_live_index_embeds_new_passages_in_the_background(vault: Path, tmp_path: Path):
+    from searchkit.surfaces.serving import LiveIndex
+
+    index = tmp_path / "index"
+    with searchkit.open_index(index, vault=vault) as ix:
+        ix.update()  # words only: the server gives the vectors
+    with LiveIndex(index, vault, watch=False) as live:
+        assert _eventually(lambda: live.ix.semantic_status().embedded == 7)
+        assert live.search(PARAPHRASE)[0].heading_path == ("Stage fright",)
+        (vault / "new.md").write_text("# Lakes\n\n## Ice\nSkating on frozen ponds in winter.\n")
+        live.search("ponds")  # refreshes (no watcher here), which wakes the embedder
+        assert _eventually(lambda: live.ix.semantic_status().embedded == 8)
+
+
+def test_mcp_takes_the_mode(built: Path):
+    from test_alwayson import INIT, INITED, _mcp_lines, _tool
+
+    answers, _ = _mcp_lines(["--index", str(built)], [
+        INIT, INITED,
+        _tool(1, "search", query=PARAPHRASE, mode="semantic"),
+        _tool(2, "search", query=PARAPHRASE, mode="nonsense"),
+    ], expect=3)
+    by_id = {a["id"]: a for a in answers if a.get("id")}
+    found = json.loads(by_id[1]["result"]["content"][0]["text"])["results"]
+    assert found[0]["heading"] == ["Stage fright"]
+    assert by_id[2].get("error") or by_id[2]["result"]["isError"]
+
+
+def test_http_takes_the_mode(built: Path, vault: Path):
+    from test_http import SERVE_FILE, TOKEN, Server
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "serve", "--index", str(built), "--port", "0",
+         "--token", TOKEN], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        info = built / SERVE_FILE
+        assert _eventually(info.exists, 30)
+        server = Server(vault, built, json.loads(info.read_text())["port"], proc)
+        status, data = server.get("/search", q=PARAPHRASE, mode="semantic")
+        assert status == 200 and data["results"][0]["heading_path"] == ["Stage fright"]
+        assert data["semantic"]["mode"] == "semantic"
+        status, data = server.get("/search", q=PARAPHRASE, mode="lexical")
+        assert status == 200 and data["semantic"] is None
+        status, data = server.get("/search", q=PARAPHRASE, mode="vector")
+        assert status == 400 and "mode" in data["error"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)

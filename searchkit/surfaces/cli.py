@@ -416,12 +416,11 @@ def search_cmd(
                       offset=offset, per_note=per_note, explain=explain, tag=list(tag),
                       path=path_, callout=callout, kind=kind, mode=rank_mode)
         return
-    if rank_mode == "hybrid":  # the server's default ranking
-        _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
-            index_dir, vault_opt, as_json, explain, color, q=text, limit=limit,
-            offset=offset, per_note=per_note, tag=list(tag), path=path_, callout=callout,
-            kind=kind,
-        )
+    _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
+        index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
+        per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
+        mode=rank_mode,
+    )
     ix = _open(index_dir, vault_opt, as_json)
     try:
         if not no_refresh and ix.exists():
@@ -728,12 +727,17 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
         raise click.UsageError(f"no index at {ix.index_dir} yet: name the vault to watch")
     click.echo(f"Watching {ix.vault} (Ctrl-C to stop)…", err=True)
 
+    from .serving import BackgroundEmbedder
+
+    def on_error(exc: Exception) -> None:
+        click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
+
+    embedder = BackgroundEmbedder(ix, on_error=on_error)  # vectors for new passages
+
     def on_report(r: Any) -> None:
         warn_all(r.warnings)
         click.echo(time.strftime("%H:%M:%S ") + update_summary(r))
-
-    def on_error(exc: SearchkitError) -> None:
-        click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
+        embedder.poke()
 
     # watchfiles logs its own "stopping" line at Ctrl-C, before ours: ours is enough.
     import logging
@@ -746,6 +750,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     except KeyboardInterrupt:
         pass
     finally:
+        embedder.close()
         ix.close()
     click.echo("Stopped watching.", err=True)
 

@@ -2,7 +2,7 @@
 
 Starlette routes run by uvicorn (both come with the `mcp` SDK), three GET endpoints:
 
-- `/search?q=…&limit=&offset=&per_note=&tag=&path=&callout=&kind=&explain=` → the CLI's
+- `/search?q=…&limit=&offset=&per_note=&tag=&path=&callout=&kind=&explain=&mode=` → the CLI's
   `--json` shape (full `Passage.to_dict()` rows, which the warm CLI
   uses it to print exactly what a local search prints);
 - `/read?path=…&start=…&lines=…` → numbered lines of an indexed note;
@@ -171,7 +171,8 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
 #   not_found (404, a note or route), method (405), refused (403), unauthorized (401),
 #   unavailable (503: no index, a locked, broken or outdated one), internal (500).
 ENDPOINTS = {
-    "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain: ranked passages",
+    "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain, "
+               "mode (hybrid|lexical|semantic): ranked passages",
     "/read": "path, start, lines: numbered lines of an indexed note",
     "/status": "what is indexed and how fresh it is",
 }
@@ -225,6 +226,9 @@ def create_app(
             kind = params.get("kind") or None
             if kind is not None and kind not in KINDS:
                 raise _BadRequest(f"kind must be one of {', '.join(KINDS)}")
+            mode = params.get("mode") or "hybrid"
+            if mode not in ("hybrid", "lexical", "semantic"):
+                raise _BadRequest("mode must be one of hybrid, lexical, semantic")
             results = live.search(
                 query,
                 limit=_int(params, "limit", 10, 1, 1000),
@@ -235,6 +239,7 @@ def create_app(
                 path=params.get("path") or None,
                 callout=params.get("callout") or None,
                 kind=kind,
+                mode=mode,
             )
             out = results_json(results, live.vault, live.ix.index_dir)
             warnings = live.warnings()

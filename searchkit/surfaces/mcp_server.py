@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -37,7 +37,9 @@ SEARCH_DOC = (
     'Query syntax: words (all ranked first), "exact phrase", OR, -word, prefix*, '
     "fields title: heading: tag: path:. Filters: path (prefix or glob), tag, callout "
     "(type, e.g. tip), kind (intro|section|callout). per_note: max passages per note. "
-    "offset: skip that many (the next page). links: add obsidian:// URIs."
+    "offset: skip that many (the next page). links: add obsidian:// URIs. "
+    "mode: hybrid (words and meaning, the default), lexical (words only) or semantic "
+    "(meaning only): paraphrases are found by meaning."
 )
 READ_DOC = (
     "Read numbered lines of a note from the vault: path as `search` returns it, "
@@ -128,13 +130,14 @@ def build_server(live: LiveIndex) -> Any:
         callout: str = "",
         kind: str = "",
         links: bool = False,
+        mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
     ) -> str:
         if kind and kind not in KINDS:
             raise ToolError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         try:
             results = live.search(
                 query, limit=limit, offset=offset, per_note=per_note, path=path or None,
-                tag=tag or None, callout=callout or None, kind=kind or None,
+                tag=tag or None, callout=callout or None, kind=kind or None, mode=mode,
             )
             ends = live.line_ends([p.id for p in results])
         except SearchkitError as exc:

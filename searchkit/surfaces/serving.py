@@ -37,7 +37,12 @@ class LiveIndex:
         on_report: Callable[[UpdateReport], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        self.ix: SearchIndex = open_index(index_dir, vault)
+        from ..store.locate import semantic_enabled
+
+        # Search by meaning as the CLI has it: on unless `semantic off` in the config or env.
+        self.ix: SearchIndex = open_index(
+            index_dir, vault, embedder="auto" if semantic_enabled() else None
+        )
         if not self.ix.exists():
             raise IndexNotFoundError(  # the command that builds *this* index, as search says
                 f"no index at {self.ix.index_dir}; build it with "
@@ -52,6 +57,8 @@ class LiveIndex:
         # would): the last failed update's error, cleared by the next good one.
         self._problem: str | None = None
         self.watching = False
+        # Passages get vectors in the background, a slice at a time, after every update.
+        self.embedder = BackgroundEmbedder(self.ix, on_error=on_error)
         if watch:
             self.watching = True
             self._thread = threading.Thread(target=self._watch, name="searchkit-watch",
@@ -62,6 +69,7 @@ class LiveIndex:
 
     def close(self) -> None:
         self._stop.set()
+        self.embedder.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.ix.close()
@@ -80,6 +88,7 @@ class LiveIndex:
         from .watch import watch_vault
 
         def report(r: UpdateReport) -> None:
+            self.embedder.poke()
             if self._on_report is not None:
                 self._on_report(r)
 
@@ -106,7 +115,8 @@ class LiveIndex:
     def _fresh(self) -> None:
         if not self.watching:
             try:
-                self.ix.refresh()
+                if self.ix.refresh() is not None:
+                    self.embedder.poke()
             except SearchkitError as exc:  # a stale answer beats none: say so, search on
                 self._problem = str(exc)
             else:
@@ -133,3 +143,53 @@ class LiveIndex:
 
     def line_ends(self, chunk_ids: list[str]) -> dict[str, int]:
         return self.ix.line_ends(chunk_ids)
+
+
+class BackgroundEmbedder:
+    """Gives new passages vectors in a background thread, `SLICE` seconds at a time, so a
+    long first pass never holds up note updates or searches for long; `poke()` after an
+    update starts the next pass. Stops for good when search by meaning is off."""
+
+    SLICE = 10.0  # seconds of embedding before the thread looks up again
+    RECHECK = 60.0  # seconds between passes with no poke (another process may have indexed)
+    RETRY = 5.0  # seconds to wait when another process holds the embedding lock
+
+    def __init__(self, ix: SearchIndex,
+                 on_error: Callable[[Exception], None] | None = None) -> None:  # fmt: skip
+        self.ix = ix
+        self._on_error = on_error
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.remaining: int | None = None  # passages left without a vector, once known
+        self._thread = threading.Thread(target=self._run, name="searchkit-embed", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=self.SLICE + 5)
+
+    def _run(self) -> None:
+        from ..errors import IndexLockedError, SemanticUnavailableError
+
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                report = self.ix.embed(max_seconds=self.SLICE, lock_timeout=0.5)
+            except SemanticUnavailableError:
+                return  # off, or not installed: nothing to do in this process
+            except IndexLockedError:
+                self._stop.wait(self.RETRY)  # `searchkit index` is embedding: let it
+                continue
+            except Exception as exc:  # the next update may fix it; say so and go on
+                if self._on_error is not None:
+                    self._on_error(exc)
+                self._stop.wait(self.RETRY)
+                continue
+            self.remaining = report.remaining
+            if report.remaining:
+                continue  # more to do: next slice (searches ran meanwhile)
+            self._wake.wait(self.RECHECK)
