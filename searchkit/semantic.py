@@ -155,6 +155,11 @@ class Semantic:
         """For one search: (the vectors' side and the mode, or None for words only) and
         what the results say about it (`SearchResults.semantic`)."""
         side = self.side(searcher)
+        mismatch = self._mismatch() if side is not None else None
+        if mismatch is not None:
+            if mode == "semantic":
+                raise SemanticUnavailableError(mismatch)
+            return None, None  # words only; `status` says why
         if side is None:
             if mode == "semantic":
                 raise SemanticUnavailableError(
@@ -167,6 +172,20 @@ class Semantic:
             "mode": mode, "embedded": embedded, "passages": passages,
             "share": round(embedded / passages, 4) if passages else 0.0,
         }
+
+    def _mismatch(self) -> str | None:
+        """Why the stored vectors cannot be compared with this model's query vectors (made
+        by another model or version), or None."""
+        emb = self.embedder()
+        store = self.store()
+        if emb is None or store is None:
+            return self._problem
+        if store.key != _embedding.store_for(self.index_dir, emb).key:
+            return (
+                f"the index's vectors were made by another model ({store.key}); run "
+                "`searchkit index` to embed the passages again"
+            )
+        return None
 
     def _doc_rows(self, searcher: Any, vectors: Vectors) -> tuple[np.ndarray, int, int]:
         """Each document's row in the vectors (-1: none), and (embedded, passages)."""
@@ -192,14 +211,9 @@ class Semantic:
         emb = self.embedder()
         if emb is None:
             raise SemanticUnavailableError(self._problem or "no embedder")
-        store = self.store()
-        if store is not None and store.key != _embedding.store_for(self.index_dir, emb).key:
-            # The vectors were made by another model (or version): comparing a query
-            # vector with them would rank by noise.
-            raise SemanticUnavailableError(
-                f"the index's vectors were made by another model ({store.key}); run "
-                "`searchkit index` to embed the passages again"
-            )
+        problem = self._mismatch()
+        if problem is not None:  # comparing with another model's vectors ranks by noise
+            raise SemanticUnavailableError(problem)
         vec = np.asarray(emb.embed_query(text), dtype=np.float32).reshape(-1)
         vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
         with self._lock:
@@ -221,6 +235,9 @@ class Semantic:
         emb = self.embedder()
         if emb is None:
             return SemanticStatus(False, None, 0, 0, problem)
+        mismatch = self._mismatch()
+        if mismatch is not None:
+            return SemanticStatus(False, emb.name, 0, 0, mismatch)
         embedded, passages = self.coverage(searcher) if searcher is not None else (0, 0)
         return SemanticStatus(True, emb.name, embedded, passages)
 
@@ -235,10 +252,13 @@ class Semantic:
             raise SemanticUnavailableError(
                 f"search by meaning is off: {self._problem or 'no embedder'}"
             )
-        return _embedding.embed_index(
-            self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
-            open_searcher=open_searcher, max_seconds=max_seconds,
-        )
+        try:
+            return _embedding.embed_index(
+                self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
+                open_searcher=open_searcher, max_seconds=max_seconds,
+            )
+        finally:
+            self._store = None  # the pass records its model: read which store anew
 
 
 def check_mode(mode: Any) -> str:

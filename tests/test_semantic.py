@@ -352,3 +352,20 @@ def test_http_takes_the_mode(built: Path, vault: Path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_vectors_of_another_model_version_fall_back_to_words(built: Path):
+    model_file = built / "vectors" / "model.json"
+    record = json.loads(model_file.read_text())
+    folder = built / "vectors" / record["key"]
+    folder.rename(folder.with_name(record["key"] + "-old"))
+    model_file.write_text(json.dumps({**record, "key": record["key"] + "-old"}))
+    with searchkit.open_index(built) as ix:
+        results = ix.search("hippocampus")  # words only, no error
+        assert results and results.semantic is None
+        status = ix.semantic_status()
+        assert not status.enabled and "another model" in status.reason
+        with pytest.raises(SemanticUnavailableError, match="another model"):
+            ix.search("hippocampus", mode="semantic")
+        assert ix.embed().embedded == 7  # embedding again makes them usable
+        assert ix.search(PARAPHRASE).semantic["share"] == 1.0
