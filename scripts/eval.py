@@ -76,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     rb.add_argument("--reuse-index", action="store_const", const="no", dest="rebuild",
                     help="keep the cached indexes even if searchkit's indexing code changed "
                          "(by default they are rebuilt then)")
+    ap.add_argument("--no-embed", action="store_true",
+                    help="use the vectors the cached indexes have; embed nothing")
     ap.add_argument("--shared", type=Path, default=SHARED,
                     help="the shared folder (default: ../shared beside the repository)")
     ap.add_argument("--notes-queries", type=Path,
@@ -165,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     import searchkit
 
     settings = settings_from_args(a)  # bad flags fail here, before minutes of indexing
+    if a.no_embed:
+        import eval_common
+
+        eval_common.EMBED = False
     header = {
         "searchkit": str(Path(searchkit.__file__).parent),
         "checkout": checkout(),

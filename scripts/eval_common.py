@@ -263,8 +263,13 @@ def _build_progress(label: str) -> Callable[[Any], None]:
     return report
 
 
+# `--no-embed`: measure with the vectors the cached index already has (a first pass over a
+# large vault takes long on a laptop CPU; results then say how many passages have one).
+EMBED = True
+
+
 def ensure_index(
-    vault: Path, index_dir: Path, label: str, rebuild: str = "auto", embed: bool = True
+    vault: Path, index_dir: Path, label: str, rebuild: str = "auto", embed: bool | None = None
 ) -> float:
     """Build or refresh the searchkit index of `vault` in `index_dir`; return seconds spent.
 
@@ -295,8 +300,12 @@ def ensure_index(
             fresh = fresh or report.rebuilt or report.reason is not None
             log(f"{label}: searchkit index {report.notes:,} notes, {report.chunks:,} passages "
                 f"({report.seconds:.1f} s{', rebuilt' if report.rebuilt else ''})")
-        if embed:
+        if EMBED if embed is None else embed:
             _embed(ix, label)
+        else:
+            st = ix.semantic_status()
+            log(f"{label}: not embedding: {st.embedded:,} of {st.passages:,} passages have "
+                "a vector")
     if fresh:
         stamp.write_text(code + "\n")
     return time.perf_counter() - t0
