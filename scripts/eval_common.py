@@ -358,10 +358,14 @@ def semantic_side(index_dir: Path, searcher: Any, settings: Settings) -> Any:
         from searchkit.semantic import Semantic
     except ImportError:
         return None
-    side = Semantic(index_dir, "auto", settings.hybrid or DEFAULT_HYBRID).side(searcher)
+    meaning = Semantic(index_dir, "auto", settings.hybrid or DEFAULT_HYBRID)
+    side = meaning.side(searcher)
     if side is None:
         log(f"{index_dir}: no vectors: ranking by words only")
         return None
+    embedded, passages = meaning.coverage(searcher)
+    log(f"{index_dir}: {settings.mode} ranking, {embedded:,} of {passages:,} passages "
+        f"({100 * embedded / max(passages, 1):.0f} %) have a vector")
     return side, settings.mode
 
 
