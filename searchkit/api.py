@@ -283,13 +283,17 @@ class SearchIndex:
         per_note: int = DEFAULT_PER_NOTE,
         *,
         explain: bool = False,
+        sort: str = "score",
         **filters: FilterValue | None,
     ) -> SearchResults:
         """Ranked passages for `query` (a list of `Passage`, with `.total` and
         `.suggestion`).
 
         Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
-        `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`).
+        `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`),
+        `after`/`before` (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`: the note's frontmatter `date`
+        or `created`, else its modification time). `sort`: `score` (relevance), `modified`
+        or `created` (newest first, among the passages the query matches).
         Raises `InvalidArgumentError` for arguments the CLI refuses too (limit < 1,
         offset < 0, per_note < 0, an unknown filter or kind, a query that is not a
         string), `QuerySyntaxError` for a query that cannot be understood even as text or
@@ -297,6 +301,10 @@ class SearchIndex:
         nothing has been indexed yet.
         """
         clean = _check_search_args(query, limit, offset, per_note, filters)
+        if sort not in SORTS:
+            raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
+        if sort != "score":
+            clean["_sort"] = sort
         try:
             results = self._search(query, limit, offset, per_note, explain, clean)
         except SearchkitError:
@@ -313,7 +321,7 @@ class SearchIndex:
             ) from exc
         if not results and results.suggestion is None:
             searcher, _opened = self._searcher()
-            _explain_nothing(searcher, query, clean)
+            _explain_nothing(searcher, query, {k: v for k, v in clean.items() if k != "_sort"})
         return results
 
     def _search(
@@ -324,10 +332,12 @@ class SearchIndex:
             searcher, opened = self._searcher()
             # The meta read when the searcher was opened names the vault: no read per query.
             vault = self._vault or Path(opened.meta.vault)
+            filters = {k: v for k, v in clean.items() if k != "_sort"}
             try:
                 return search(
                     searcher, query, vault_name=vault.name, limit=limit, offset=offset,
-                    per_note=per_note, filters=clean or None, explain=explain,
+                    per_note=per_note, filters=filters or None, explain=explain,
+                    sort=clean.get("_sort", "score"),
                 )
             except SearchkitError:
                 raise
@@ -464,7 +474,8 @@ class _Opened:
     stamp: tuple[int, int, int]
 
 
-_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}
+_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has", "after", "before"}
+SORTS = ("score", "modified", "created")
 
 
 def _check_search_args(

@@ -433,3 +433,33 @@ def test_forget_deletes_the_index_not_the_notes(tmp_path):
     assert not list((tmp_path / "home" / "data" / "indexes").iterdir())
     assert run("search", "quokka", "--vault", str(vault)).exit_code == 2
     assert run("forget", str(vault)).exit_code == 2  # nothing left to forget
+
+
+# --- 21. dates: --after/--before and --sort ------------------------------------------------
+
+
+def test_after_before_and_sort_by_date(tmp_path):
+    import os
+
+    notes = {
+        "old.md": "---\ndate: 2021-03-04\n---\n# Old\n\nquokka quokka quokka facts.\n",
+        "new.md": "---\ncreated: 2024-06-01T10:00:00\n---\n# New\n\nquokka facts.\n",
+        "plain.md": "# Plain\n\nquokka notes.\n",
+    }
+    vault = write_vault(tmp_path / "v", notes)
+    os.utime(vault / "plain.md", (1_500_000_000, 1_500_000_000))  # 2017, no frontmatter date
+    os.utime(vault / "old.md", (1_700_000_000, 1_700_000_000))  # modified 2023
+    assert run("index", str(vault)).exit_code == 0
+    v = ["--vault", str(vault), "--files"]
+    assert run("search", "quokka", "--after", "2022", *v).stdout.split() == ["v/new.md"]
+    assert run("search", "quokka", "--before", "2021-03-04", *v).stdout.split() == [
+        "v/plain.md"]
+    assert sorted(run("search", "quokka", "--after", "2021-03-03", "--before", "2024-06",
+                      *v).stdout.split()) == ["v/old.md"]
+    assert run("search", "quokka", "--sort", "created", *v).stdout.split() == [
+        "v/new.md", "v/old.md", "v/plain.md"]
+    modified = run("search", "quokka", "--sort", "modified", *v).stdout.split()
+    assert modified[1:] == ["v/old.md", "v/plain.md"]
+    assert run("search", "quokka after:2022", *v).stdout.split() == ["v/new.md"]
+    bad = run("search", "quokka", "--after", "last tuesday", *v)
+    assert bad.exit_code == 2 and "not a date" in bad.output

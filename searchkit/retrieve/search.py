@@ -66,6 +66,7 @@ def search(
     tuning: Tuning | None = None,
     snippets: bool = True,
     params: RankParams | None = None,
+    sort: str = "score",
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
@@ -99,10 +100,11 @@ def search(
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            snippets, params or DEFAULT_PARAMS,
+            snippets, params or DEFAULT_PARAMS, sort,
         )
     # Filters and exclusions only: every passage they let through, newest first.
-    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed)
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed,
+                       "created" if sort == "created" else "mtime")
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
         _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
@@ -127,9 +129,10 @@ def _ranked(
     explain: bool,
     snippets: bool,
     params: RankParams,
+    sort: str = "score",
 ) -> SearchResults:
     """Score every passage the query matches (ranking.py), cap per note, rerank the top by
-    the whole-query phrase, and build the page."""
+    the whole-query phrase, and build the page (`sort`: by score, or newest first)."""
     # A word the index does not hold is searched as its correction too ("dopmaine" finds
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
@@ -160,8 +163,13 @@ def _ranked(
         for d, share in near.items():
             scores[d] *= 1.0 + params.proximity * share
         order = sorted(head, key=scores.__getitem__, reverse=True) + order[pool * 4 :]
+    dated = _dates(searcher, sort)
+    if dated is not None:  # newest first; the score still decides between equal dates
+        order.sort(key=lambda d: -dated[d])
     capped = _cap_docs(notes, order, per_note, pool)
     ranked = _phrase_rerank(searcher, [(scores[d], d) for d in capped], comp)
+    if dated is not None:
+        ranked.sort(key=lambda r: (-dated[r[2]], -r[0] * r[1]))
     page = ranked[offset:want]
     terms = {t for c in concepts for t in c.terms} if snippets else set()
     analyzer = searcher.schema["body"].analyzer
@@ -208,6 +216,18 @@ def _corrected(
     ], [(f.word, f.surface) for f in usable]
 
 
+def _dates(searcher: Any, sort: str) -> Any:
+    """Each passage's date for `sort` ("modified": the note's mtime, "created": its
+    frontmatter date, else mtime), indexable by docnum; None for sorting by score."""
+    if sort == "score":
+        return None
+    field = "created" if sort == "created" else "mtime"
+    reader = searcher.reader()
+    if not reader.has_column(field):  # an index from before `created` existed
+        field = "mtime"
+    return reader.column_reader(field)
+
+
 def _available(notes: list[Any], docs: list[int], per_note: int) -> int:
     """How many of `docs` the per-note cap lets through."""
     if per_note <= 0:
@@ -241,12 +261,14 @@ def _run(
     want: int,
     per_note: int,
     allowed: set[int] | None,
+    date: str = "mtime",
 ) -> tuple[list[Any], int]:
-    """Top hits of a Whoosh query (filter-only searches, sorted by date), per-note capped."""
+    """Top hits of a Whoosh query (filter-only searches, sorted by `date`), per-note
+    capped."""
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
-        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed, date)
         notes = ranking.stats_for(searcher).notes(searcher)
         keep = set(_cap_docs(notes, [h.docnum for h in hits], per_note, want))
         grouped = [h for h in hits if h.docnum in keep]
@@ -254,9 +276,9 @@ def _run(
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
         # results (CollapseCollector.count() raises AttributeError).
-        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed)
+        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed, date)
         return hits, total
-    hits, total, _ = _search(searcher, q, comp, want, None, allowed)
+    hits, total, _ = _search(searcher, q, comp, want, None, allowed, date)
     return hits, total
 
 
@@ -267,6 +289,7 @@ def _search(
     limit: int,
     collapse: int | None,
     allowed: set[int] | None,
+    date: str = "mtime",
 ) -> tuple[list[Any], int, bool]:
     """Top `limit` hits (only `allowed` documents, if given), the estimated match count,
     and whether every match was returned."""
@@ -276,7 +299,9 @@ def _search(
         kwargs["collapse_limit"] = collapse
     if not comp.scoring:
         # Only filters/negations: every score is 0, so show the most recently edited first.
-        kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
+        if date != "mtime" and not searcher.reader().has_column(date):
+            date = "mtime"  # an index from before `created` existed
+        kwargs["sortedby"] = sorting.FieldFacet(date, reverse=True)
     if comp.mask is not None:
         kwargs["mask"] = comp.mask
     if allowed is not None:

@@ -293,6 +293,12 @@ class _SearchCommand(click.Command):
 @click.option("--callout", help="Only callouts of this type (info, tip…).")
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
+@click.option("--after", metavar="DATE", help="Only notes dated after DATE (YYYY-MM-DD, "
+              "YYYY-MM, YYYY): frontmatter date/created, else modification time.")
+@click.option("--before", metavar="DATE", help="Only notes dated before DATE.")
+@click.option("--sort", type=click.Choice(["score", "modified", "created"]), default="score",
+              show_default=True, help="Order: relevance, or newest first by modification "
+              "time or by note date.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
 @click.option("--jsonl", "mode", flag_value="jsonl", help="A passage's JSON a line, as each "
               "is ready (the keys of --json's results).")
@@ -310,8 +316,9 @@ class _SearchCommand(click.Command):
 def search_cmd(
     query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
-    kind: str | None, as_json: bool, mode: str | None, template: str | None, explain: bool,
-    no_refresh: bool, color: bool | None,
+    kind: str | None, after: str | None, before: str | None, sort: str, as_json: bool,
+    mode: str | None, template: str | None, explain: bool, no_refresh: bool,
+    color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -336,12 +343,17 @@ def search_cmd(
     if mode is not None:
         _search_lines(index_dir, vault_opt, no_refresh, mode, template, q=text, limit=limit,
                       offset=offset, per_note=per_note, explain=explain, tag=list(tag),
-                      path=path_, callout=callout, kind=kind)
+                      path=path_, callout=callout, kind=kind, after=after, before=before,
+                      sort=sort)
         return
-    _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
-        index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
-        per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
-    )
+    dated = {k: v for k, v in (("after", after), ("before", before)) if v}
+    # Dates and sorting are not among the warm hand-off's parameters: search here.
+    no_server = bool(dated) or sort != "score"
+    if not no_server:
+        _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
+            index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
+            per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
+        )
     ix = _open(index_dir, vault_opt, as_json)
     try:
         if not no_refresh and ix.exists():
@@ -354,7 +366,7 @@ def search_cmd(
                 warn_all(report.warnings)
         results = ix.search(
             text, limit=limit, offset=offset, per_note=per_note, explain=explain,
-            tag=list(tag), path=path_, callout=callout, kind=kind,
+            tag=list(tag), path=path_, callout=callout, kind=kind, sort=sort, **dated,
         )
     except SearchkitError as exc:
         raise _fail(exc, as_json) from exc
