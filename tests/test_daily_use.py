@@ -463,3 +463,26 @@ def test_after_before_and_sort_by_date(tmp_path):
     assert run("search", "quokka after:2022", *v).stdout.split() == ["v/new.md"]
     bad = run("search", "quokka", "--after", "last tuesday", *v)
     assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_several_vaults_are_searched_as_one_on_one_scale(tmp_path):
+    a = {"a1.md": "# A1\n\nquokka island trip.\n", "a2.md": "# A2\n\nquokka quokka photos.\n",
+         "a3.md": "# A3\n\nferry timetable.\n"}
+    b = {"b1.md": "# B1\n\nquokka diet of leaves.\n", "b2.md": "# B2\n\nisland ferry notes.\n"}
+    va, vb = built(tmp_path / "alpha", a), built(tmp_path / "beta", b)
+    both = built(tmp_path / "both", {**a, **b})  # the same notes in one vault
+    with searchkit.open_index(vault=both) as ix:
+        one = {p.path: p.score for p in ix.search("quokka island", per_note=0)}
+    with searchkit.open_index(vault=va) as ia, searchkit.open_index(vault=vb) as ib:
+        many = searchkit.api.search_many([ia, ib], "quokka island", per_note=0)
+    assert {p.path: p.score for p in many} == pytest.approx(one)
+    assert dict(zip([p.path for p in many], [v.name for v in many.vaults], strict=True)) == {
+        "a1.md": "alpha", "a2.md": "alpha", "b1.md": "beta", "b2.md": "beta"}
+    assert "vault=beta&" in next(p for p in many if p.path == "b1.md").links.obsidian
+    files = run("search", "quokka", "--vault", str(va), "--vault", str(vb), "--files")
+    assert sorted(files.stdout.split()) == ["alpha/a1.md", "alpha/a2.md", "beta/b1.md"]
+    data = json.loads(run("search", "quokka", "--all-vaults", "--json").stdout)
+    assert {(r["vault"], r["path"]) for r in data["results"]} == {
+        (str(va.resolve()), "a1.md"), (str(va.resolve()), "a2.md"),
+        (str(vb.resolve()), "b1.md"), (str(both.resolve()), "a1.md"),
+        (str(both.resolve()), "a2.md"), (str(both.resolve()), "b1.md")}

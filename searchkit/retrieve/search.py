@@ -107,7 +107,11 @@ def search(
                        "created" if sort == "created" else "mtime")
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
-        _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
+        replace(
+            _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp,
+                     snippets),
+            docnum=hit.docnum,
+        )
         for i, (sc, mult, hit) in enumerate(page)
     ]
     exact = len(hits) < want
@@ -177,8 +181,9 @@ def _ranked(
     for i, (sc, mult, d) in enumerate(page):
         fields = searcher.stored_fields(d)
         spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
-        passage = _passage(
-            fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
+        passage = replace(
+            _passage(fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets),
+            docnum=d,
         )
         if explain:
             close = 1.0 + params.proximity * near.get(d, 0.0)

@@ -35,13 +35,15 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 # Shared options and helpers
 
 
-def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
+def _index_options(f: Callable[..., Any], multi: bool = False) -> Callable[..., Any]:
     f = click.option(
         "--vault",
         "vault_opt",
         envvar="SEARCHKIT_VAULT",
+        multiple=multi,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Vault folder; its index is found without --index. Env: SEARCHKIT_VAULT.",
+        help="Vault folder; its index is found without --index. Env: SEARCHKIT_VAULT."
+        + (" Repeat it to search several vaults as one." if multi else ""),
     )(f)
     return click.option(
         "--index",
@@ -282,7 +284,9 @@ class _SearchCommand(click.Command):
 
 @main.command("search", cls=_SearchCommand, short_help="Ranked passages for a query.")
 @click.argument("query", nargs=-1, required=True)
-@_index_options
+@lambda f: _index_options(f, multi=True)
+@click.option("--all-vaults", is_flag=True, help="Search every indexed vault (`searchkit "
+              "config` lists them) as one.")
 @click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True,
               help="Passages to show.")
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many passages.")
@@ -314,7 +318,8 @@ class _SearchCommand(click.Command):
 @click.option("--color/--no-color", default=None, help="Colour (default: on a terminal, "
               "unless NO_COLOR is set).")
 def search_cmd(
-    query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
+    query: tuple[str, ...], index_dir: Path, vault_opt: tuple[Path, ...], all_vaults: bool,
+    limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
     kind: str | None, after: str | None, before: str | None, sort: str, as_json: bool,
     mode: str | None, template: str | None, explain: bool, no_refresh: bool,
@@ -332,6 +337,19 @@ def search_cmd(
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
+    vaults = list(dict.fromkeys(v.resolve() for v in vault_opt))
+    if all_vaults or len(vaults) > 1:
+        if index_dir is not None:
+            raise click.UsageError("--index names one index: use --vault for several")
+        if as_json and (mode or template):
+            raise click.UsageError("choose one output: --json, --jsonl, --files, --vimgrep "
+                                   "or --format")
+        _search_many(vaults, all_vaults, text, as_json, mode or ("format" if template else None),
+                     template, explain, color, no_refresh, limit=limit, offset=offset,
+                     per_note=1 if mode == "files" else per_note, tag=list(tag), path=path_,
+                     callout=callout, kind=kind, after=after, before=before, sort=sort)
+        return
+    vault_opt = vaults[0] if vaults else None  # type: ignore[assignment]
     if template is not None:
         mode = mode or "format"
     if sum(bool(x) for x in (as_json, mode, template and mode != "format")) > 1:
@@ -376,6 +394,60 @@ def search_cmd(
         _echo_json(results_json(results, ix.vault, ix.index_dir))
     else:
         print_results(results, _use_color(color), explain, ix.vault, terminal_width())
+    if not results:
+        raise click.exceptions.Exit(EXIT_NO_RESULTS)
+
+
+def _search_many(
+    vaults: list[Path], all_vaults: bool, q: str, as_json: bool, mode: str | None,
+    template: str | None, explain: bool, color: bool | None, no_refresh: bool,
+    **params: Any,
+) -> None:
+    """`--vault A --vault B` / `--all-vaults`: one ranked list over several indexes."""
+    from ..api import open_index, search_many
+    from ..store.locate import known_indexes
+    from .render import print_lines
+
+    if template is not None:
+        _check_template(template)
+    if all_vaults:
+        vaults = list(dict.fromkeys([*vaults, *(v for v, _ in known_indexes())]))
+        if not vaults:
+            raise _fail(IndexNotFoundError("no index yet: `searchkit index VAULT` builds one"),
+                        as_json)
+    for v in vaults:
+        if not v.is_dir():
+            raise click.UsageError(f"vault not found or not a directory: {v}")
+    indexes = []
+    try:
+        for v in vaults:
+            ix = open_index(None, v)
+            indexes.append(ix)
+            if not no_refresh and ix.exists():
+                try:
+                    report = ix.refresh(on_locked=_warn_stale)
+                except SearchkitError as exc:
+                    click.echo(clean(f"warning: could not refresh {v}: {exc}"), err=True)
+                    report = None
+                if report is not None and not as_json:
+                    warn_all(report.warnings)
+        dated = {k: params.pop(k) for k in ("after", "before") if params.get(k)}
+        params = {k: v for k, v in params.items() if k != "after" and k != "before"}
+        results = search_many(indexes, q, explain=explain, **params, **dated)
+    except SearchkitError as exc:
+        raise _fail(exc, as_json) from exc
+    finally:
+        for ix in indexes:
+            ix.close()
+    if as_json:
+        _echo_json(results_json(results))
+    elif mode is not None:
+        if results:
+            print_lines(results, mode, None, template)
+        else:
+            print_results(results, False, False)
+    else:
+        print_results(results, _use_color(color), explain, None, terminal_width())
     if not results:
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
 

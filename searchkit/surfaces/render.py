@@ -89,13 +89,40 @@ def results_json(
         "empty_filters": list(getattr(results, "empty_filters", ())),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
-        "results": [passage_json(p, vault) for p in results],
+        "results": [passage_json(p, v) for p, v in _each(results, vault)],
     }
 
 
 def passage_json(p: Any, vault: Path | None) -> dict[str, Any]:
-    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`."""
-    return {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`
+    (and `vault`, when several vaults were searched)."""
+    data = {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+    if getattr(p, "_vault", None) is not None:
+        data["vault"] = str(vault)
+    return data
+
+
+def _each(results: Any, vault: Path | None) -> Any:
+    """(passage, its vault) for every result: one vault, or each passage's own after a
+    search of several (`api.search_many`)."""
+    vaults = getattr(results, "vaults", None)
+    if vaults:
+        for p, v in zip(results, vaults, strict=True):
+            yield _Marked(p), v
+    else:
+        for p in results:
+            yield p, vault
+
+
+class _Marked:
+    """A passage from a search of several vaults (its JSON names its vault)."""
+
+    def __init__(self, p: Any) -> None:
+        self._p = p
+        self._vault = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._p, name)
 
 
 def print_lines(
@@ -107,11 +134,11 @@ def print_lines(
     filled with the JSON keys). Paths open from the current folder, as in the text output.
     """
     seen: set[str] = set()
-    for p in results:
+    for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         shown = _shown_path(vault, p.path)
         if mode == "files":
-            if p.path not in seen:
-                seen.add(p.path)
+            if shown not in seen:
+                seen.add(shown)
                 click.echo(clean(shown))
         elif mode == "jsonl":
             click.echo(json_text(passage_json(p, vault), None))
@@ -273,7 +300,7 @@ def print_results(
         return
     for word, fixed in getattr(results, "corrected", ()):
         click.echo(f"No {word!r} in the notes: also searched for {fixed!r}.", err=True)
-    for p in results:
+    for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         crumbs = [clean(c) for c in _crumbs(p)]
         if p.kind == "callout":
             label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
