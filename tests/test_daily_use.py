@@ -486,3 +486,29 @@ def test_several_vaults_are_searched_as_one_on_one_scale(tmp_path):
         (str(va.resolve()), "a1.md"), (str(va.resolve()), "a2.md"),
         (str(vb.resolve()), "b1.md"), (str(both.resolve()), "a1.md"),
         (str(both.resolve()), "a2.md"), (str(both.resolve()), "b1.md")}
+
+
+# --- 10. skipped files: remembered, warned once per change, not stale ----------------------
+
+
+def test_skipped_files_warn_once_per_change_and_are_not_stale(tmp_path):
+    import os
+
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+    (vault / "bin.md").write_bytes(b"\x00\x01binary\x00")
+    os.mkfifo(vault / "pipe.md")
+    first = run("index", str(vault))
+    assert "bin.md" in first.output and "pipe.md" in first.output
+    with searchkit.open_index(vault=vault) as ix:
+        assert not ix.needs_update()
+        st = ix.status()
+    assert st.stale == 0 and {p for p, _ in st.skipped} == {"bin.md", "pipe.md"}
+    out = run("status", "--vault", str(vault)).output
+    assert "stale        0 new, 0 changed, 0 removed" in out and "  bin.md: skipped" in out
+    again = run("search", "quokka", "--vault", str(vault))
+    assert again.exit_code == 0 and "warning" not in again.output
+    (vault / "bin.md").write_bytes(b"\x00\x01binary, longer now\x00")
+    changed = run("search", "quokka", "--vault", str(vault))
+    assert "bin.md" in changed.output and "pipe.md" not in changed.output
+    assert "warning" not in run("search", "quokka", "--vault", str(vault)).output
+    assert "Updated" in run("index", str(vault)).output  # an explicit run, no warning left

@@ -216,6 +216,10 @@ class Manifest:
     # Size and checksum of each file of that generation (TOC and segments), so damage a
     # read cannot notice (overwritten bytes in stored text) is still found by a check.
     files: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # Files of the vault that were not indexed (binary, over the size cap, a FIFO, a
+    # symlink out of the vault): path -> (mtime_ns, size, why), so an unchanged one is
+    # neither stale nor warned about again.
+    skipped: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
 def manifest_path(index_dir: Path, index_name: str) -> Path:
@@ -230,8 +234,11 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
             data = json.load(f)
         notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
         files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
+        skipped = {
+            p: (int(v[0]), int(v[1]), str(v[2])) for p, v in data.get("skipped", {}).items()
+        }
         return Manifest(
-            data["index_name"], int(data["generation"]), data["updated"], notes, files
+            data["index_name"], int(data["generation"]), data["updated"], notes, files, skipped
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
@@ -247,6 +254,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
             p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
         },
         "files": {n: list(f) for n, f in sorted(manifest.files.items())},
+        "skipped": {p: list(v) for p, v in sorted(manifest.skipped.items())},
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
 

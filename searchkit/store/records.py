@@ -11,13 +11,13 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError
-from ..ingest.notes import FileInfo, ScanLog, content_hash, scan_vault
+from ..ingest.notes import FileInfo, NoteWarning, ScanLog, content_hash, scan_vault
 from .indexdir import (
     REBUILD_HINT,
     Manifest,
@@ -114,10 +114,48 @@ def generation_files(ix: Any, name: str) -> list[str]:
 
 
 def new_manifest(
-    ix: Any, index_dir: Path, name: str, notes: dict[str, NoteRecord], old: Manifest | None
+    ix: Any, index_dir: Path, name: str, notes: dict[str, NoteRecord], old: Manifest | None,
+    skipped: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> Manifest:
     files = digest_files(index_dir, generation_files(ix, name), old.files if old else {})
-    return Manifest(name, ix.latest_generation(), time.time(), notes, files)
+    return Manifest(name, ix.latest_generation(), time.time(), notes, files, skipped or {})
+
+
+def unchanged_skips(
+    scan: Mapping[str, FileInfo], records: Mapping[str, NoteRecord],
+    skipped: Mapping[str, tuple[int, int, str]],
+) -> set[str]:
+    """Files of `scan` that were skipped before and have not changed since: not new."""
+    return {
+        p for p, info in scan.items()
+        if p not in records and (s := skipped.get(p)) is not None
+        and (s[0], s[1]) == (info.mtime_ns, info.size)
+    }
+
+
+def record_skips(
+    vault: Path, warnings: Sequence[NoteWarning], before: Mapping[str, tuple[int, int, str]],
+    into: dict[str, tuple[int, int, str]], scan: Mapping[str, FileInfo] | None = None,
+) -> list[NoteWarning]:
+    """Add to `into` the files `warnings` name as skipped, with their stat now, and return
+    the warnings worth showing: those about a file that was not skipped before for the
+    same reason at the same stat."""
+    shown = []
+    for w in warnings:
+        info = scan.get(w.path) if scan is not None else None
+        if info is not None:
+            stat_now = (info.mtime_ns, info.size)
+        else:
+            try:
+                st = os.lstat(vault / w.path)
+                stat_now = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                shown.append(w)
+                continue
+        into[w.path] = (*stat_now, w.message)
+        if before.get(w.path) != into[w.path]:
+            shown.append(w)
+    return shown
 
 
 def refuse_damaged(

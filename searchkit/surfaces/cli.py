@@ -626,8 +626,16 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
     ]
     if st.needs_rebuild:
         rows.append(("rebuild", st.needs_rebuild))
+    skipped = getattr(st, "skipped", ())
+    if skipped:
+        rows.append(("skipped", f"{len(skipped)} file{'s' if len(skipped) > 1 else ''} not "
+                                "indexed (unchanged since; not stale):"))
     for key, value in rows:
-        click.echo(f"{key:<12} {value}")
+        click.echo(clean(f"{key:<12} {value}"))
+    for path, why in skipped[:50]:
+        click.echo(clean(f"  {path}: {why}"))
+    if len(skipped) > 50:
+        click.echo(f"  … and {len(skipped) - 50} more (--json lists them all)")
 
 
 @main.command("config", short_help="Show or set the default vault (search from anywhere).")
