@@ -198,9 +198,10 @@ def index_cmd(
         outer = enclosing_vault(vault)
         if outer is not None:
             ix.close()
+            here = vault.resolve()
             raise click.UsageError(
-                f"{vault} is inside the indexed vault {outer[0]}, whose searches already "
-                f"cover it; a nested index would make searches run from {vault} see only "
+                f"{here} is inside the indexed vault {outer[0]}, whose searches already "
+                "cover it; a nested index would make searches run from there see only "
                 f"its own notes. Update the vault with "
                 f"`searchkit index {shlex.quote(str(outer[0]))}`, or pass --nested to index "
                 "this folder on its own."
