@@ -289,9 +289,12 @@ def print_results(
                 err=True,
             )
             return
-        empty = getattr(results, "empty_filters", ())
+        empty = getattr(results, "empty_filters", None)
+        if empty is None:  # a server's answer (the warm CLI): its JSON may say
+            empty = (getattr(results, "raw", None) or {}).get("empty_filters") or ()
         if empty:
-            click.echo(clean(_filters_message(empty, results.filters_empty_alone)), err=True)
+            alone = getattr(results, "filters_empty_alone", True)
+            click.echo(clean(_filters_message(empty, alone)), err=True)
             return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
