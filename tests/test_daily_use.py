@@ -512,3 +512,25 @@ def test_skipped_files_warn_once_per_change_and_are_not_stale(tmp_path):
     assert "bin.md" in changed.output and "pipe.md" not in changed.output
     assert "warning" not in run("search", "quokka", "--vault", str(vault)).output
     assert "Updated" in run("index", str(vault)).output  # an explicit run, no warning left
+
+
+def test_watch_ctrl_c_prints_only_our_line(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from searchkit.surfaces import watch
+
+    vault = built(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+
+    def interrupted(*args, **kw):
+        # What watchfiles does when Ctrl-C lands inside its loop.
+        logging.getLogger("watchfiles.main").warning("KeyboardInterrupt caught, stopping watch")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watch, "watch_vault", interrupted)
+    try:
+        result = run("watch", str(vault))
+    finally:
+        logging.getLogger("watchfiles").setLevel(logging.NOTSET)
+    assert result.output.rstrip().endswith("Stopped watching.")
+    # Nothing reaches a handler (pytest's capture stands in for the terminal's stderr).
+    assert "KeyboardInterrupt caught" not in result.output + caplog.text

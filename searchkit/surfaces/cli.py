@@ -458,8 +458,12 @@ def _check_template(template: str) -> None:
     from ..retrieve.results import Passage
     from .render import fill_template, passage_json
 
-    sample = Passage(1, 0.0, "n.md#0", "n.md", "", (), "section", None, None, 1, "", "", (),
-                     None, (), Links("", "", "", None))
+    sample = Passage(
+        rank=1, score=0.0, id="n.md#0", path="n.md", title="", heading_path=(),
+        kind="section", callout_type=None, callout_title=None, line=1, snippet="",
+        snippet_marked="", highlights=(), timestamp=None, tags=(),
+        links=Links("", "", "", None),
+    )
     try:
         fill_template(template, passage_json(sample, None))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -741,10 +745,11 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     def on_error(exc: SearchkitError) -> None:
         click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
 
-    # watchfiles logs its own "stopping" line at Ctrl-C, before ours: ours is enough.
+    # watchfiles logs its own "KeyboardInterrupt caught, stopping watch" warning at Ctrl-C,
+    # before ours: ours is enough.
     import logging
 
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)
     try:
         watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
     except SearchkitError as exc:
