@@ -743,7 +743,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
         click.echo(time.strftime("%H:%M:%S ") + update_summary(r))
 
     def on_error(exc: SearchkitError) -> None:
-        click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
+        click.echo(clean(f"Error: {exc}"), err=True)  # keep watching: the next change may fix it
 
     # watchfiles logs its own "KeyboardInterrupt caught, stopping watch" warning at Ctrl-C,
     # before ours: ours is enough.
@@ -843,7 +843,7 @@ def _search_on_server(
     if answer is None:
         return
     if isinstance(answer, RemoteError):
-        click.echo(f"Error: {answer.message}", err=True)
+        click.echo(clean(f"Error: {answer.message}"), err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
     if as_json:
         _echo_json(answer.raw)
@@ -853,7 +853,7 @@ def _search_on_server(
 
 
 def _server_error(exc: Exception) -> None:
-    click.echo(f"warning: {exc}", err=True)  # keep serving: the next change may fix it
+    click.echo(clean(f"warning: {exc}"), err=True)  # keep serving: the next change may fix it
 
 
 def _server_report(report: Any) -> None:
