@@ -399,7 +399,8 @@ def test_files_jsonl_vimgrep_and_format(tmp_path):
     rows = [json.loads(x) for x in run("search", "memory", "--jsonl", *v).stdout.splitlines()]
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["abs_path"].endswith("sleep.md")
     grep = run("search", "memory", "--vimgrep", *v).stdout.splitlines()
-    assert grep[0].startswith("v/sleep.md:1:1:Sleep: ") and "memory" in grep[0].lower()
+    # The first match's line and byte column, for a quickfix list to jump to.
+    assert grep[0].startswith("v/sleep.md:3:13:Sleep: ") and "memory" in grep[0].lower()
     fmt = run("search", "memory", "--format", r"{rank}\t{path}:{line}\t{links[file]}", *v)
     assert fmt.stdout.splitlines()[0] == "1\tsleep.md:1\tsleep.md:1"
     bad = run("search", "memory", "--format", "{nope}", *v)

@@ -145,9 +145,34 @@ def print_lines(
         elif mode == "vimgrep":
             text = " ".join(p.snippet.split())
             where = " › ".join(_crumbs(p))
-            click.echo(clean(f"{shown}:{p.line or 1}:1:{where}: {text}"))
+            line, col = _match_position(vault, p)
+            click.echo(clean(f"{shown}:{line}:{col}:{where}: {text}"))
         else:
             click.echo(clean(fill_template(template or "", passage_json(p, vault), shown)))
+
+
+_LINES_LOOKED_AT = 400  # lines of a passage searched for its first match, at most
+
+
+def _match_position(vault: Path | None, p: Any) -> tuple[int, int]:
+    """(line, byte column), 1-based, of the passage's first highlighted word in the note
+    file, so a quickfix list jumps to the match; the passage's first line, column 1, when
+    the file cannot be read or the word is not found (it was in the title, say)."""
+    start = p.line or 1
+    words = [p.snippet[a:b] for a, b in p.highlights if b > a]
+    if vault is None or not words:
+        return start, 1
+    try:
+        with open(vault / p.path, encoding="utf-8", errors="replace") as f:
+            lines = f.read(4_000_000).split("\n")
+    except OSError:
+        return start, 1
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    for n in range(start - 1, min(len(lines), start - 1 + _LINES_LOOKED_AT)):
+        m = pattern.search(lines[n])
+        if m is not None:
+            return n + 1, len(lines[n][: m.start()].encode("utf-8")) + 1
+    return start, 1
 
 
 def fill_template(template: str, data: dict[str, Any], shown: str = "") -> str:
