@@ -65,12 +65,14 @@ class PathMatch(Q.Wildcard):
 
     def __init__(self, text: str) -> None:
         super().__init__("source", text)
+        self._want = text.casefold()
+        glob = _GLOB_CHARS & set(self._want)
+        self._glob = re.compile(fnmatch.translate(self._want), re.DOTALL) if glob else None
 
     def matches(self, path: str) -> bool:
-        want = self.text.casefold()
-        if _GLOB_CHARS & set(want):
-            return re.fullmatch(fnmatch.translate(want), path.casefold(), re.DOTALL) is not None
-        return want in path.casefold()
+        if self._glob is not None:
+            return self._glob.fullmatch(path.casefold()) is not None
+        return self._want in path.casefold()
 
     def normalize(self) -> Q.Query:
         return self  # never a Term or Prefix: those are case-sensitive
