@@ -294,7 +294,8 @@ class _SearchCommand(click.Command):
 @click.option("--per-note", type=click.IntRange(0), default=3, show_default=True,
               help="At most this many passages per note (0: no limit).")
 @click.option("--tag", multiple=True, help="Only notes with this tag (repeatable: any).")
-@click.option("--path", "path_", help="Only notes under this path prefix or glob.")
+@click.option("--path", "path_", help="Only notes whose path contains this text, ignoring "
+              "case (as Obsidian's path:), or matches this glob.")
 @click.option("--callout", help="Only callouts of this type (info, tip…).")
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
@@ -334,6 +335,8 @@ def search_cmd(
     Boolean:    sleep OR rest, "sleep -caffeine", NOT caffeine, (a OR b) c
     Prefix:     consolid*          Fuzzy: memroy~
     Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
+    Dates:      after:2024-01 before:2024-06-15 (frontmatter date/created, else mtime)
+    Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}'
 
     A word starting with - excludes it: quote the query, or put it after --.
     """
