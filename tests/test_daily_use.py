@@ -535,3 +535,16 @@ def test_watch_ctrl_c_prints_only_our_line(tmp_path, monkeypatch, caplog):
     assert result.output.rstrip().endswith("Stopped watching.")
     # Nothing reaches a handler (pytest's capture stands in for the terminal's stderr).
     assert "KeyboardInterrupt caught" not in result.output + caplog.text
+
+
+def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_stdout(tmp_path, monkeypatch):
+    from searchkit import api
+
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+
+    def worker_died(self, *a, **kw):
+        raise BrokenPipeError(32, "Broken pipe")  # a worker process's pipe, not stdout
+
+    monkeypatch.setattr(api.SearchIndex, "search", worker_died)
+    result = CliRunner().invoke(main, ["search", "memory", "--vault", str(vault)])
+    assert result.exit_code != 141

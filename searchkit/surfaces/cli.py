@@ -122,11 +122,24 @@ class _Main(click.Group):
             raise
         except OSError as exc:
             # The reader of our output went away (`searchkit search x | head -1`): not "no
-            # result" (click's exit 1), but what other tools do: stop quietly with 141.
-            if exc.errno != errno.EPIPE:
+            # result" (click's exit 1), but what other tools do: stop quietly with 141. Any
+            # other broken pipe (a worker process's) is a real error and goes on up.
+            if exc.errno != errno.EPIPE or not _stdout_closed():
                 raise
             _quiet_stdout()
             raise click.exceptions.Exit(EXIT_PIPE) from None
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe nobody reads any more (poll reports an error on it)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _fd, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no real descriptor
+        return False
 
 
 def _quiet_stdout() -> None:
