@@ -15,9 +15,10 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 # First: Whoosh is imported without urllib.request and reads segments in place
 # (_fastimport); the retrieve modules below import Whoosh too.
@@ -298,6 +299,7 @@ class SearchIndex:
         *,
         explain: bool = False,
         mode: str = "hybrid",
+        sort: str = "score",
         **filters: FilterValue | None,
     ) -> SearchResults:
         """Ranked passages for `query` (a list of `Passage`, with `.total` and
@@ -308,7 +310,10 @@ class SearchIndex:
         filters; `SemanticUnavailableError` when there are no vectors).
 
         Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
-        `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`).
+        `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`),
+        `after`/`before` (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`: the note's frontmatter `date`
+        or `created`, else its modification time). `sort`: `score` (relevance), `modified`
+        or `created` (newest first, among the passages the query matches).
         Raises `InvalidArgumentError` for arguments the CLI refuses too (limit < 1,
         offset < 0, per_note < 0, an unknown filter or kind, a query that is not a
         string), `QuerySyntaxError` for a query that cannot be understood even as text or
@@ -320,6 +325,10 @@ class SearchIndex:
             raise InvalidArgumentError(
                 f"mode must be one of hybrid, lexical, semantic, not {mode!r}"
             )
+        if sort not in SORTS:
+            raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
+        if sort != "score":
+            clean["_sort"] = sort
         try:
             results = self._search(query, limit, offset, per_note, explain, clean, mode)
         except SearchkitError:
@@ -336,7 +345,7 @@ class SearchIndex:
             ) from exc
         if not results and results.suggestion is None:
             searcher, _opened = self._searcher()
-            _explain_nothing(searcher, query, clean)
+            _explain_nothing(searcher, query, {k: v for k, v in clean.items() if k != "_sort"})
         return results
 
     def _search(
@@ -348,11 +357,12 @@ class SearchIndex:
             # The meta read when the searcher was opened names the vault: no read per query.
             vault = self._vault or Path(opened.meta.vault)
             side, semantic = self._semantic_side(searcher, mode)
+            filters = {k: v for k, v in clean.items() if k != "_sort"}
             try:
                 results = search(
                     searcher, query, vault_name=vault.name, limit=limit, offset=offset,
-                    per_note=per_note, filters=clean or None, explain=explain,
-                    semantic=side,
+                    per_note=per_note, filters=filters or None, explain=explain,
+                    semantic=side, sort=clean.get("_sort", "score"),
                 )
                 results.semantic = semantic
                 return results
@@ -545,7 +555,8 @@ class _Opened:
     stamp: tuple[int, int, int]
 
 
-_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has"}
+_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has", "after", "before"}
+SORTS = ("score", "modified", "created")
 
 
 def _check_search_args(
@@ -617,3 +628,73 @@ def open_index(
     """
     loc = locate(index_dir, vault)
     return SearchIndex(loc.index_dir, loc.vault, location=loc, embedder=embedder)
+
+
+class MultiResults(SearchResults):
+    """`search_many`'s page: `SearchResults` plus `vaults`, the vault of each passage."""
+
+    vaults: tuple[Path, ...] = ()
+
+
+_PLACEHOLDER_VAULT = "\x00searchkit-vault\x00"
+
+
+def search_many(
+    indexes: Sequence[SearchIndex],
+    query: str,
+    limit: int = 10,
+    offset: int = 0,
+    per_note: int = DEFAULT_PER_NOTE,
+    *,
+    explain: bool = False,
+    sort: str = "score",
+    **filters: FilterValue | None,
+) -> MultiResults:
+    """One ranked list over several indexes, as if their vaults were one: the segments of
+    all of them are searched together, so word rarity, passage lengths and so scores are
+    on one scale. Each passage's vault is in `.vaults`; its links name that vault.
+
+    A note path found in two vaults counts as one note for `per_note`.
+    """
+    from whoosh.reading import MultiReader
+    from whoosh.searching import Searcher
+
+    if not indexes:
+        raise InvalidArgumentError("search_many needs at least one index")
+    clean = _check_search_args(query, limit, offset, per_note, filters)
+    if sort not in SORTS:
+        raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
+    leaves: list[Any] = []
+    spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
+    base = 0
+    for ix in indexes:
+        searcher, opened = ix._searcher()
+        vault = ix._vault or Path(opened.meta.vault)
+        start = base
+        for leaf, _offset in searcher.reader().leaf_readers():
+            leaves.append(leaf)
+            base += leaf.doc_count_all()
+        spans.append((start, base, vault))
+    # The leaves stay owned by each index's searcher: this searcher must not close them.
+    combined = Searcher(MultiReader(leaves), closereader=False)
+    results = search(
+        combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
+        per_note=per_note, filters=clean or None, explain=explain, sort=sort,
+    )
+    out = MultiResults(
+        [], query=results.query, total=results.total, suggestion=results.suggestion,
+        offset=results.offset, total_exact=results.total_exact, available=results.available,
+        corrected=results.corrected, empty_filters=results.empty_filters,
+        filters_empty_alone=results.filters_empty_alone,
+    )
+    vaults = []
+    placeholder = quote(_PLACEHOLDER_VAULT, safe="")
+    for p in results:
+        docnum = p.docnum if p.docnum >= 0 else combined.document_number(id=p.id)
+        vault = next((v for lo, hi, v in spans if docnum is not None and lo <= docnum < hi),
+                     spans[0][2])
+        obsidian = p.links.obsidian.replace(placeholder, quote(vault.name, safe=""), 1)
+        out.append(replace(p, links=replace(p.links, obsidian=obsidian)))
+        vaults.append(vault)
+    out.vaults = tuple(vaults)
+    return out

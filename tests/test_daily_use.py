@@ -401,7 +401,8 @@ def test_files_jsonl_vimgrep_and_format(tmp_path):
     rows = [json.loads(x) for x in run("search", "memory", "--jsonl", *v).stdout.splitlines()]
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["abs_path"].endswith("sleep.md")
     grep = run("search", "memory", "--vimgrep", *v).stdout.splitlines()
-    assert grep[0].startswith("v/sleep.md:1:1:Sleep: ") and "memory" in grep[0].lower()
+    # The first match's line and byte column, for a quickfix list to jump to.
+    assert grep[0].startswith("v/sleep.md:3:13:Sleep: ") and "memory" in grep[0].lower()
     fmt = run("search", "memory", "--format", r"{rank}\t{path}:{line}\t{links[file]}", *v)
     assert fmt.stdout.splitlines()[0] == "1\tsleep.md:1\tsleep.md:1"
     bad = run("search", "memory", "--format", "{nope}", *v)
@@ -435,3 +436,117 @@ def test_forget_deletes_the_index_not_the_notes(tmp_path):
     assert not list((tmp_path / "home" / "data" / "indexes").iterdir())
     assert run("search", "quokka", "--vault", str(vault)).exit_code == 2
     assert run("forget", str(vault)).exit_code == 2  # nothing left to forget
+
+
+# --- 21. dates: --after/--before and --sort ------------------------------------------------
+
+
+def test_after_before_and_sort_by_date(tmp_path):
+    import os
+
+    notes = {
+        "old.md": "---\ndate: 2021-03-04\n---\n# Old\n\nquokka quokka quokka facts.\n",
+        "new.md": "---\ncreated: 2024-06-01T10:00:00\n---\n# New\n\nquokka facts.\n",
+        "plain.md": "# Plain\n\nquokka notes.\n",
+    }
+    vault = write_vault(tmp_path / "v", notes)
+    os.utime(vault / "plain.md", (1_500_000_000, 1_500_000_000))  # 2017, no frontmatter date
+    os.utime(vault / "old.md", (1_700_000_000, 1_700_000_000))  # modified 2023
+    assert run("index", str(vault)).exit_code == 0
+    v = ["--vault", str(vault), "--files"]
+    assert run("search", "quokka", "--after", "2022", *v).stdout.split() == ["v/new.md"]
+    assert run("search", "quokka", "--before", "2021-03-04", *v).stdout.split() == [
+        "v/plain.md"]
+    assert sorted(run("search", "quokka", "--after", "2021-03-03", "--before", "2024-06",
+                      *v).stdout.split()) == ["v/old.md"]
+    assert run("search", "quokka", "--sort", "created", *v).stdout.split() == [
+        "v/new.md", "v/old.md", "v/plain.md"]
+    modified = run("search", "quokka", "--sort", "modified", *v).stdout.split()
+    assert modified[1:] == ["v/old.md", "v/plain.md"]
+    assert run("search", "quokka after:2022", *v).stdout.split() == ["v/new.md"]
+    bad = run("search", "quokka", "--after", "last tuesday", *v)
+    assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_several_vaults_are_searched_as_one_on_one_scale(tmp_path):
+    a = {"a1.md": "# A1\n\nquokka island trip.\n", "a2.md": "# A2\n\nquokka quokka photos.\n",
+         "a3.md": "# A3\n\nferry timetable.\n"}
+    b = {"b1.md": "# B1\n\nquokka diet of leaves.\n", "b2.md": "# B2\n\nisland ferry notes.\n"}
+    va, vb = built(tmp_path / "alpha", a), built(tmp_path / "beta", b)
+    both = built(tmp_path / "both", {**a, **b})  # the same notes in one vault
+    with searchkit.open_index(vault=both) as ix:
+        one = {p.path: p.score for p in ix.search("quokka island", per_note=0)}
+    with searchkit.open_index(vault=va) as ia, searchkit.open_index(vault=vb) as ib:
+        many = searchkit.api.search_many([ia, ib], "quokka island", per_note=0)
+    assert {p.path: p.score for p in many} == pytest.approx(one)
+    assert dict(zip([p.path for p in many], [v.name for v in many.vaults], strict=True)) == {
+        "a1.md": "alpha", "a2.md": "alpha", "b1.md": "beta", "b2.md": "beta"}
+    assert "vault=beta&" in next(p for p in many if p.path == "b1.md").links.obsidian
+    files = run("search", "quokka", "--vault", str(va), "--vault", str(vb), "--files")
+    assert sorted(files.stdout.split()) == ["alpha/a1.md", "alpha/a2.md", "beta/b1.md"]
+    data = json.loads(run("search", "quokka", "--all-vaults", "--json").stdout)
+    assert {(r["vault"], r["path"]) for r in data["results"]} == {
+        (str(va.resolve()), "a1.md"), (str(va.resolve()), "a2.md"),
+        (str(vb.resolve()), "b1.md"), (str(both.resolve()), "a1.md"),
+        (str(both.resolve()), "a2.md"), (str(both.resolve()), "b1.md")}
+
+
+# --- 10. skipped files: remembered, warned once per change, not stale ----------------------
+
+
+def test_skipped_files_warn_once_per_change_and_are_not_stale(tmp_path):
+    import os
+
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+    (vault / "bin.md").write_bytes(b"\x00\x01binary\x00")
+    os.mkfifo(vault / "pipe.md")
+    first = run("index", str(vault))
+    assert "bin.md" in first.output and "pipe.md" in first.output
+    with searchkit.open_index(vault=vault) as ix:
+        assert not ix.needs_update()
+        st = ix.status()
+    assert st.stale == 0 and {p for p, _ in st.skipped} == {"bin.md", "pipe.md"}
+    out = run("status", "--vault", str(vault)).output
+    assert "stale        0 new, 0 changed, 0 removed" in out and "  bin.md: skipped" in out
+    again = run("search", "quokka", "--vault", str(vault))
+    assert again.exit_code == 0 and "warning" not in again.output
+    (vault / "bin.md").write_bytes(b"\x00\x01binary, longer now\x00")
+    changed = run("search", "quokka", "--vault", str(vault))
+    assert "bin.md" in changed.output and "pipe.md" not in changed.output
+    assert "warning" not in run("search", "quokka", "--vault", str(vault)).output
+    assert "Updated" in run("index", str(vault)).output  # an explicit run, no warning left
+
+
+def test_watch_ctrl_c_prints_only_our_line(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from searchkit.surfaces import watch
+
+    vault = built(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+
+    def interrupted(*args, **kw):
+        # What watchfiles does when Ctrl-C lands inside its loop.
+        logging.getLogger("watchfiles.main").warning("KeyboardInterrupt caught, stopping watch")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watch, "watch_vault", interrupted)
+    try:
+        result = run("watch", str(vault))
+    finally:
+        logging.getLogger("watchfiles").setLevel(logging.NOTSET)
+    assert result.output.rstrip().endswith("Stopped watching.")
+    # Nothing reaches a handler (pytest's capture stands in for the terminal's stderr).
+    assert "KeyboardInterrupt caught" not in result.output + caplog.text
+
+
+def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_stdout(tmp_path, monkeypatch):
+    from searchkit import api
+
+    vault = built(tmp_path / "v", MEMORY_NOTES)
+
+    def worker_died(self, *a, **kw):
+        raise BrokenPipeError(32, "Broken pipe")  # a worker process's pipe, not stdout
+
+    monkeypatch.setattr(api.SearchIndex, "search", worker_died)
+    result = CliRunner().invoke(main, ["search", "memory", "--vault", str(vault)])
+    assert result.exit_code != 141

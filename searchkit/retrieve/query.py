@@ -65,12 +65,14 @@ class PathMatch(Q.Wildcard):
 
     def __init__(self, text: str) -> None:
         super().__init__("source", text)
+        self._want = text.casefold()
+        glob = _GLOB_CHARS & set(self._want)
+        self._glob = re.compile(fnmatch.translate(self._want), re.DOTALL) if glob else None
 
     def matches(self, path: str) -> bool:
-        want = self.text.casefold()
-        if _GLOB_CHARS & set(want):
-            return re.fullmatch(fnmatch.translate(want), path.casefold(), re.DOTALL) is not None
-        return want in path.casefold()
+        if self._glob is not None:
+            return self._glob.fullmatch(path.casefold()) is not None
+        return self._want in path.casefold()
 
     def normalize(self) -> Q.Query:
         return self  # never a Term or Prefix: those are case-sensitive
@@ -381,6 +383,13 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
         if not path:
             return Q.Every()
         return _labelled(PathMatch(path), f"path:{value}")
+    if name in ("after", "before"):
+        # The note's date (frontmatter date/created, else mtime): after a day means from
+        # the next day on, before a day means up to the day before it.
+        start, end = date_range(value)
+        q = Q.NumericRange("created", end, None) if name == "after" else Q.NumericRange(
+            "created", None, start - 1)
+        return _labelled(q, f"{name}:{value}")
     if name == "kind" and value.lower() not in (*PASSAGE_KINDS, "*"):
         # As the API's kind= and the CLI's --kind: a usage error, not "no match".
         raise QuerySyntaxError(
@@ -400,6 +409,33 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
             raise QuerySyntaxError(f"has:{value} is not known; use one of: {known}")
         return Q.Every(target)
     raise QuerySyntaxError(f"unknown filter {name!r}; known: {', '.join(FILTER_KEYS)}")
+
+
+def date_range(value: str) -> tuple[int, int]:
+    """(first second, first second after) of a day, month or year written `YYYY-MM-DD`,
+    `YYYY-MM` or `YYYY` (or an ISO date-time: that second), in local time."""
+    import datetime as dt
+
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            lo, hi = dt.datetime(int(text), 1, 1), dt.datetime(int(text) + 1, 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{1,2}", text):
+            y, m = map(int, text.split("-"))
+            lo = dt.datetime(y, m, 1)
+            hi = dt.datetime(y + m // 12, m % 12 + 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+            day = dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
+            lo = dt.datetime(day.year, day.month, day.day)
+            hi = lo + dt.timedelta(days=1)
+        else:
+            lo = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            hi = lo + dt.timedelta(seconds=1)
+    except (ValueError, OverflowError) as exc:
+        raise QuerySyntaxError(
+            f"{value!r} is not a date; use YYYY-MM-DD (or YYYY-MM, YYYY)"
+        ) from exc
+    return int(lo.timestamp()), int(hi.timestamp())
 
 
 def filters_query(schema: Any, filters: Mapping[str, str | Sequence[str]] | None) -> Q.Query | None:

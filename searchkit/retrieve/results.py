@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .links import Links
@@ -35,6 +35,10 @@ class Passage:
     # The same breakdown structured: {"score", "parts": [{"word", "points"}],
     # "factors": [{"name", "value"}], "text"}.
     explanation_data: dict[str, Any] | None = None
+    # The passage's document number in the searcher that found it (not in `to_dict`: it
+    # changes as the index does); -1 when unknown. Maps a result of a search of several
+    # indexes back to its own (api.search_many).
+    docnum: int = field(default=-1, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with stable keys (tuples as lists, links as an object)."""

@@ -69,6 +69,7 @@ def search(
     snippets: bool = True,
     params: RankParams | None = None,
     semantic: tuple[hybrid.SemanticSide, str] | None = None,
+    sort: str = "score",
 ) -> SearchResults:
     """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
 
@@ -103,13 +104,18 @@ def search(
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            snippets, params or DEFAULT_PARAMS, semantic,
+            snippets, params or DEFAULT_PARAMS, semantic, sort,
         )
     # Filters and exclusions only: every passage they let through, newest first.
-    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed)
+    hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed,
+                       "created" if sort == "created" else "mtime")
     page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
     passages = [
-        _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp, snippets)
+        replace(
+            _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp,
+                     snippets),
+            docnum=hit.docnum,
+        )
         for i, (sc, mult, hit) in enumerate(page)
     ]
     exact = len(hits) < want
@@ -132,9 +138,10 @@ def _ranked(
     snippets: bool,
     params: RankParams,
     semantic: tuple[hybrid.SemanticSide, str] | None = None,
+    sort: str = "score",
 ) -> SearchResults:
     """Score every passage the query matches (ranking.py), cap per note, rerank the top by
-    the whole-query phrase, and build the page."""
+    the whole-query phrase, and build the page (`sort`: by score, or newest first)."""
     # A word the index does not hold is searched as its correction too ("dopmaine" finds
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
@@ -152,7 +159,10 @@ def _ranked(
         searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
     )
     fused: dict[int, hybrid.SemanticPart] = {}
-    if semantic is None:
+    dated = _dates(searcher, sort)
+    if dated is not None:  # newest first; the score still decides between equal dates
+        ranked = _dated_top(searcher, scored, per_note, want, dated)
+    elif semantic is None:
         ranked = rank_top(searcher, scored, concepts, comp, params, per_note, want)
     else:
         ranked, fused = _hybrid_top(
@@ -166,8 +176,9 @@ def _ranked(
     for i, (sc, mult, d, close) in enumerate(page):
         fields = searcher.stored_fields(d)
         spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
-        passage = _passage(
-            fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets
+        passage = replace(
+            _passage(fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets),
+            docnum=d,
         )
         if explain:
             part = fused.get(d)
@@ -196,6 +207,21 @@ def _ranked(
         corrected=applied,
         available=available,
     )
+
+
+def _dated_top(
+    searcher: Any, scored: ranking.Scored, per_note: int, want: int, dated: Any
+) -> list[tuple[float, float, int, float]]:
+    """The first `want` passages by date (newest first; the BM25F score between equal
+    dates, then the document number), at most `per_note` per note."""
+    import numpy as np
+
+    docs, base = scored.docs, scored.scores
+    dates = np.array([dated[int(d)] for d in docs], dtype=np.float64)
+    order = np.lexsort((docs, -base, -dates))
+    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    top = _cap_docs(keys[docs[order]].tolist(), order.tolist(), per_note, want)
+    return [(float(base[i]), 1.0, int(docs[i]), 1.0) for i in top]
 
 
 def _hybrid_top(
@@ -372,6 +398,18 @@ def _corrected(
     ], [(f.word, f.surface) for f in usable]
 
 
+def _dates(searcher: Any, sort: str) -> Any:
+    """Each passage's date for `sort` ("modified": the note's mtime, "created": its
+    frontmatter date, else mtime), indexable by docnum; None for sorting by score."""
+    if sort == "score":
+        return None
+    field = "created" if sort == "created" else "mtime"
+    reader = searcher.reader()
+    if not reader.has_column(field):  # an index from before `created` existed
+        field = "mtime"
+    return reader.column_reader(field)
+
+
 def _available(keys: Any, docs: Any, per_note: int) -> int:
     """How many of `docs` the per-note cap lets through (`keys`: each passage's note key)."""
     if per_note <= 0:
@@ -414,12 +452,14 @@ def _run(
     want: int,
     per_note: int,
     allowed: set[int] | None,
+    date: str = "mtime",
 ) -> tuple[list[Any], int]:
-    """Top hits of a Whoosh query (filter-only searches, sorted by date), per-note capped."""
+    """Top hits of a Whoosh query (filter-only searches, sorted by `date`), per-note
+    capped."""
     if per_note > 0:
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
-        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed)
+        hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed, date)
         keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
         docnums = [h.docnum for h in hits]
         keep = set(_cap_docs(keys[docnums].tolist(), docnums, per_note, want))
@@ -428,9 +468,9 @@ def _run(
             return grouped, total
         # The plain search's match count stands: Whoosh 2.7.4 cannot count collapsed
         # results (CollapseCollector.count() raises AttributeError).
-        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed)
+        hits, _, _ = _search(searcher, q, comp, want, per_note, allowed, date)
         return hits, total
-    hits, total, _ = _search(searcher, q, comp, want, None, allowed)
+    hits, total, _ = _search(searcher, q, comp, want, None, allowed, date)
     return hits, total
 
 
@@ -441,6 +481,7 @@ def _search(
     limit: int,
     collapse: int | None,
     allowed: set[int] | None,
+    date: str = "mtime",
 ) -> tuple[list[Any], int, bool]:
     """Top `limit` hits (only `allowed` documents, if given), the estimated match count,
     and whether every match was returned."""
@@ -450,7 +491,9 @@ def _search(
         kwargs["collapse_limit"] = collapse
     if not comp.scoring:
         # Only filters/negations: every score is 0, so show the most recently edited first.
-        kwargs["sortedby"] = sorting.FieldFacet("mtime", reverse=True)
+        if date != "mtime" and not searcher.reader().has_column(date):
+            date = "mtime"  # an index from before `created` existed
+        kwargs["sortedby"] = sorting.FieldFacet(date, reverse=True)
     if comp.mask is not None:
         kwargs["mask"] = comp.mask
     if allowed is not None:

@@ -29,7 +29,7 @@ from ..errors import QuerySyntaxError
 TEXT_FIELDS = ("title", "aliases", "headings", "body")
 # Query-string field name → index field. `heading`/`headings` and `tag`/`tags` are synonyms.
 TEXT_FILTERS = {"title": "title", "heading": "headings", "headings": "headings", "body": "body"}
-KEYWORD_FILTERS = ("tag", "tags", "path", "callout", "kind", "video", "has")
+KEYWORD_FILTERS = ("tag", "tags", "path", "callout", "kind", "video", "has", "after", "before")
 FILTER_KEYS = (*TEXT_FILTERS, *KEYWORD_FILTERS)
 # has:X → the stored/indexed field whose presence it tests.
 HAS_FIELDS = {

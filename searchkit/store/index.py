@@ -49,8 +49,10 @@ from .records import (
     diff_vault,
     latest_generation,
     new_manifest,
+    record_skips,
     refuse_damaged,
     scan,
+    unchanged_skips,
     unlisted,
 )
 from .safety import check_removals, check_vault_still_there, vault_identity, write_failure
@@ -111,6 +113,8 @@ class IndexStatus:
     stale_changed: int  # notes whose content differs from the indexed version
     stale_removed: int  # indexed notes gone from the vault
     needs_rebuild: str | None = None  # why the next update will rebuild, if it will
+    # Files not indexed (binary, too big, not a regular file…): path -> why. Not stale.
+    skipped: tuple[tuple[str, str], ...] = ()
 
     @property
     def stale(self) -> int:
@@ -132,6 +136,7 @@ class IndexStatus:
                 "removed": self.stale_removed,
             },
             "needs_rebuild": self.needs_rebuild,
+            "skipped": [{"path": p, "why": why} for p, why in self.skipped],
         }
 
 
@@ -241,10 +246,14 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     if quick is not None:
         return quick
     records = manifest.notes
+    skipped = manifest.skipped
     count = 0
     log = ScanLog()
     for info in scan_vault(meta.vault, follow_symlinks=meta.follow_symlinks, log=log):
         rec = records.get(info.path)
+        if rec is None and (s := skipped.get(info.path)) is not None and (
+            s[0], s[1]) == (info.mtime_ns, info.size):
+            continue  # skipped before, unchanged since: nothing to do
         if rec is None or rec.mtime_ns != info.mtime_ns or rec.size != info.size:
             return True
         count += 1
@@ -560,11 +569,14 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     writer = _writer(ix, job, procs=job.jobs if parallel and fork_is_safe() else 1,
                      text_bytes=text)  # fmt: skip
     records: dict[str, NoteRecord] = {}
-    warnings: list[NoteWarning] = list(log.warnings)
+    skipped: dict[str, tuple[int, int, str]] = {}
+    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, {}, skipped)
     ticker = _Ticker(job.progress, len(paths))
     try:
         for item in load_all(str(job.vault), paths, job.jobs if parallel else 1, note_documents):
             warnings.extend(item.warnings)
+            if item.record is None and not item.gone:
+                record_skips(job.vault, item.warnings[:1], {}, skipped)
             if item.record is not None:
                 records[item.path] = item.record
                 for doc in item.docs:
@@ -578,7 +590,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         _abort(writer)
         raise
     ticker.finish()
-    write_manifest(job.index_dir, new_manifest(ix, job.index_dir, name, records, None, listing))
+    write_manifest(
+        job.index_dir, new_manifest(ix, job.index_dir, name, records, None, listing, skipped)
+    )
     write_meta(
         job.index_dir,
         replace(
@@ -613,7 +627,13 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     records, manifest = current_records(ix, job.index_dir, name)
     listing = scan(job.vault, job.follow_symlinks)
     log = listing.log
-    diff = diff_vault(job.vault, records, listing.notes, log.unreadable)
+    before = dict(manifest.skipped) if manifest is not None else {}
+    # Files skipped before and unchanged since are neither new nor warned about again.
+    known = unchanged_skips(listing.notes, records, before)
+    skipped = {p: before[p] for p in known}
+    diff = diff_vault(job.vault, records,
+                      {p: i for p, i in listing.notes.items() if p not in known},
+                      log.unreadable)  # fmt: skip
     check_removals(
         job.vault, len(records), len(listing.notes), diff.removed, job.allow_mass_delete
     )
@@ -621,7 +641,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     new_records = dict(records)
     for path, info in diff.touched.items():
         new_records[path] = replace(records[path], mtime_ns=info.mtime_ns)
-    warnings: list[NoteWarning] = list(log.warnings)
+    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, before, skipped)
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))
@@ -635,6 +655,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                     del new_records[path]
                     counts["removed"] += 1
                 for item in load_all(str(job.vault), todo, job.jobs, note_documents):
+                    if item.record is None and not item.gone and item.path not in records:
+                        # Never indexed: remember it, so it is not retried until it changes.
+                        record_skips(job.vault, item.warnings[:1], before, skipped, listing.notes)
                     warnings.extend(item.warnings)
                     ticker.step(len(item.docs))
                     if item.record is None and not item.gone:
@@ -662,8 +685,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             raise
         ticker.finish()
     stats = listing.stats(new_records)
-    if (todo or diff.removed or diff.touched or manifest is None or stats != manifest.stats):
-        new = new_manifest(ix, job.index_dir, name, new_records, manifest, listing)
+    if (todo or diff.removed or diff.touched or manifest is None or stats != manifest.stats
+            or skipped != before):
+        new = new_manifest(ix, job.index_dir, name, new_records, manifest, listing, skipped)
         write_manifest(job.index_dir, new)
     return UpdateReport(
         added=counts["added"],

@@ -247,6 +247,10 @@ class Manifest:
     # not be read) -> [mtime_ns, size]; `scanned_ns`: when that scan started.
     stats: Mapping[str, Any] = field(default_factory=dict)
     scanned_ns: int = 0
+    # Files of the vault that were not indexed (binary, over the size cap, a FIFO, a
+    # symlink out of the vault): path -> (mtime_ns, size, why), so an unchanged one is
+    # neither stale nor warned about again.
+    skipped: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
 def manifest_path(index_dir: Path, index_name: str) -> Path:
@@ -261,9 +265,12 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
             data = json.load(f)
         notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
         files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
+        skipped = {
+            p: (int(v[0]), int(v[1]), str(v[2])) for p, v in data.get("skipped", {}).items()
+        }
         return Manifest(
             data["index_name"], int(data["generation"]), data["updated"], notes, files,
-            dict(data.get("stats", {})), int(data.get("scanned_ns", 0)),
+            dict(data.get("stats", {})), int(data.get("scanned_ns", 0)), skipped,
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
@@ -281,6 +288,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
         "files": {n: list(f) for n, f in sorted(manifest.files.items())},
         "stats": dict(sorted(manifest.stats.items())),
         "scanned_ns": manifest.scanned_ns,
+        "skipped": {p: list(v) for p, v in sorted(manifest.skipped.items())},
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError
-from ..ingest.notes import IGNORE_FILE, FileInfo, ScanLog, content_hash, scan_vault
+from ..ingest.notes import IGNORE_FILE, FileInfo, NoteWarning, ScanLog, content_hash, scan_vault
 from .indexdir import (
     REBUILD_HINT,
     Manifest,
@@ -120,10 +120,13 @@ def new_manifest(
     notes: dict[str, NoteRecord],
     old: Manifest | None,
     scan: Scan | None = None,
+    skipped: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> Manifest:
     files = digest_files(index_dir, generation_files(ix, name), old.files if old else {})
     stats, scanned = (scan.stats(notes), scan.started_ns) if scan is not None else ({}, 0)
-    return Manifest(name, ix.latest_generation(), time.time(), notes, files, stats, scanned)
+    return Manifest(
+        name, ix.latest_generation(), time.time(), notes, files, stats, scanned, skipped or {}
+    )
 
 
 @dataclass
@@ -156,6 +159,43 @@ def scan(vault: Path, follow_symlinks: bool) -> Scan:
     log = ScanLog()
     started = time.time_ns()
     return Scan(scan_notes(vault, follow_symlinks, log), log, started, vault)
+
+
+def unchanged_skips(
+    scan: Mapping[str, FileInfo], records: Mapping[str, NoteRecord],
+    skipped: Mapping[str, tuple[int, int, str]],
+) -> set[str]:
+    """Files of `scan` that were skipped before and have not changed since: not new."""
+    return {
+        p for p, info in scan.items()
+        if p not in records and (s := skipped.get(p)) is not None
+        and (s[0], s[1]) == (info.mtime_ns, info.size)
+    }
+
+
+def record_skips(
+    vault: Path, warnings: Sequence[NoteWarning], before: Mapping[str, tuple[int, int, str]],
+    into: dict[str, tuple[int, int, str]], scan: Mapping[str, FileInfo] | None = None,
+) -> list[NoteWarning]:
+    """Add to `into` the files `warnings` name as skipped, with their stat now, and return
+    the warnings worth showing: those about a file that was not skipped before for the
+    same reason at the same stat."""
+    shown = []
+    for w in warnings:
+        info = scan.get(w.path) if scan is not None else None
+        if info is not None:
+            stat_now = (info.mtime_ns, info.size)
+        else:
+            try:
+                st = os.lstat(vault / w.path)
+                stat_now = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                shown.append(w)
+                continue
+        into[w.path] = (*stat_now, w.message)
+        if before.get(w.path) != into[w.path]:
+            shown.append(w)
+    return shown
 
 
 def refuse_damaged(

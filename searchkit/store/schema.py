@@ -36,7 +36,8 @@ if TYPE_CHECKING:  # the search side imports this module without the chunker
 #    `searchkit.store.schema.stem_word`, and an index pickled with the old path cannot load.
 # 9: `notekey` column (64 bits of a hash of the note path) for the per-note cap.
 # 10: `ekey` column, the key of each passage's vector (the semantic layer).
-SCHEMA_VERSION = 10
+# 11: `created` (frontmatter date/created, else the note's mtime), for --after/--before/--sort.
+SCHEMA_VERSION = 11
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
@@ -96,6 +97,8 @@ def build_schema() -> fields.Schema:
         timestamp=fields.NUMERIC(int, stored=True, shift_step=0),  # first timestamp, s
         line=fields.STORED,  # shown and linked, never searched
         mtime=fields.NUMERIC(int, stored=True, sortable=True, shift_step=0),  # note mtime, s
+        # The note's date, s: frontmatter `date` or `created`, else its mtime.
+        created=fields.NUMERIC(int, stored=True, sortable=True, shift_step=0),
         ordinal=fields.STORED,
         # Share of the passage's text that is link labels, 0-255 (ranking.HUB_COLUMN): one
         # byte per passage read straight from the column at query time.
@@ -182,11 +185,36 @@ def _own_headings(chunk: Chunk) -> tuple[str, ...]:
 
 def note_documents(note: Note, chunks: list[Chunk]) -> list[dict[str, Any]]:
     """The Whoosh documents of one note: its chunks plus the note's record on each."""
+    created = note_date(note.frontmatter, note.mtime_ns)
     docs = []
     for chunk in chunks:
         doc = chunk_document(chunk)
         doc["note_mtime_ns"] = note.mtime_ns
         doc["note_size"] = note.size
         doc["note_hash"] = note.content_hash
+        doc["created"] = created
         docs.append(doc)
     return docs
+
+
+DATE_KEYS = ("date", "created", "created_at", "creation_date")
+
+
+def note_date(meta: Any, mtime_ns: int) -> int:
+    """Seconds since the epoch of a note's date: its frontmatter `date` or `created` (a
+    YAML date, a datetime, or an ISO string, read in local time when it has no zone), else
+    its modification time."""
+    import datetime as dt
+
+    for key in DATE_KEYS:
+        value = meta.get(key) if hasattr(meta, "get") else None
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        if isinstance(value, dt.datetime):
+            return int(value.timestamp())
+        if isinstance(value, dt.date):
+            return int(dt.datetime(value.year, value.month, value.day).timestamp())
+    return mtime_ns // 1_000_000_000

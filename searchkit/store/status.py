@@ -15,7 +15,14 @@ from ..errors import IndexCorruptError, SearchkitError, VaultError
 from ..ingest.notes import ScanLog
 from .index import IndexStatus, _open_whoosh, _read_built_meta, _version_problem
 from .indexdir import dir_size, file_problems, read_manifest
-from .records import current_records, diff_vault, latest_generation, scan_notes
+from .records import (
+    current_records,
+    diff_vault,
+    latest_generation,
+    record_skips,
+    scan_notes,
+    unchanged_skips,
+)
 
 
 def index_status(index_dir: str | Path, vault: str | Path | None = None) -> IndexStatus:
@@ -32,10 +39,17 @@ def index_status(index_dir: str | Path, vault: str | Path | None = None) -> Inde
     written = manifest.updated if manifest is not None else None
     chunks = ix.doc_count()
     vault_path = Path(meta.vault)
+    before = dict(manifest.skipped) if manifest is not None else {}
+    skipped: dict[str, tuple[int, int, str]] = {}
     if vault_path.is_dir():
         log = ScanLog()
-        diff = diff_vault(vault_path, records, scan_notes(vault_path, meta.follow_symlinks, log),
-                     log.unreadable)  # fmt: skip
+        scan = scan_notes(vault_path, meta.follow_symlinks, log)
+        # Skipped files are listed apart, not counted as stale while they stay unchanged.
+        known = unchanged_skips(scan, records, before)
+        skipped = {p: before[p] for p in known}
+        record_skips(vault_path, log.warnings, before, skipped)
+        diff = diff_vault(vault_path, records, {p: i for p, i in scan.items() if p not in known},
+                          log.unreadable)
         new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)
     else:  # the vault is gone: everything indexed is stale
         new, changed, removed = 0, 0, len(records)
@@ -54,6 +68,7 @@ def index_status(index_dir: str | Path, vault: str | Path | None = None) -> Inde
         stale_changed=changed,
         stale_removed=removed,
         needs_rebuild=_version_problem(meta),
+        skipped=tuple((p, v[2]) for p, v in sorted(skipped.items())),
     )
 
 

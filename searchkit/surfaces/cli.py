@@ -15,7 +15,6 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +49,15 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 # Shared options and helpers
 
 
-def _index_options(f: Callable[..., Any]) -> Callable[..., Any]:
+def _index_options(f: Callable[..., Any], multi: bool = False) -> Callable[..., Any]:
     f = click.option(
         "--vault",
         "vault_opt",
         envvar="SEARCHKIT_VAULT",
+        multiple=multi,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Vault folder; its index is found without --index. Env: SEARCHKIT_VAULT.",
+        help="Vault folder; its index is found without --index. Env: SEARCHKIT_VAULT."
+        + (" Repeat it to search several vaults as one." if multi else ""),
     )(f)
     return click.option(
         "--index",
@@ -142,11 +143,24 @@ class _Main(click.Group):
             raise
         except OSError as exc:
             # The reader of our output went away (`searchkit search x | head -1`): not "no
-            # result" (click's exit 1), but what other tools do: stop quietly with 141.
-            if exc.errno != errno.EPIPE:
+            # result" (click's exit 1), but what other tools do: stop quietly with 141. Any
+            # other broken pipe (a worker process's) is a real error and goes on up.
+            if exc.errno != errno.EPIPE or not _stdout_closed():
                 raise
             _quiet_stdout()
             raise click.exceptions.Exit(EXIT_PIPE) from None
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe nobody reads any more (poll reports an error on it)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _fd, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no real descriptor
+        return False
 
 
 def _quiet_stdout() -> None:
@@ -225,9 +239,10 @@ def index_cmd(
         outer = enclosing_vault(vault)
         if outer is not None:
             ix.close()
+            here = vault.resolve()
             raise click.UsageError(
-                f"{vault} is inside the indexed vault {outer[0]}, whose searches already "
-                f"cover it; a nested index would make searches run from {vault} see only "
+                f"{here} is inside the indexed vault {outer[0]}, whose searches already "
+                "cover it; a nested index would make searches run from there see only "
                 f"its own notes. Update the vault with "
                 f"`searchkit index {shlex.quote(str(outer[0]))}`, or pass --nested to index "
                 "this folder on its own."
@@ -356,17 +371,26 @@ class _SearchCommand(click.Command):
 
 @main.command("search", cls=_SearchCommand, short_help="Ranked passages for a query.")
 @click.argument("query", nargs=-1, required=True)
-@_index_options
+@lambda f: _index_options(f, multi=True)
+@click.option("--all-vaults", is_flag=True, help="Search every indexed vault (`searchkit "
+              "config` lists them) as one.")
 @click.option("-n", "--limit", type=click.IntRange(1), default=10, show_default=True,
               help="Passages to show.")
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many passages.")
 @click.option("--per-note", type=click.IntRange(0), default=3, show_default=True,
               help="At most this many passages per note (0: no limit).")
 @click.option("--tag", multiple=True, help="Only notes with this tag (repeatable: any).")
-@click.option("--path", "path_", help="Only notes under this path prefix or glob.")
+@click.option("--path", "path_", help="Only notes whose path contains this text, ignoring "
+              "case (as Obsidian's path:), or matches this glob.")
 @click.option("--callout", help="Only callouts of this type (info, tip…).")
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
+@click.option("--after", metavar="DATE", help="Only notes dated after DATE (YYYY-MM-DD, "
+              "YYYY-MM, YYYY): frontmatter date/created, else modification time.")
+@click.option("--before", metavar="DATE", help="Only notes dated before DATE.")
+@click.option("--sort", type=click.Choice(["score", "modified", "created"]), default="score",
+              show_default=True, help="Order: relevance, or newest first by modification "
+              "time or by note date.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every result.")
 @click.option("--jsonl", "mode", flag_value="jsonl", help="A passage's JSON a line, as each "
               "is ready (the keys of --json's results).")
@@ -386,10 +410,12 @@ class _SearchCommand(click.Command):
 @click.option("--color/--no-color", default=None, help="Colour (default: on a terminal, "
               "unless NO_COLOR is set).")
 def search_cmd(
-    query: tuple[str, ...], index_dir: Path, vault_opt: Path | None, limit: int, offset: int,
+    query: tuple[str, ...], index_dir: Path, vault_opt: tuple[Path, ...], all_vaults: bool,
+    limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
-    kind: str | None, as_json: bool, mode: str | None, template: str | None, explain: bool,
-    rank_mode: str, no_refresh: bool, color: bool | None,
+    kind: str | None, after: str | None, before: str | None, sort: str, as_json: bool,
+    mode: str | None, template: str | None, explain: bool, rank_mode: str, no_refresh: bool,
+    color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -399,10 +425,27 @@ def search_cmd(
     Boolean:    sleep OR rest, "sleep -caffeine", NOT caffeine, (a OR b) c
     Prefix:     consolid*          Fuzzy: memroy~
     Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
+    Dates:      after:2024-01 before:2024-06-15 (frontmatter date/created, else mtime)
+    Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}'
 
     A word starting with - excludes it: quote the query, or put it after --.
     """
+    from .cli_more import _check_template, _search_lines, _search_many
+
     text = " ".join(query)
+    vaults = list(dict.fromkeys(v.resolve() for v in vault_opt))
+    if all_vaults or len(vaults) > 1:
+        if index_dir is not None:
+            raise click.UsageError("--index names one index: use --vault for several")
+        if as_json and (mode or template):
+            raise click.UsageError("choose one output: --json, --jsonl, --files, --vimgrep "
+                                   "or --format")
+        _search_many(vaults, all_vaults, text, as_json, mode or ("format" if template else None),
+                     template, explain, color, no_refresh, limit=limit, offset=offset,
+                     per_note=1 if mode == "files" else per_note, tag=list(tag), path=path_,
+                     callout=callout, kind=kind, after=after, before=before, sort=sort)
+        return
+    vault_opt = vaults[0] if vaults else None  # type: ignore[assignment]
     if template is not None:
         mode = mode or "format"
     if sum(bool(x) for x in (as_json, mode, template and mode != "format")) > 1:
@@ -414,13 +457,18 @@ def search_cmd(
     if mode is not None:
         _search_lines(index_dir, vault_opt, no_refresh, mode, template, q=text, limit=limit,
                       offset=offset, per_note=per_note, explain=explain, tag=list(tag),
-                      path=path_, callout=callout, kind=kind, mode=rank_mode)
+                      path=path_, callout=callout, kind=kind, after=after, before=before,
+                      sort=sort, mode=rank_mode)
         return
-    _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
-        index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
-        per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
-        mode=rank_mode,
-    )
+    dated = {k: v for k, v in (("after", after), ("before", before)) if v}
+    # Dates and sorting are not among the warm hand-off's parameters: search here.
+    no_server = bool(dated) or sort != "score"
+    if not no_server:
+        _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
+            index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
+            per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
+            mode=rank_mode,
+        )
     ix = _open(index_dir, vault_opt, as_json)
     try:
         if not no_refresh and ix.exists():
@@ -433,7 +481,7 @@ def search_cmd(
                 warn_all(report.warnings)
         results = ix.search(
             text, limit=limit, offset=offset, per_note=per_note, explain=explain, mode=rank_mode,
-            tag=list(tag), path=path_, callout=callout, kind=kind,
+            tag=list(tag), path=path_, callout=callout, kind=kind, sort=sort, **dated,
         )
     except SearchkitError as exc:
         raise _fail(exc, as_json) from exc
@@ -447,142 +495,11 @@ def search_cmd(
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
 
 
-def _check_template(template: str) -> None:
-    from ..retrieve.links import Links
-    from ..retrieve.results import Passage
-    from .render import fill_template, passage_json
-
-    sample = Passage(1, 0.0, "n.md#0", "n.md", "", (), "section", None, None, 1, "", "", (),
-                     None, (), Links("", "", "", None))
-    try:
-        fill_template(template, passage_json(sample, None))
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        keys = ", ".join(["shown_path", *passage_json(sample, None)])
-        raise click.UsageError(f"bad --format template ({exc!r}); keys: {keys}") from exc
-
-
-def _search_lines(
-    index_dir: Path, vault_opt: Path | None, no_refresh: bool, out: str,
-    template: str | None, *, q: str, **params: Any,
-) -> None:
-    """`--files`, `--jsonl`, `--vimgrep`, `--format`: a line per result, nothing else on
-    stdout (messages on stderr); exit 1 when nothing matched."""
-    from .render import print_lines
-
-    ix = _open(index_dir, vault_opt)
-    try:
-        if not no_refresh and ix.exists():
-            try:
-                report = ix.refresh(on_locked=_warn_stale)
-            except SearchkitError as exc:
-                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
-                report = None
-            if report is not None:
-                warn_all(report.warnings)
-        results = ix.search(q, **params)
-    except SearchkitError as exc:
-        raise _fail(exc) from exc
-    finally:
-        ix.close()
-    if not results:
-        print_results(results, False, False, ix.vault)  # says why, on stderr
-        raise click.exceptions.Exit(EXIT_NO_RESULTS)
-    print_lines(results, out, ix.vault, template)
-
-
 def _warn_stale(exc: SearchkitError) -> None:
     click.echo(
         "warning: notes changed but another process is updating the index; these results "
         "may be stale", err=True,
     )
-
-
-@main.command("forget", short_help="Delete the index of a vault (never the notes).")
-@click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
-@_index_options
-def forget_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None) -> None:
-    """Delete the index of VAULT (default: the vault you are in, or --vault/--index). The
-    notes are never touched; `searchkit index VAULT` builds it again. `searchkit config`
-    lists every index."""
-    vault = _resolve_vault(vault, vault_opt)
-    ix = _open(index_dir, vault)
-    where = ix.vault
-    try:
-        freed = ix.forget()
-    except SearchkitError as exc:
-        raise _fail(exc) from exc
-    name = f"the index of {where}" if where is not None else "the index"
-    click.echo(f"Deleted {name} ({ix.index_dir}, {freed / 1e6:.1f} MB).")
-
-
-@main.command("read", short_help="Print lines of an indexed note (PATH[:LINE]).")
-@click.argument("target", metavar="PATH[:LINE]")
-@_index_options
-@click.option("-n", "--lines", "max_lines", type=click.IntRange(1), default=80,
-              show_default=True, help="Lines to print (at most 500).")
-@click.option("--raw", is_flag=True, help="Keep timestamp anchors as written (<a … "
-              "data-t=…>…</a>) instead of [m:ss].")
-@click.option("--json", "as_json", is_flag=True, help="The window as JSON (path, start, end, "
-              "total_lines, next_start, truncated, lines).")
-def read_cmd(
-    target: str, index_dir: Path, vault_opt: Path | None, max_lines: int, raw: bool,
-    as_json: bool,
-) -> None:
-    """Print lines of an indexed note from LINE on, numbered, as a search result names it
-    (`searchkit read notes/sleep.md:17`). PATH is vault-relative, or a file path from
-    here inside the vault. Timestamp anchors are shortened to [m:ss] unless --raw.
-    """
-    from ..ingest.timestamps import note_reads_frames, shorten_markup
-
-    path, line = _split_line(target)
-    ix = _open(index_dir, vault_opt, as_json)
-    try:
-        vault = ix.vault
-        window = ix.read_note(_vault_relative(path, vault), line or 1, max_lines)
-    except SearchkitError as exc:
-        raise _fail(exc, as_json) from exc
-    finally:
-        ix.close()
-    lines = window.lines
-    if not raw and vault is not None:
-        try:
-            frames = note_reads_frames((vault / window.path).read_text("utf-8", "replace"))
-        except OSError:
-            frames = None
-        lines = tuple(shorten_markup(x, frames) for x in lines)
-    window = replace(window, lines=lines)
-    if as_json:
-        _echo_json(window.to_dict())
-        return
-    click.echo(clean(window.numbered()))
-    if window.next_start is not None:
-        click.echo(f"lines {window.start}–{window.end} of {window.total}; more: searchkit "
-                   f"read {shlex.quote(window.path + ':' + str(window.next_start))}", err=True)
-
-
-def _split_line(target: str) -> tuple[str, int | None]:
-    """`path:LINE` → (path, LINE); a path without a line number → (path, None)."""
-    head, sep, tail = target.rpartition(":")
-    if sep and head and tail.isdigit():
-        return head, int(tail)
-    return target, None
-
-
-def _vault_relative(path: str, vault: Path | None) -> str:
-    """A path as the user has it (relative to here, or absolute) → vault-relative; one
-    that names no file from here is taken as vault-relative already."""
-    if vault is None:
-        return path
-    here = Path(path).expanduser()
-    try:
-        if here.is_file():
-            full = here.absolute()
-            for root in (vault, vault.resolve()):
-                if full.is_relative_to(root):
-                    return full.relative_to(root).as_posix()
-    except OSError:
-        pass
-    return path
 
 
 @main.command("status", short_help="What is indexed, and what is stale.")
@@ -623,8 +540,16 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
     if st.needs_rebuild:
         rows.append(("rebuild", st.needs_rebuild))
     rows.append(("semantic", semantic_line(meaning, ix.fix_command())))
+    skipped = getattr(st, "skipped", ())
+    if skipped:
+        rows.append(("skipped", f"{len(skipped)} file{'s' if len(skipped) > 1 else ''} not "
+                                "indexed (unchanged since; not stale):"))
     for key, value in rows:
-        click.echo(f"{key:<12} {value}")
+        click.echo(clean(f"{key:<12} {value}"))
+    for path, why in skipped[:50]:
+        click.echo(clean(f"  {path}: {why}"))
+    if len(skipped) > 50:
+        click.echo(f"  … and {len(skipped) - 50} more (--json lists them all)")
 
 
 @main.command("config", short_help="Show or set the default vault (search from anywhere).")
@@ -730,7 +655,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     from .serving import BackgroundEmbedder
 
     def on_error(exc: Exception) -> None:
-        click.echo(f"Error: {exc}", err=True)  # keep watching: the next change may fix it
+        click.echo(clean(f"Error: {exc}"), err=True)  # keep watching: the next change may fix it
 
     embedder = BackgroundEmbedder(ix, on_error=on_error)  # vectors for new passages
 
@@ -739,10 +664,11 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
         click.echo(time.strftime("%H:%M:%S ") + update_summary(r))
         embedder.poke()
 
-    # watchfiles logs its own "stopping" line at Ctrl-C, before ours: ours is enough.
+    # watchfiles logs its own "KeyboardInterrupt caught, stopping watch" warning at Ctrl-C,
+    # before ours: ours is enough.
     import logging
 
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)
     try:
         watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
     except SearchkitError as exc:
@@ -767,6 +693,7 @@ def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -
     """Show how notes split into passages (what gets indexed), without indexing."""
     from ..errors import NoteError
     from ..ingest.chunker import load_note
+    from .cli_more import _note_in_vault
 
     for file in files:
         root, rel = _note_in_vault(file, vault_opt)
@@ -800,22 +727,6 @@ def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -
             click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
 
 
-def _note_in_vault(file: Path, vault: Path | None) -> tuple[Path, str]:
-    """(vault root, vault-relative POSIX path) of a note file: in `vault` if given and the
-    file is in it, else in the indexed vault that holds it, else in its own folder."""
-    from ..store.locate import find_from
-
-    full = file.resolve()
-    roots = [vault.resolve()] if vault is not None else []
-    found = find_from(full.parent)
-    if found is not None:
-        roots.append(found[0])
-    for root in roots:
-        if full.is_relative_to(root):
-            return root, full.relative_to(root).as_posix()
-    return full.parent, full.name
-
-
 # ---------------------------------------------------------------------------------------
 # Servers: `searchkit mcp`, `searchkit serve`, and the warm-CLI hand-off to the latter
 
@@ -837,7 +748,7 @@ def _search_on_server(
     if answer is None:
         return
     if isinstance(answer, RemoteError):
-        click.echo(f"Error: {answer.message}", err=True)
+        click.echo(clean(f"Error: {answer.message}"), err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -849,7 +760,7 @@ def _search_on_server(
 
 
 def _server_error(exc: Exception) -> None:
-    click.echo(f"warning: {exc}", err=True)  # keep serving: the next change may fix it
+    click.echo(clean(f"warning: {exc}"), err=True)  # keep serving: the next change may fix it
 
 
 def _server_report(report: Any) -> None:
@@ -947,3 +858,8 @@ def serve_cmd(
         raise click.exceptions.Exit(EXIT_USAGE) from exc
     except KeyboardInterrupt:
         pass
+
+
+# The commands and helpers of the daily-use pass (read, forget, output modes, several
+# vaults) live in cli_more.py; importing it registers its commands on `main`.
+from . import cli_more  # noqa: E402, F401

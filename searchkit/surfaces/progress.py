@@ -89,7 +89,7 @@ def list_removals(exc: MassDeleteError, shown: int = 20) -> None:
     click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
                "notes:", err=True)  # fmt: skip
     for path in exc.would_remove[:shown]:
-        click.echo(f"  {path}", err=True)
+        click.echo(clean(f"  {path}"), err=True)
     if len(exc.would_remove) > shown:
         click.echo(f"  … and {len(exc.would_remove) - shown} more", err=True)
 

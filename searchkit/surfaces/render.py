@@ -90,13 +90,40 @@ def results_json(
         "semantic": getattr(results, "semantic", None),
         "vault": str(vault) if vault is not None else None,
         "index": str(index_dir) if index_dir is not None else None,
-        "results": [passage_json(p, vault) for p in results],
+        "results": [passage_json(p, v) for p, v in _each(results, vault)],
     }
 
 
 def passage_json(p: Any, vault: Path | None) -> dict[str, Any]:
-    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`."""
-    return {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+    """One result as `--json` and `--jsonl` give it: `Passage.to_dict()` plus `abs_path`
+    (and `vault`, when several vaults were searched)."""
+    data = {**p.to_dict(), "abs_path": str(vault / p.path) if vault is not None else None}
+    if getattr(p, "_vault", None) is not None:
+        data["vault"] = str(vault)
+    return data
+
+
+def _each(results: Any, vault: Path | None) -> Any:
+    """(passage, its vault) for every result: one vault, or each passage's own after a
+    search of several (`api.search_many`)."""
+    vaults = getattr(results, "vaults", None)
+    if vaults:
+        for p, v in zip(results, vaults, strict=True):
+            yield _Marked(p), v
+    else:
+        for p in results:
+            yield p, vault
+
+
+class _Marked:
+    """A passage from a search of several vaults (its JSON names its vault)."""
+
+    def __init__(self, p: Any) -> None:
+        self._p = p
+        self._vault = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._p, name)
 
 
 def print_lines(
@@ -108,20 +135,45 @@ def print_lines(
     filled with the JSON keys). Paths open from the current folder, as in the text output.
     """
     seen: set[str] = set()
-    for p in results:
+    for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         shown = _shown_path(vault, p.path)
         if mode == "files":
-            if p.path not in seen:
-                seen.add(p.path)
+            if shown not in seen:
+                seen.add(shown)
                 click.echo(clean(shown))
         elif mode == "jsonl":
             click.echo(json_text(passage_json(p, vault), None))
         elif mode == "vimgrep":
             text = " ".join(p.snippet.split())
             where = " › ".join(_crumbs(p))
-            click.echo(clean(f"{shown}:{p.line or 1}:1:{where}: {text}"))
+            line, col = _match_position(vault, p)
+            click.echo(clean(f"{shown}:{line}:{col}:{where}: {text}"))
         else:
             click.echo(clean(fill_template(template or "", passage_json(p, vault), shown)))
+
+
+_LINES_LOOKED_AT = 400  # lines of a passage searched for its first match, at most
+
+
+def _match_position(vault: Path | None, p: Any) -> tuple[int, int]:
+    """(line, byte column), 1-based, of the passage's first highlighted word in the note
+    file, so a quickfix list jumps to the match; the passage's first line, column 1, when
+    the file cannot be read or the word is not found (it was in the title, say)."""
+    start = p.line or 1
+    words = [p.snippet[a:b] for a, b in p.highlights if b > a]
+    if vault is None or not words:
+        return start, 1
+    try:
+        with open(vault / p.path, encoding="utf-8", errors="replace") as f:
+            lines = f.read(4_000_000).split("\n")
+    except OSError:
+        return start, 1
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    for n in range(start - 1, min(len(lines), start - 1 + _LINES_LOOKED_AT)):
+        m = pattern.search(lines[n])
+        if m is not None:
+            return n + 1, len(lines[n][: m.start()].encode("utf-8")) + 1
+    return start, 1
 
 
 def fill_template(template: str, data: dict[str, Any], shown: str = "") -> str:
@@ -263,9 +315,12 @@ def print_results(
                 err=True,
             )
             return
-        empty = getattr(results, "empty_filters", ())
+        empty = getattr(results, "empty_filters", None)
+        if empty is None:  # a server's answer (the warm CLI): its JSON may say
+            empty = (getattr(results, "raw", None) or {}).get("empty_filters") or ()
         if empty:
-            click.echo(clean(_filters_message(empty, results.filters_empty_alone)), err=True)
+            alone = getattr(results, "filters_empty_alone", True)
+            click.echo(clean(_filters_message(empty, alone)), err=True)
             return
         msg = f"No passages match {results.query!r}."
         if results.suggestion:
@@ -274,7 +329,7 @@ def print_results(
         return
     for word, fixed in getattr(results, "corrected", ()):
         click.echo(f"No {word!r} in the notes: also searched for {fixed!r}.", err=True)
-    for p in results:
+    for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         crumbs = [clean(c) for c in _crumbs(p)]
         if p.kind == "callout":
             label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
