@@ -7,7 +7,6 @@ interrupted (Ctrl-C).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -23,11 +22,9 @@ import click
 from .. import __version__
 from ..errors import (
     IndexLockedError,
-    IndexNotFoundError,
     IndexWriteError,
     MassDeleteError,
     SearchkitError,
-    VaultError,
 )
 from .progress import (
     EmbedBar,
@@ -464,6 +461,8 @@ def search_cmd(
     # Dates and sorting are not among the warm hand-off's parameters: search here.
     no_server = bool(dated) or sort != "score"
     if not no_server:
+        from .cli_servers import _search_on_server
+
         _search_on_server(  # the warm CLI: returns only if no `searchkit serve` can answer
             index_dir, vault_opt, as_json, explain, color, q=text, limit=limit, offset=offset,
             per_note=per_note, tag=list(tag), path=path_, callout=callout, kind=kind,
@@ -552,60 +551,6 @@ def status_cmd(index_dir: Path, vault_opt: Path | None, as_json: bool, check: bo
         click.echo(f"  … and {len(skipped) - 50} more (--json lists them all)")
 
 
-@main.command("config", short_help="Show or set the default vault (search from anywhere).")
-@click.argument("key", required=False, type=click.Choice(["vault", "index", "semantic"]))
-@click.argument("value", required=False)
-@click.option("--unset", is_flag=True, help="Remove KEY from the config file.")
-def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
-    """Show the config, or set KEY to VALUE in the per-user config file.
-
-    \b
-    searchkit config vault ~/notes    search ~/notes from any folder
-    searchkit config vault            print it (exit 1 when not set)
-    searchkit config index DIR        or name the index folder itself
-    searchkit config semantic off     words only: no embedding, no search by meaning
-    searchkit config vault --unset
-
-    Inside another indexed vault, that vault's index still wins; --vault/--index and
-    SEARCHKIT_VAULT/SEARCHKIT_INDEX override both.
-    """
-    from ..store.locate import config_path, known_indexes, read_config, write_config
-
-    try:
-        if key is None:
-            if value is not None or unset:
-                raise click.UsageError("name the KEY to set or unset (vault or index)")
-            config = read_config()
-            click.echo(f"config file  {config_path()}")
-            for name in ("vault", "index", "semantic"):
-                click.echo(f"{name:<12} {config.get(name, '(not set)')}")
-            for vault, index_dir in known_indexes():
-                click.echo(f"indexed      {vault}  ({index_dir})")
-            return
-        if value is None and not unset:
-            # As `git config KEY`: print the value; exit 1 when it is not set.
-            current = read_config().get(key)
-            if current is None:
-                raise click.exceptions.Exit(EXIT_NO_RESULTS)
-            click.echo(current)
-            return
-        if unset and value is not None:
-            raise click.UsageError("give a VALUE to set, or --unset, not both")
-        if value is not None and key == "semantic":
-            if value.strip().lower() not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
-                raise click.UsageError(f"semantic takes on or off, not {value!r}")
-            value = "off" if value.strip().lower() in ("off", "false", "no", "0") else "on"
-        elif value is not None:
-            folder = Path(value).expanduser()
-            if key == "vault" and not folder.is_dir():
-                raise click.UsageError(f"vault not found or not a directory: {value}")
-            value = str(folder.resolve() if key == "vault" else folder.absolute())
-        path = write_config({key: value})
-    except SearchkitError as exc:
-        raise _fail(exc) from exc
-    click.echo(f"{key} = {value}  ({path})" if value is not None else f"{key} unset ({path})")
-
-
 _FOUND_BY = {
     "--index": "--index / SEARCHKIT_INDEX",
     "--vault": "--vault / SEARCHKIT_VAULT",
@@ -637,229 +582,7 @@ def _check(ix: Any, as_json: bool) -> None:
         raise click.exceptions.Exit(EXIT_USAGE)
 
 
-@main.command("watch", short_help="Re-index whenever notes change (Ctrl-C stops).")
-@click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
-@_index_options
-@click.option("--debounce", type=click.IntRange(50), default=500, show_default=True,
-              help="Milliseconds of quiet before re-indexing.")
-def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debounce: int) -> None:
-    """Keep the index fresh: update it whenever notes change (Ctrl-C stops)."""
-    from .watch import watch_vault
-
-    vault = _resolve_vault(vault, vault_opt)
-    ix = _open(index_dir, vault)
-    if ix.vault is None and not ix.exists():
-        raise click.UsageError(f"no index at {ix.index_dir} yet: name the vault to watch")
-    click.echo(f"Watching {ix.vault} (Ctrl-C to stop)…", err=True)
-
-    from .serving import BackgroundEmbedder
-
-    def on_error(exc: Exception) -> None:
-        click.echo(clean(f"Error: {exc}"), err=True)  # keep watching: the next change may fix it
-
-    embedder = BackgroundEmbedder(ix, on_error=on_error)  # vectors for new passages
-
-    def on_report(r: Any) -> None:
-        warn_all(r.warnings)
-        click.echo(time.strftime("%H:%M:%S ") + update_summary(r))
-        embedder.poke()
-
-    # watchfiles logs its own "KeyboardInterrupt caught, stopping watch" warning at Ctrl-C,
-    # before ours: ours is enough.
-    import logging
-
-    logging.getLogger("watchfiles").setLevel(logging.ERROR)
-    try:
-        watch_vault(ix.index_dir, ix.vault, on_report, debounce_ms=debounce, on_error=on_error)
-    except SearchkitError as exc:
-        raise _fail(exc) from exc
-    except KeyboardInterrupt:
-        pass
-    finally:
-        embedder.close()
-        ix.close()
-    click.echo("Stopped watching.", err=True)
-
-
-@main.command("chunks", short_help="Show how notes split into passages.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
-                                                                  path_type=Path))
-@click.option("--vault", "vault_opt", envvar="SEARCHKIT_VAULT",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="The vault the notes are in (default: the indexed vault holding each "
-              "file, else its folder): ids and paths are relative to it.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
-def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -> None:
-    """Show how notes split into passages (what gets indexed), without indexing."""
-    from ..errors import NoteError
-    from ..ingest.chunker import load_note
-    from .cli_more import _note_in_vault
-
-    for file in files:
-        root, rel = _note_in_vault(file, vault_opt)
-        try:
-            note, chunks = load_note(root, rel)
-        except NoteError as exc:
-            click.echo(f"warning: {file}: {exc.message}", err=True)
-            continue
-        warn_all(note.warnings)
-        for c in chunks:
-            if as_json:
-                data = {
-                    # Same names as Passage.to_dict() for the same facts; `id` and `path`
-                    # are the vault-relative ones a search gives.
-                    "id": c.id, "path": c.path, "abs_path": str(root / rel), "title": c.title,
-                    "heading_path": list(c.heading_path), "kind": c.kind,
-                    "callout_type": c.callout_type, "callout_title": c.callout_title,
-                    "lines": [c.line_start, c.line_end], "anchor": c.anchor, "slug": c.slug,
-                    "links": list(c.links), "timestamps": [list(t) for t in c.timestamps],
-                    "tags": list(c.tags), "text": c.text,
-                }
-                click.echo(json_text(data, None))
-                continue
-            where = " › ".join([c.title, *c.heading_path])
-            kind = f"callout [!{c.callout_type}]" if c.kind == "callout" else c.kind
-            stamps = ", ".join(str(t.seconds) for t in c.timestamps[:5])
-            click.echo(clean(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}"))
-            if stamps:
-                click.echo(f"    timestamps (s): {stamps}{' …' if len(c.timestamps) > 5 else ''}")
-            preview = " ".join(clean(c.text).split())
-            click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
-
-
-# ---------------------------------------------------------------------------------------
-# Servers: `searchkit mcp`, `searchkit serve`, and the warm-CLI hand-off to the latter
-
-
-def _search_on_server(
-    index_dir: Path, vault: Path | None, as_json: bool, explain: bool, color: bool | None,
-    **params: Any,
-) -> None:
-    """Print the results of a running `searchkit serve` and exit, like a local search would;
-    return (having printed nothing) when no server can answer."""
-    from ..store.locate import locate
-    from .remote import RemoteError, remote_search
-
-    try:
-        where = locate(index_dir, vault)
-    except SearchkitError:
-        return  # the local search reports it
-    answer = remote_search(where.index_dir, where.vault, {**params, "explain": explain})
-    if answer is None:
-        return
-    if isinstance(answer, RemoteError):
-        click.echo(clean(f"Error: {answer.message}"), err=True)
-        raise click.exceptions.Exit(EXIT_USAGE)
-    for warning in answer.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        _echo_json(answer.raw)
-    else:
-        print_results(answer, _use_color(color), explain, answer.vault, terminal_width())
-    raise click.exceptions.Exit(0 if answer else EXIT_NO_RESULTS)
-
-
-def _server_error(exc: Exception) -> None:
-    click.echo(clean(f"warning: {exc}"), err=True)  # keep serving: the next change may fix it
-
-
-def _server_report(report: Any) -> None:
-    if report.added or report.changed or report.removed:
-        warn_all(report.warnings)
-        click.echo(time.strftime("%H:%M:%S ") + update_summary(report), err=True)
-
-
-@main.command("mcp", short_help="Serve the index to AI agents over MCP (stdio).")
-@_index_options
-def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
-    """Serve the index to AI agents over MCP (stdio): tools search, read, status.
-
-    \b
-    Add to an MCP client's config, e.g.:
-      {"mcpServers": {"notes": {"command": "searchkit",
-                                "args": ["mcp", "--vault", "/path/to/notes"]}}}
-    """
-    from ..api import open_index
-    from .mcp_server import run_stdio, run_stdio_unavailable
-
-    try:
-        if vault_opt is not None and not vault_opt.is_dir():
-            raise VaultError(f"vault not found or not a directory: {vault_opt}")
-        ix = open_index(index_dir, vault_opt)  # finds the index
-        index_dir, vault_opt = ix.index_dir, ix.vault
-        ix.close()
-        run_stdio(index_dir, vault_opt, on_error=_server_error, on_report=_server_report)
-    except SearchkitError as exc:
-        # Desktop clients start servers from `/` and show only "Connection closed" when
-        # one exits: stay up, say why on stderr (the client's log) and in every tool.
-        reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
-                  "(or --index INDEX) in the client's config, args "
-                  '["mcp", "--vault", "/path/to/notes"].')
-        click.echo(f"Error: {reason}", err=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            run_stdio_unavailable(reason)
-    except KeyboardInterrupt:
-        pass
-
-
-@main.command("serve", short_help="Serve a read-only local HTTP JSON API.")
-@_index_options
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind (a non-loopback one needs --token).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port (0: any free one).")
-@click.option("--token", envvar="SEARCHKIT_TOKEN",
-              help="Require `Authorization: Bearer TOKEN`. Env: SEARCHKIT_TOKEN (better: "
-                   "a token on the command line shows in `ps`).")
-@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read the token from this file (first line).")
-def serve_cmd(
-    index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None,
-    token_file: Path | None,
-) -> None:
-    """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
-
-    While it runs, `searchkit search` on the same index asks it instead of opening the
-    index itself (same output, a fraction of the time). The index stays fresh: the server
-    watches the vault.
-    """
-    from .http_server import is_loopback, other_users, serve
-
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").splitlines()[0].strip()
-        except (OSError, UnicodeError, IndexError) as exc:
-            raise click.UsageError(f"--token-file {token_file}: no token read ({exc})") from exc
-    if not is_loopback(host) and not token:
-        raise click.UsageError(f"--host {host} is reachable from other machines: add --token")
-    ix = _open(index_dir, vault_opt)  # checks --vault, finds the index
-    index_dir, vault_opt = ix.index_dir, ix.vault
-    if not ix.exists():  # the fix names this index (--index DIR), as search's does
-        ix.close()
-        raise _fail(IndexNotFoundError(
-            f"no index at {ix.index_dir}; build it with `{ix.fix_command('VAULT')}`"
-        ))
-    ix.close()
-    try:
-        serve(
-            index_dir, vault_opt, host=host, port=port, token=token or None,
-            on_ready=lambda url: click.echo(
-                f"Serving {index_dir} on {url} (Ctrl-C stops)"
-                + ("" if token or not other_users() else
-                   "; no token: other users of this machine can read the notes through it"
-                   " (set SEARCHKIT_TOKEN or --token-file)"),
-                err=True),
-            on_report=_server_report, on_error=_server_error,
-        )
-    except SearchkitError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:
-        click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from exc
-    except KeyboardInterrupt:
-        pass
-
-
-# The commands and helpers of the daily-use pass (read, forget, output modes, several
-# vaults) live in cli_more.py; importing it registers its commands on `main`.
-from . import cli_more  # noqa: E402, F401
+# The long-lived commands (watch, mcp, serve) and the warm-CLI hand-off live in
+# cli_servers.py, the daily-use pass's (read, forget, output modes, several vaults) in
+# cli_more.py; importing them registers their commands on `main`.
+from . import cli_more, cli_servers  # noqa: E402, F401

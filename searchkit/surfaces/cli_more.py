@@ -1,7 +1,7 @@
-"""More of the `searchkit` command: `read` and `forget`, the search output modes for
-scripts and editors (`--files`, `--jsonl`, `--vimgrep`, `--format`), and searching several
-vaults at once. Kept apart from cli.py, which imports this module last so that these
-commands register on its `main` group."""
+"""More of the `searchkit` command: `read`, `forget`, `config` and `chunks`, the search
+output modes for scripts and editors (`--files`, `--jsonl`, `--vimgrep`, `--format`), and
+searching several vaults at once. Kept apart from cli.py, which imports this module last
+so that these commands register on its `main` group."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .cli import (
     main,
 )
 from .progress import warn_all
-from .render import clean, print_results, results_json, terminal_width
+from .render import clean, json_text, print_results, results_json, terminal_width
 
 
 def _search_many(
@@ -231,3 +231,103 @@ def _note_in_vault(file: Path, vault: Path | None) -> tuple[Path, str]:
         if full.is_relative_to(root):
             return root, full.relative_to(root).as_posix()
     return full.parent, full.name
+
+
+@main.command("config", short_help="Show or set the default vault (search from anywhere).")
+@click.argument("key", required=False, type=click.Choice(["vault", "index", "semantic"]))
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove KEY from the config file.")
+def config_cmd(key: str | None, value: str | None, unset: bool) -> None:
+    """Show the config, or set KEY to VALUE in the per-user config file.
+
+    \b
+    searchkit config vault ~/notes    search ~/notes from any folder
+    searchkit config vault            print it (exit 1 when not set)
+    searchkit config index DIR        or name the index folder itself
+    searchkit config semantic off     words only: no embedding, no search by meaning
+    searchkit config vault --unset
+
+    Inside another indexed vault, that vault's index still wins; --vault/--index and
+    SEARCHKIT_VAULT/SEARCHKIT_INDEX override both.
+    """
+    from ..store.locate import config_path, known_indexes, read_config, write_config
+
+    try:
+        if key is None:
+            if value is not None or unset:
+                raise click.UsageError("name the KEY to set or unset (vault or index)")
+            config = read_config()
+            click.echo(f"config file  {config_path()}")
+            for name in ("vault", "index", "semantic"):
+                click.echo(f"{name:<12} {config.get(name, '(not set)')}")
+            for vault, index_dir in known_indexes():
+                click.echo(f"indexed      {vault}  ({index_dir})")
+            return
+        if value is None and not unset:
+            # As `git config KEY`: print the value; exit 1 when it is not set.
+            current = read_config().get(key)
+            if current is None:
+                raise click.exceptions.Exit(EXIT_NO_RESULTS)
+            click.echo(current)
+            return
+        if unset and value is not None:
+            raise click.UsageError("give a VALUE to set, or --unset, not both")
+        if value is not None and key == "semantic":
+            if value.strip().lower() not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
+                raise click.UsageError(f"semantic takes on or off, not {value!r}")
+            value = "off" if value.strip().lower() in ("off", "false", "no", "0") else "on"
+        elif value is not None:
+            folder = Path(value).expanduser()
+            if key == "vault" and not folder.is_dir():
+                raise click.UsageError(f"vault not found or not a directory: {value}")
+            value = str(folder.resolve() if key == "vault" else folder.absolute())
+        path = write_config({key: value})
+    except SearchkitError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{key} = {value}  ({path})" if value is not None else f"{key} unset ({path})")
+
+
+@main.command("chunks", short_help="Show how notes split into passages.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                  path_type=Path))
+@click.option("--vault", "vault_opt", envvar="SEARCHKIT_VAULT",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The vault the notes are in (default: the indexed vault holding each "
+              "file, else its folder): ids and paths are relative to it.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk.")
+def chunks_cmd(files: tuple[Path, ...], vault_opt: Path | None, as_json: bool) -> None:
+    """Show how notes split into passages (what gets indexed), without indexing."""
+    from ..errors import NoteError
+    from ..ingest.chunker import load_note
+    from .cli_more import _note_in_vault
+
+    for file in files:
+        root, rel = _note_in_vault(file, vault_opt)
+        try:
+            note, chunks = load_note(root, rel)
+        except NoteError as exc:
+            click.echo(f"warning: {file}: {exc.message}", err=True)
+            continue
+        warn_all(note.warnings)
+        for c in chunks:
+            if as_json:
+                data = {
+                    # Same names as Passage.to_dict() for the same facts; `id` and `path`
+                    # are the vault-relative ones a search gives.
+                    "id": c.id, "path": c.path, "abs_path": str(root / rel), "title": c.title,
+                    "heading_path": list(c.heading_path), "kind": c.kind,
+                    "callout_type": c.callout_type, "callout_title": c.callout_title,
+                    "lines": [c.line_start, c.line_end], "anchor": c.anchor, "slug": c.slug,
+                    "links": list(c.links), "timestamps": [list(t) for t in c.timestamps],
+                    "tags": list(c.tags), "text": c.text,
+                }
+                click.echo(json_text(data, None))
+                continue
+            where = " › ".join([c.title, *c.heading_path])
+            kind = f"callout [!{c.callout_type}]" if c.kind == "callout" else c.kind
+            stamps = ", ".join(str(t.seconds) for t in c.timestamps[:5])
+            click.echo(clean(f"{file}:{c.line_start}-{c.line_end}  {kind}  {where}"))
+            if stamps:
+                click.echo(f"    timestamps (s): {stamps}{' …' if len(c.timestamps) > 5 else ''}")
+            preview = " ".join(clean(c.text).split())
+            click.echo(f"    {preview[:160]}{'…' if len(preview) > 160 else ''}")
