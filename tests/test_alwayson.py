@@ -498,3 +498,95 @@ def test_serve_without_an_index_gives_the_hint_search_gives(tmp_path: Path):
     hint = searched.output.strip().splitlines()[-1]
     assert f"--index {index}" in hint
     assert served.output.strip().splitlines()[-1] == hint
+
+
+# ---------------------------------------------------------------------------------------
+# Slow clients cannot exhaust the server (item 8)
+
+
+def test_idle_connections_cannot_exhaust_the_servers_descriptors(tmp_path: Path):
+    import resource
+    import socket
+    import urllib.request
+
+    _, index = _built(tmp_path, NOTES)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=low_limit,
+    )
+    idle: list[socket.socket] = []
+    try:
+        from searchkit.surfaces.remote import SERVE_FILE
+
+        info = index / SERVE_FILE
+        _eventually(info.exists, 20)
+        port = json.loads(info.read_text())["port"]
+        for _ in range(400):  # connect, never send a request
+            try:
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+
+        def answered() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/search?q=owls",
+                                            timeout=3) as resp:
+                    return json.loads(resp.read())["results"][0]["path"] == "b.md"
+            except OSError:
+                return False
+
+        assert _eventually(answered, 25)
+    finally:
+        for s in idle:
+            s.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert len(err) < 20_000, err[-2000:]  # no flood of tracebacks
+
+
+def test_a_request_that_runs_too_long_is_answered_with_a_timeout_error():
+    import anyio
+
+    from searchkit.surfaces.http_server import create_app
+
+    class Slow:
+        watching = True
+
+        def search(self, query: str, **kwargs: Any) -> Any:
+            time.sleep(3)
+            raise AssertionError("not reached in time")
+
+        def warnings(self) -> list[str]:
+            return []
+
+    app = create_app(Slow(), request_timeout=0.5)  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "GET", "path": "/search", "raw_path": b"/search",
+                 "query_string": b"q=owls", "headers": [(b"host", b"127.0.0.1:1")],
+                 "scheme": "http", "server": ("127.0.0.1", 1), "root_path": "",
+                 "http_version": "1.1", "client": ("127.0.0.1", 2)}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+    start = time.monotonic()
+    anyio.run(run)
+    assert time.monotonic() - start < 2.5
+    assert sent[0]["status"] == 503
+    assert json.loads(sent[1]["body"])["kind"] == "timeout"
