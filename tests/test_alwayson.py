@@ -590,3 +590,29 @@ def test_a_request_that_runs_too_long_is_answered_with_a_timeout_error():
     assert time.monotonic() - start < 2.5
     assert sent[0]["status"] == 503
     assert json.loads(sent[1]["body"])["kind"] == "timeout"
+
+
+# ---------------------------------------------------------------------------------------
+# No text lost to nesting (item 15)
+
+
+def _all_text(text: str, path: str = "n.md") -> tuple[str, tuple[Any, ...]]:
+    from searchkit.ingest.chunker import split_note
+    from searchkit.ingest.notes import parse_note
+
+    note, chunks = split_note(parse_note(text, path))
+    return "\n".join(c.text for c in chunks), note.warnings
+
+
+def test_a_list_nested_ten_deep_keeps_the_rest_of_the_note():
+    text = ("# T\n\n" + "".join("  " * i + f"- level{i}\n" for i in range(12))
+            + "\n## After\n\nzeppelin words\n")
+    body, warnings = _all_text(text)
+    assert "level11" in body and "zeppelin" in body
+    assert warnings == ()
+
+
+def test_nesting_past_the_limit_is_kept_flat_with_a_warning():
+    body, warnings = _all_text("# Q\n\n" + ">" * 5000 + " deep text\n\nafter\n", "deep.md")
+    assert "deep text" in body and "after" in body
+    assert [w.path for w in warnings] == ["deep.md"] and "flat" in warnings[0].message
