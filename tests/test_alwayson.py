@@ -616,3 +616,25 @@ def test_nesting_past_the_limit_is_kept_flat_with_a_warning():
     body, warnings = _all_text("# Q\n\n" + ">" * 5000 + " deep text\n\nafter\n", "deep.md")
     assert "deep text" in body and "after" in body
     assert [w.path for w in warnings] == ["deep.md"] and "flat" in warnings[0].message
+
+
+@pytest.mark.parametrize("broken", ["folder", "readonly"])
+def test_config_that_cannot_be_written_is_a_one_line_error(tmp_path: Path, broken: str):
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+
+    conf = tmp_path / "conf" / "searchkit"
+    if broken == "folder":
+        (conf / "config.toml").mkdir(parents=True)
+    else:
+        conf.mkdir(parents=True)
+        conf.chmod(0o500)
+        if os.access(conf, os.W_OK):
+            (conf / "config.toml").mkdir()  # root writes anywhere: a folder again
+    result = CliRunner().invoke(main, ["config", "vault", str(tmp_path)],
+                                env={"XDG_CONFIG_HOME": str(tmp_path / "conf")})
+    conf.chmod(0o700)
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Error: cannot write" in result.output
