@@ -427,6 +427,28 @@ class SearchIndex:
             self._searchers[threading.get_ident()] = searcher
         return searcher
 
+    def release_stale_searcher(self) -> bool:
+        """Close the calling thread's searcher if the index changed since it was opened
+        (its next search opens a current one). An idle thread's old searcher would keep
+        the files of replaced segments open, deleted but still on disk and in memory.
+        Only the calling thread's: another thread may be searching with its own."""
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is None:
+            return False
+        try:
+            current = local.opened is self._current and searcher.up_to_date()
+        except Exception:  # its files are gone: stale for sure
+            current = False
+        if current:
+            return False
+        with contextlib.suppress(Exception):
+            searcher.close()
+        local.searcher = local.opened = None
+        with self._lock:
+            self._searchers.pop(threading.get_ident(), None)
+        return True
+
     def _close_searchers(self) -> None:
         for s in self._searchers.values():
             # A searcher of an index a rebuild deleted may fail to close; that is harmless.

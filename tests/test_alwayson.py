@@ -638,3 +638,38 @@ def test_config_that_cannot_be_written_is_a_one_line_error(tmp_path: Path, broke
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Error: cannot write" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# Searchers of old generations are released (item 6, server side)
+
+
+def _stale_searchers(live: LiveIndex) -> int:
+    current = live.ix._current  # the generation the meta names (as last read)
+    stale = 0
+    for searcher in list(live.ix._searchers.values()):
+        try:
+            fresh = searcher.up_to_date() and searcher._ix.indexname == current.ix.indexname
+        except Exception:  # its files are gone
+            fresh = False
+        stale += not fresh
+    return stale
+
+
+def test_idle_search_threads_let_go_of_replaced_index_files(tmp_path: Path):
+    vault, index = _built(tmp_path, {f"n{i}.md": f"# N{i}\n\nowls {i}\n" for i in range(30)})
+    with LiveIndex(index, vault) as live:
+        time.sleep(0.5)
+        # Request threads (a server's) search once each, then sit idle.
+        callers = [threading.Thread(target=live.search, args=("owls",)) for _ in range(6)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+        with searchkit.open_index(index, vault) as ix:
+            ix.update(rebuild=True)  # another process rebuilds: the old files are deleted
+        (vault / "n1.md").write_text("# N1\n\nowls and herons\n")  # the watcher updates
+        assert _eventually(lambda: _paths(live, "herons") == ["n1.md"])
+        # No searcher of the replaced index is left open, whichever thread opened it.
+        assert _eventually(lambda: _stale_searchers(live) == 0, 10)
+        assert len(live.ix._searchers) <= 8
