@@ -96,18 +96,21 @@ def main() -> int:
             port, [QUERIES[(i + j) % len(QUERIES)] for j in range(a.queries)], errors))
             for i in range(a.clients)]
         peak = one
+        t0 = time.monotonic()
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
             peak = max(peak, rss_kb(proc.pid))
             time.sleep(0.05)
+        elapsed = time.monotonic() - t0
         time.sleep(1)
         after = rss_kb(proc.pid)
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         print(f"serve RSS, 1 client: {one / 1024:.0f} MB; {a.clients} clients: peak "
               f"{peak / 1024:.0f} MB, after {after / 1024:.0f} MB; ratio peak/1 = "
-              f"{peak / one:.2f} (goal <= 1.5); request errors: {len(errors)}")
+              f"{peak / one:.2f} (goal <= 1.5); {a.clients * a.queries} requests in "
+              f"{elapsed:.1f} s; request errors: {len(errors)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

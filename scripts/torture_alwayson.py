@@ -251,6 +251,39 @@ def run_case(vault_src: Path, work: Path, duration: float, n_notes: int, quiet: 
     return rows
 
 
+POOL_REPRO = """
+import signal, sys, threading
+from pathlib import Path
+from searchkit.store import workers
+from searchkit.store.schema import note_documents
+
+signal.signal(signal.SIGTERM, lambda *a: None)  # uvicorn's: it only sets a flag
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # a server's threads
+vault = Path(sys.argv[1])
+paths = sorted(p.name for p in vault.iterdir())
+for _ in workers.load_all(str(vault), paths, 2, note_documents):
+    pass
+"""
+
+
+def pool_repro(work: Path, runs: int) -> tuple[str, str, bool]:
+    """Issue 15 item 1's reproduction: a chunking pool run and stopped from a process with
+    a flag-only SIGTERM handler and a second thread; each run must end (20 s bound)."""
+    vault = work / "pool-vault"
+    vault.mkdir(parents=True, exist_ok=True)
+    for i in range(80):
+        (vault / f"n{i:03}.md").write_text(f"# N{i}\n\nbody {i}\n" * 20)
+    hangs = 0
+    for _ in range(runs):
+        try:
+            subprocess.run([sys.executable, "-c", POOL_REPRO, str(vault)], timeout=20,
+                           capture_output=True)
+        except subprocess.TimeoutExpired:
+            hangs += 1
+    return (f"pool run + stop under a server's SIGTERM handler, {runs} runs",
+            f"{hangs} hung", hangs == 0)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -259,10 +292,16 @@ def main() -> int:
     ap.add_argument("--notes", type=int, default=1400)
     ap.add_argument("--quiet", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pool-runs", type=int, default=0,
+                    help="also run item 1's pool reproduction this many times")
+    ap.add_argument("--only-pool", action="store_true", help="only the pool reproduction")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="searchkit-alwayson-"))
     try:
-        rows = run_case(a.vault.resolve(), work, a.duration, a.notes, a.quiet, a.seed)
+        rows = [] if a.only_pool else run_case(a.vault.resolve(), work, a.duration, a.notes,
+                                                a.quiet, a.seed)
+        if a.pool_runs or a.only_pool:
+            rows.append(pool_repro(work, a.pool_runs or 100))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("| case | detail | ok |")

@@ -28,7 +28,7 @@ WATCH_DEBOUNCE_MS = 200
 # Requests run on this many threads, whatever the number of clients: each thread keeps its
 # own Whoosh searcher (a searcher is not safe to share between threads), so this bounds
 # the searchers, and the memory they hold, that 40 clients can make the server open.
-SEARCH_THREADS = 4
+SEARCH_THREADS = 2
 RELEASE_WAIT_SECONDS = 5.0
 
 
