@@ -678,6 +678,15 @@ def queries(work: Path, vault: Path, n: int, rng: random.Random, jobs: int) -> N
 # ---------------------------------------------------------------------------------------
 
 
+def always_on(work: Path, vault: Path, duration: float) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from torture_alwayson import run_case
+
+    for case, detail, ok in run_case(vault, work / "alwayson", duration, 1400, 30.0, 1):
+        r = row("always-on", case)
+        r.runs, r.failures, r.detail = 1, 0 if ok else 1, detail
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -690,7 +699,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
-    ap.add_argument("--only", default="kills,readers,faults,queries")
+    ap.add_argument("--only", default="kills,readers,faults,queries",
+                    help="comma-separated parts; `alwayson` (slow, not in the default) runs "
+                         "scripts/torture_alwayson.py's case")
     a = ap.parse_args()
     n_kills = a.kills if a.kills is not None else (5 if a.quick else 30)
     duration = a.duration if a.duration is not None else (20.0 if a.quick else 120.0)
@@ -710,6 +721,8 @@ def main() -> int:
             readers_writers(work, vault, duration, a.jobs)
         if "queries" in only:
             queries(work, vault, n_queries, rng, a.jobs)
+        if "alwayson" in only:
+            always_on(work, a.vault.resolve(), duration if a.duration or a.quick else 150.0)
     finally:
         if a.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -389,9 +389,13 @@ class SearchIndex:
         `SemanticUnavailableError` when the `semantic` extra is missing or search by
         meaning was turned off, `IndexLockedError` when another process is embedding."""
         self._check_open()
-        self._searcher()  # the index must exist, with the usual messages
+        if self._embedder_choice is None:
+            raise SemanticUnavailableError("search by meaning is turned off for this index")
+        # The pass opens (and closes) a searcher of its own: none is left in this thread's
+        # slot, which a server's threads release on their own schedule.
+        self._opened(stale=None)  # the index must exist, with the usual messages
         return self._semantic().embed(
-            lambda: self._searcher()[1].ix.searcher(), progress=progress,
+            lambda: self._opened(stale=None).ix.searcher(), progress=progress,
             lock_timeout=lock_timeout, max_seconds=max_seconds,
         )
 
@@ -533,6 +537,28 @@ class SearchIndex:
         with self._lock:
             self._searchers[threading.get_ident()] = searcher
         return searcher
+
+    def release_stale_searcher(self) -> bool:
+        """Close the calling thread's searcher if the index changed since it was opened
+        (its next search opens a current one). An idle thread's old searcher would keep
+        the files of replaced segments open, deleted but still on disk and in memory.
+        Only the calling thread's: another thread may be searching with its own."""
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is None:
+            return False
+        try:
+            current = local.opened is self._current and searcher.up_to_date()
+        except Exception:  # its files are gone: stale for sure
+            current = False
+        if current:
+            return False
+        with contextlib.suppress(Exception):
+            searcher.close()
+        local.searcher = local.opened = None
+        with self._lock:
+            self._searchers.pop(threading.get_ident(), None)
+        return True
 
     def _close_searchers(self) -> None:
         for s in self._searchers.values():

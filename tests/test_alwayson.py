@@ -106,7 +106,7 @@ def _built(tmp_path: Path, notes: dict[str, str]) -> tuple[Path, Path]:
     return vault, index
 
 
-def _eventually(check: Callable[[], Any], seconds: float = 10.0) -> Any:
+def _eventually(check: Callable[[], Any], seconds: float = 30.0) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         value = check()
@@ -498,3 +498,178 @@ def test_serve_without_an_index_gives_the_hint_search_gives(tmp_path: Path):
     hint = searched.output.strip().splitlines()[-1]
     assert f"--index {index}" in hint
     assert served.output.strip().splitlines()[-1] == hint
+
+
+# ---------------------------------------------------------------------------------------
+# Slow clients cannot exhaust the server (item 8)
+
+
+def test_idle_connections_cannot_exhaust_the_servers_descriptors(tmp_path: Path):
+    import resource
+    import socket
+    import urllib.request
+
+    _, index = _built(tmp_path, NOTES)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=low_limit,
+    )
+    idle: list[socket.socket] = []
+    try:
+        from searchkit.surfaces.remote import SERVE_FILE
+
+        info = index / SERVE_FILE
+        _eventually(info.exists, 20)
+        port = json.loads(info.read_text())["port"]
+        for _ in range(400):  # connect, never send a request
+            try:
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+
+        def answered() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/search?q=owls",
+                                            timeout=3) as resp:
+                    return json.loads(resp.read())["results"][0]["path"] == "b.md"
+            except OSError:
+                return False
+
+        assert _eventually(answered, 25)
+    finally:
+        for s in idle:
+            s.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert len(err) < 20_000, err[-2000:]  # no flood of tracebacks
+
+
+def test_a_request_that_runs_too_long_is_answered_with_a_timeout_error():
+    import anyio
+
+    from searchkit.surfaces.http_server import create_app
+
+    class Slow:
+        watching = True
+
+        def search(self, query: str, **kwargs: Any) -> Any:
+            time.sleep(3)
+            raise AssertionError("not reached in time")
+
+        def warnings(self) -> list[str]:
+            return []
+
+    app = create_app(Slow(), request_timeout=0.5)  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "GET", "path": "/search", "raw_path": b"/search",
+                 "query_string": b"q=owls", "headers": [(b"host", b"127.0.0.1:1")],
+                 "scheme": "http", "server": ("127.0.0.1", 1), "root_path": "",
+                 "http_version": "1.1", "client": ("127.0.0.1", 2)}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+    start = time.monotonic()
+    anyio.run(run)
+    assert time.monotonic() - start < 2.5
+    assert sent[0]["status"] == 503
+    assert json.loads(sent[1]["body"])["kind"] == "timeout"
+
+
+# ---------------------------------------------------------------------------------------
+# No text lost to nesting (item 15)
+
+
+def _all_text(text: str, path: str = "n.md") -> tuple[str, tuple[Any, ...]]:
+    from searchkit.ingest.chunker import split_note
+    from searchkit.ingest.notes import parse_note
+
+    note, chunks = split_note(parse_note(text, path))
+    return "\n".join(c.text for c in chunks), note.warnings
+
+
+def test_a_list_nested_ten_deep_keeps_the_rest_of_the_note():
+    text = ("# T\n\n" + "".join("  " * i + f"- level{i}\n" for i in range(12))
+            + "\n## After\n\nzeppelin words\n")
+    body, warnings = _all_text(text)
+    assert "level11" in body and "zeppelin" in body
+    assert warnings == ()
+
+
+def test_nesting_past_the_limit_is_kept_flat_with_a_warning():
+    body, warnings = _all_text("# Q\n\n" + ">" * 5000 + " deep text\n\nafter\n", "deep.md")
+    assert "deep text" in body and "after" in body
+    assert [w.path for w in warnings] == ["deep.md"] and "flat" in warnings[0].message
+
+
+@pytest.mark.parametrize("broken", ["folder", "readonly"])
+def test_config_that_cannot_be_written_is_a_one_line_error(tmp_path: Path, broken: str):
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+
+    conf = tmp_path / "conf" / "searchkit"
+    if broken == "folder":
+        (conf / "config.toml").mkdir(parents=True)
+    else:
+        conf.mkdir(parents=True)
+        conf.chmod(0o500)
+        if os.access(conf, os.W_OK):
+            (conf / "config.toml").mkdir()  # root writes anywhere: a folder again
+    result = CliRunner().invoke(main, ["config", "vault", str(tmp_path)],
+                                env={"XDG_CONFIG_HOME": str(tmp_path / "conf")})
+    conf.chmod(0o700)
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Error: cannot write" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# Searchers of old generations are released (item 6, server side)
+
+
+def _stale_searchers(live: LiveIndex) -> int:
+    current = live.ix._current  # the generation the meta names (as last read)
+    stale = 0
+    for searcher in list(live.ix._searchers.values()):
+        try:
+            fresh = searcher.up_to_date() and searcher._ix.indexname == current.ix.indexname
+        except Exception:  # its files are gone
+            fresh = False
+        stale += not fresh
+    return stale
+
+
+def test_idle_search_threads_let_go_of_replaced_index_files(tmp_path: Path):
+    vault, index = _built(tmp_path, {f"n{i}.md": f"# N{i}\n\nowls {i}\n" for i in range(30)})
+    with LiveIndex(index, vault) as live:
+        time.sleep(0.5)
+        # Request threads (a server's) search once each, then sit idle.
+        callers = [threading.Thread(target=live.search, args=("owls",)) for _ in range(6)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+        with searchkit.open_index(index, vault) as ix:
+            ix.update(rebuild=True)  # another process rebuilds: the old files are deleted
+        (vault / "n1.md").write_text("# N1\n\nowls and herons\n")  # the watcher updates
+        assert _eventually(lambda: _paths(live, "herons") == ["n1.md"])
+        # No searcher of the replaced index is left open, whichever thread opened it.
+        assert _eventually(lambda: _stale_searchers(live) == 0, 10)
+        assert len(live.ix._searchers) <= 8

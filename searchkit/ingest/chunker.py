@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .inline_text import Piece, TextBuilder, Timestamp
-from .notes import MAX_NOTE_BYTES, Note, parse_note, read_note
+from .notes import MAX_NOTE_BYTES, Note, NoteWarning, parse_note, read_note
 from .slugs import slugify
 from .timestamps import note_reads_frames
 from .version import CHUNKER_VERSION as _CHUNKER_VERSION
@@ -88,6 +88,13 @@ def load_note(
 def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     """The note (title and tags completed from its body) and its chunks."""
     tokens = _parser().parse(note.body)
+    if any(t.level >= MAX_NESTING - 1 for t in tokens):
+        # markdown-it drops everything past its nesting limit without a word: keep the
+        # text instead, flat (no list or quote structure), and say so.
+        tokens = _parser().parse(_FLATTEN.sub("", note.body))
+        warning = NoteWarning(note.path, f"nested deeper than {MAX_NESTING} levels (lists, "
+                              "quotes): indexed as flat text")  # fmt: skip
+        note = replace(note, warnings=(*note.warnings, warning))
     blocks, callouts = _blocks(tokens, note_reads_frames(note.body))
     title = note.title
     if not note.title_from_frontmatter:
@@ -100,13 +107,22 @@ def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     return note, _finish(note, drafts)
 
 
+# markdown-it's CommonMark preset stops at 20 levels: a list nested 10 deep (two levels
+# each) loses the rest of the note. 100 holds what notes use, and keeps its recursion
+# well inside Python's limit.
+MAX_NESTING = 100
+_FLATTEN = re.compile(r"^[ \t>]+", re.MULTILINE)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # Imported here so that searching (which never parses markdown) does not pay for it.
     from markdown_it import MarkdownIt
 
     # CommonMark (raw HTML allowed, as Obsidian does) plus GFM tables and strikethrough.
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable(
+        ["table", "strikethrough"]
+    )
 
 
 # ---------------------------------------------------------------------------------------

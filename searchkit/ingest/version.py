@@ -3,4 +3,6 @@ opens an index and must not import the chunker (and markdown-it) to do so."""
 
 # Bump when chunk output changes for the same input: indexes built by another version are
 # rebuilt rather than mixed.
-CHUNKER_VERSION = 4  # 4: Obsidian heading subpaths; timestamps read per note
+# 4: Obsidian heading subpaths; timestamps read per note.
+# 5: notes nested past markdown-it's limit are parsed flat (no text lost), limit 100.
+CHUNKER_VERSION = 5

@@ -22,6 +22,7 @@ Finding it (`locate`), first match wins:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -190,10 +191,17 @@ def write_config(updates: Mapping[str, str | None]) -> Path:
             raise ConfigError(f"{path}: `{key}` is not a string; edit the file by hand")
         # A JSON string literal is a valid TOML basic string (same escapes).
         lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder; remove it and run this again")
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 

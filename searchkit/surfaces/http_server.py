@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,58 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 KINDS = ("intro", "section", "callout")
+
+# Slow and costly clients: a connection must send its request head within HEADER_TIMEOUT
+# (idle sockets otherwise pile up until the server runs out of file descriptors), at most
+# max_connections() are open at once, requests run on SEARCH_THREADS threads (each open
+# searcher holds memory), and a request taking over REQUEST_TIMEOUT is answered with an
+# error (its thread finishes in the background, still counted against SEARCH_THREADS).
+HEADER_TIMEOUT = 10.0
+KEEP_ALIVE_TIMEOUT = 5
+SEARCH_THREADS = 8
+REQUEST_TIMEOUT = 20.0
+
+
+ACCEPT_BACKLOG = 64  # asyncio accepts up to this many connections in one go
+
+
+def max_connections() -> int:
+    """Connections open at once: half the descriptors this process may open, less one
+    accept batch (the rest are the index's and the watcher's)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - Windows
+        return 512
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(16, min(1024, soft // 2 - ACCEPT_BACKLOG))
+
+
+def _protocol(header_timeout: float, limit: int) -> Any:
+    """uvicorn's h11 protocol, with a deadline for the request head and a connection cap."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Guarded(H11Protocol):  # type: ignore[misc]
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > limit:
+                transport.abort()  # over the cap: refuse now, keep descriptors for others
+                return
+            self._head_timer = self.loop.call_later(header_timeout, self._head_timeout)
+
+        def _head_timeout(self) -> None:
+            if self.cycle is None and not self.transport.is_closing():
+                self.transport.abort()  # connected, yet no request head in time
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            timer = getattr(self, "_head_timer", None)
+            if timer is not None:
+                timer.cancel()
+            super().connection_lost(exc)
+
+    return Guarded
 
 
 def is_loopback(host: str) -> bool:
@@ -169,7 +223,8 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
 # The `kind` of an error answer, one word per cause, on every route:
 #   usage (400, a bad parameter), query (400, a query that does not parse),
 #   not_found (404, a note or route), method (405), refused (403), unauthorized (401),
-#   unavailable (503: no index, a locked, broken or outdated one), internal (500).
+#   unavailable (503: no index, a locked, broken or outdated one), timeout (503: the
+#   request took over REQUEST_TIMEOUT), internal (500).
 ENDPOINTS = {
     "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain, "
                "mode (hybrid|lexical|semantic): ranked passages",
@@ -189,10 +244,13 @@ def _error_status(exc: SearchkitError) -> tuple[int, str]:
 def create_app(
     live: LiveIndex, *, token: str | None = None, allowed_hosts: frozenset[str] = LOOPBACK_NAMES,
     secret: str = "",
+    threads: int = SEARCH_THREADS,
+    request_timeout: float = REQUEST_TIMEOUT,
 ) -> Any:
     """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard."""
+    import anyio
+    import anyio.to_thread
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -201,12 +259,28 @@ def create_app(
     from ..retrieve.search import DEFAULT_PER_NOTE
     from .render import results_json
 
+    box: list[Any] = []
+
+    def limiter() -> Any:
+        if not box:  # made in the event loop, on first use
+            box.append(anyio.CapacityLimiter(threads))
+        return box[0]
+
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)
 
     async def guarded(fn: Callable[[], Any], nonce: str | None = None) -> Any:
         try:
-            data, code = await run_in_threadpool(fn), 200
+            with anyio.fail_after(request_timeout):
+                data, code = await anyio.to_thread.run_sync(
+                    fn, abandon_on_cancel=True, limiter=limiter()
+                ), 200
+        except TimeoutError:
+            data, code = {
+                "error": f"the request took over {request_timeout:g} s and was abandoned; "
+                         "narrow the query (fewer prefix* and ~ words)",
+                "kind": "timeout",
+            }, 503
         except _BadRequest as exc:
             data, code = {"error": str(exc), "kind": "usage"}, 400
         except SearchkitError as exc:
@@ -327,7 +401,12 @@ def serve(
         allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
         secret = secrets.token_hex(16)
         app = create_app(live, token=token, allowed_hosts=frozenset(allowed), secret=secret)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            http=_protocol(HEADER_TIMEOUT, max_connections()),
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT, backlog=ACCEPT_BACKLOG,
+        )
+        _quiet_accept_errors()
         server = uvicorn.Server(config)
         local = "::1" if host == "::" else ("127.0.0.1" if host == "0.0.0.0" else host)
         info = ServerInfo(
@@ -348,6 +427,31 @@ def serve(
             sock.close()
     finally:
         live.close()
+
+
+class _OncePerMinute(logging.Filter):
+    """asyncio logs a traceback for every failed accept (out of descriptors): one a
+    minute says it as well as thousands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = -60.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "out of system resource" not in record.getMessage():
+            return True
+        now = time.monotonic()
+        if now - self._last < 60:
+            return False
+        self._last = now
+        record.exc_info = None  # the one line is enough
+        return True
+
+
+def _quiet_accept_errors() -> None:
+    log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _OncePerMinute) for f in log.filters):
+        log.addFilter(_OncePerMinute())
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,12 @@ from ..store.index import IndexStatus, UpdateReport
 # Short: a change should reach the next search quickly; `watchfiles` still batches a burst
 # (it yields after 50 ms without a new event).
 WATCH_DEBOUNCE_MS = 200
+
+# Requests run on this many threads, whatever the number of clients: each thread keeps its
+# own Whoosh searcher (a searcher is not safe to share between threads), so this bounds
+# the searchers, and the memory they hold, that 40 clients can make the server open.
+SEARCH_THREADS = 2
+RELEASE_WAIT_SECONDS = 5.0
 
 
 class LiveIndex:
@@ -56,6 +63,7 @@ class LiveIndex:
         # What a search must say about freshness (the warm CLI prints it as a local search
         # would): the last failed update's error, cleared by the next good one.
         self._problem: str | None = None
+        self._pool = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="searchkit-search")
         self.watching = False
         # Passages get vectors in the background, a slice at a time, after every update.
         self.embedder = BackgroundEmbedder(self.ix, on_error=on_error)
@@ -72,6 +80,7 @@ class LiveIndex:
         self.embedder.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.ix.close()
 
     def __enter__(self) -> LiveIndex:
@@ -89,6 +98,8 @@ class LiveIndex:
 
         def report(r: UpdateReport) -> None:
             self.embedder.poke()
+            if r.added or r.changed or r.removed or r.rebuilt:
+                self._release_stale_searchers()
             if self._on_report is not None:
                 self._on_report(r)
 
@@ -130,19 +141,49 @@ class LiveIndex:
 
     # -- requests ------------------------------------------------------------------------
 
+    def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self._pool.submit(fn, *args, **kwargs).result()
+
+    def _release_stale_searchers(self) -> None:
+        """Have every pool thread close its searcher of an older index generation.
+
+        One task per thread: each waits at a barrier until all have started, so no thread
+        takes two. Runs in the background; a pool busy past RELEASE_WAIT_SECONDS gives up
+        (its threads refresh their searchers on their next search anyway)."""
+        barrier = threading.Barrier(SEARCH_THREADS)
+
+        def release() -> None:
+            try:
+                barrier.wait(RELEASE_WAIT_SECONDS)
+            except threading.BrokenBarrierError:
+                return
+            self.ix.release_stale_searcher()
+
+        try:
+            for _ in range(SEARCH_THREADS):
+                self._pool.submit(release)
+        except RuntimeError:  # shut down
+            pass
+
     def search(self, query: str, **kwargs: Any) -> SearchResults:
-        self._fresh()
-        return self.ix.search(query, **kwargs)
+        def run() -> SearchResults:
+            self._fresh()
+            return self.ix.search(query, **kwargs)
+
+        return self._run(run)
 
     def read(self, path: str, start_line: int = 1, max_lines: int = 80) -> NoteLines:
-        self._fresh()
-        return self.ix.read_note(path, start_line, max_lines)
+        def run() -> NoteLines:
+            self._fresh()
+            return self.ix.read_note(path, start_line, max_lines)
+
+        return self._run(run)
 
     def status(self) -> IndexStatus:
-        return self.ix.status()
+        return self._run(self.ix.status)
 
     def line_ends(self, chunk_ids: list[str]) -> dict[str, int]:
-        return self.ix.line_ends(chunk_ids)
+        return self._run(self.ix.line_ends, chunk_ids)
 
 
 class BackgroundEmbedder:
