@@ -88,7 +88,11 @@ def _similarities(side: SemanticSide, text: str, n_docs: int) -> np.ndarray:
     rows = side.doc_rows[:n_docs]
     has = rows >= 0
     if has.any() and len(side.matrix):
-        sims[: len(rows)][has] = side.matrix[rows[has]] @ q
+        # One product per stored vector, then a gather: identical passages (a page copied
+        # into several folders) share a vector, and gathering rows first would copy the
+        # matrix once per passage.
+        by_row = side.matrix @ q
+        sims[: len(rows)][has] = by_row[rows[has]]
     return sims
 
 
