@@ -103,7 +103,7 @@ def run_notes(
     for q in queries:
         row: dict[str, Any] = {"set": name, "id": q["id"], "query": q["query"]}
         for system, runs in (("searchkit", sk_runs), ("peer", peer_runs)):
-            ndcg, first = scorer.ndcg10(runs.get(q["id"], []), q["relevant"])
+            ndcg, first = scorer.ndcg10(runs.get(q["id"], []), q["relevant"], q.get("same_passage"))
             totals[system][0] += ndcg
             totals[system][1] += first is not None and first <= 3
             row[system] = round(ndcg, 4)
