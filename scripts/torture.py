@@ -532,7 +532,10 @@ def faults(work: Path, vault_src: Path, jobs: int) -> None:
             seg.write_bytes(bytes(data))
             st = cli("status", "--check", "--index", str(i))
             check(r, st.returncode == 2 and "NOT sound" in st.stderr, "found by status --check")
-            ix_run = cli("index", "--index", str(i))
+            # Same-size damage is found by checksums, which only --verify reads (a full
+            # read of the index); a truncated segment is refused by any update.
+            verify = ("--verify",) if how == "overwritten" else ()
+            ix_run = cli("index", *verify, "--index", str(i))
             check(r, ix_run.returncode == 2, "refused by index")
             s = cli("search", word, "--index", str(i), "--no-refresh")
             check(r, s.returncode in (0, 2) and "Traceback" not in s.stderr, "no traceback")

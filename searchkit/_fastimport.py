@@ -19,9 +19,14 @@ slices Whoosh asks for are copied, and the page cache is shared by every searche
 
 from __future__ import annotations
 
+import errno
 import io
+import mmap
+import os
 import sys
+import threading
 import types
+import weakref
 from typing import Any
 
 
@@ -46,7 +51,8 @@ def _import_whoosh_compat() -> None:
 
 _import_whoosh_compat()
 
-import whoosh.filedb.compound  # noqa: E402  (after the stand-in)
+import whoosh.codec.base  # noqa: E402  (after the stand-in)
+import whoosh.filedb.compound  # noqa: E402
 import whoosh.index  # noqa: E402
 from whoosh.filedb.structfile import BufferFile  # noqa: E402
 
@@ -87,9 +93,13 @@ class _ViewReader(io.RawIOBase):
         return bytes(self._view[start:end])
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        start = self._pos
+        end = min(self._len, start + len(buffer))
+        if end <= start:
+            return 0
+        memoryview(buffer).cast("B")[: end - start] = self._view[start:end]
+        self._pos = end
+        return end - start
 
     def readline(self, size: int | None = -1) -> bytes:
         start = self._pos
@@ -114,7 +124,9 @@ class _ViewFile(BufferFile):
     def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
         self._buf = buf
         self._name = name
-        self.file = _ViewReader(buf)
+        # Buffered: Whoosh reads block headers a few bytes at a time; the buffer serves
+        # those reads (and seeks within it) in C, 8 KB copied at a time.
+        self.file = io.BufferedReader(_ViewReader(buf), buffer_size=8192)
         self.onclose = onclose
         self.is_real = False
         self.is_closed = False
@@ -122,5 +134,66 @@ class _ViewFile(BufferFile):
 
 # compound.py looks BufferFile up as a module global when it opens a sub-file.
 whoosh.filedb.compound.BufferFile = _ViewFile  # type: ignore[misc]
+
+
+# One read-only map per segment file, shared by every searcher that opens it (by device
+# and inode: a mapped file's inode cannot be reused while the map lives). Whoosh maps the
+# file again per searcher, and the process's RSS counts a mapped page once per mapping,
+# so a server's RSS grew with its threads although the pages were the same.
+_MAPS: weakref.WeakValueDictionary[tuple[int, int, int], mmap.mmap] = (
+    weakref.WeakValueDictionary()
+)
+_MAPS_LOCK = threading.Lock()
+
+
+def _shared_map(fileno: int) -> mmap.mmap:
+    st = os.fstat(fileno)
+    key = (st.st_dev, st.st_ino, st.st_size)
+    with _MAPS_LOCK:
+        found = _MAPS.get(key)
+        if found is None:
+            found = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
+            _MAPS[key] = found
+        return found
+
+
+class _SharedMapStorage(whoosh.filedb.compound.CompoundStorage):
+    """Whoosh's CompoundStorage with the segment file's map shared (`_shared_map`). The
+    map is never closed here: it goes when the last storage using it is collected."""
+
+    def __init__(self, dbfile: Any, use_mmap: bool = True, basepos: int = 0) -> None:
+        self._file = dbfile
+        self.is_closed = False
+        dbfile.seek(0, os.SEEK_END)
+        filesize = dbfile.tell()
+        dbfile.seek(basepos)
+        self._diroffset = dbfile.read_long()
+        self._dirlength = dbfile.read_int()
+        dbfile.seek(self._diroffset)
+        self._dir = dbfile.read_pickle()
+        self._options = dbfile.read_pickle()
+        self._locks: dict[str, Any] = {}
+        self._source = None
+        if use_mmap and hasattr(dbfile, "fileno") and filesize < sys.maxsize:
+            try:
+                self._source = _shared_map(dbfile.fileno())
+            except OSError as exc:
+                if exc.errno != errno.ENOMEM:  # as Whoosh: no memory for a map, read
+                    raise
+            else:
+                dbfile.close()
+                self._file = None
+
+    def close(self) -> None:
+        if self.is_closed:
+            raise Exception("Already closed")  # as Whoosh's
+        self.is_closed = True
+        self._source = None  # others may still read this map
+        if self._file:
+            self._file.close()
+
+
+# codec/base.py looks CompoundStorage up as a module global when it opens a segment.
+whoosh.codec.base.CompoundStorage = _SharedMapStorage  # type: ignore[misc]
 
 __all__ = ["whoosh"]

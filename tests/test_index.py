@@ -34,7 +34,7 @@ from searchkit.store.index import (
     open_for_search,
     update_index,
 )
-from searchkit.store.indexdir import META_FILE, manifest_path, read_meta
+from searchkit.store.indexdir import META_FILE, manifest_log_path, manifest_path, read_meta
 from searchkit.store.status import index_status
 
 NOTES = {
@@ -297,10 +297,17 @@ def test_crash_between_commit_and_manifest_write(vault: Path, idx: Path, tmp_pat
     meta = read_meta(idx)
     assert meta is not None and meta.index_name
     manifest = manifest_path(idx, meta.index_name)
+    log = manifest_log_path(idx, meta.index_name)
     stale = manifest.read_bytes()
+    stale_log = log.read_bytes() if log.exists() else None
     (vault / "beta.md").write_text("# Beta\n\nchanged after the manifest\n")
     update_index(idx)
-    manifest.write_bytes(stale)  # as if killed right after the Whoosh commit
+    # As if killed right after the Whoosh commit: the manifest files as they were.
+    manifest.write_bytes(stale)
+    if stale_log is None:
+        log.unlink(missing_ok=True)
+    else:
+        log.write_bytes(stale_log)
     assert needs_refresh(idx) is True
     report = update_index(idx)  # record rebuilt from stored fields: nothing to redo
     assert (report.changed, report.added, report.removed, report.unchanged) == (0, 0, 0, 3)

@@ -71,25 +71,46 @@ def test_threads_share_decoded_postings(tmp_path: Path, monkeypatch):
     with searchkit.open_index(tmp_path / "ix", vault) as index:
         index.update(jobs=1)
 
-        # One after the other (the second reuses what the first decoded), the first kept
-        # alive meanwhile so that the two threads cannot share a thread id.
         first_done, second_done = threading.Event(), threading.Event()
+        searchers: list[int] = []
 
-        def first() -> None:
+        def first() -> None:  # stays alive until the second has searched
             assert index.search("sleep memory")
+            searchers.append(id(index._searcher()[0]))
             first_done.set()
-            second_done.wait(timeout=60)
+            second_done.wait(10)
 
         def second() -> None:
+            first_done.wait(10)
             assert index.search("sleep memory")
+            searchers.append(id(index._searcher()[0]))
             second_done.set()
 
-        t1 = threading.Thread(target=first)
-        t1.start()
-        assert first_done.wait(timeout=60)
-        t2 = threading.Thread(target=second)
-        t2.start()
-        t2.join()
-        t1.join()
-        assert len(index._searchers) == 2  # two searchers…
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(searchers)) == 2  # two searchers…
     assert decoded and len(decoded) == len(set(decoded))  # …one decoding
+
+
+def test_searchers_share_one_map_per_segment_file(tmp_path: Path):
+    """Two searchers of one index read the same mapping of each segment file (a map per
+    searcher made a server's RSS grow by the index's pages per thread)."""
+    from searchkit.store.index import open_for_search
+
+    notes = {f"n{i}.md": f"# N{i}\nsleep memory {i}\n" for i in range(5)}
+    with searchkit.open_index(tmp_path / "ix", write_vault(tmp_path / "v", notes)) as index:
+        index.update(jobs=1)
+    ix_, _meta = open_for_search(tmp_path / "ix")
+
+    def maps(searcher) -> list[object]:
+        subs = searcher.subsearchers or [(searcher, 0)]
+        return [s.reader()._storage.a._source for s, _ in subs]  # the compound file
+
+    with ix_.searcher() as a, ix_.searcher() as b:
+        assert None not in maps(a) and [id(m) for m in maps(a)] == [id(m) for m in maps(b)]
+        search_mod.search(a, "sleep", vault_name="v")
+    with ix_.searcher() as c:  # closing a and b left the shared map readable
+        assert search_mod.search(c, "sleep", vault_name="v")

@@ -159,3 +159,98 @@ def test_no_change_index_run_reads_no_checksums(ix, monkeypatch):
     assert result.exit_code == 0 and read == []
     result = CliRunner().invoke(main, ["index", "--verify", "--index", str(index.index_dir)])
     assert result.exit_code == 0 and read
+
+
+def test_update_after_edits_in_place_lists_nothing(ix, monkeypatch):
+    """An update whose only changes are notes edited in place (folders unchanged) stats the
+    recorded notes instead of listing the vault, and still applies every edit."""
+    index, vault = ix
+    (vault / "sub/b.md").write_text("# B\nbeta words rewritten\n", encoding="utf-8")
+    (vault / "bad.md").write_text("# Bad\nnow readable\n", encoding="utf-8")
+    _no_listing(monkeypatch)
+    from searchkit.store import records
+
+    monkeypatch.setattr(records, "scan_vault", index_mod.scan_vault)  # the refusing one
+    report = index.update(jobs=1)
+    assert (report.added, report.changed, report.removed) == (1, 1, 0)
+    assert [p.path for p in index.search("rewritten")] == ["sub/b.md"]
+    assert [p.path for p in index.search("readable")] == ["bad.md"]
+
+
+def test_update_after_a_new_note_lists_the_vault(ix, monkeypatch):
+    index, vault = ix
+    (vault / "sub/new.md").write_text("# New\nfresh words\n", encoding="utf-8")
+    report = index.update(jobs=1)
+    assert report.added == 1 and [p.path for p in index.search("fresh")] == ["sub/new.md"]
+
+
+def test_one_note_update_appends_to_the_manifest_log(ix, monkeypatch):
+    """A one-note update writes that note's record, not every note's (the whole manifest
+    was rewritten and fsynced: 3 MB at 30k notes); reading gives the same records."""
+    from searchkit.store import indexdir
+
+    monkeypatch.setattr(indexdir, "LOG_MAX_SHARE", 100.0)  # this manifest is tiny
+
+    index, vault = ix
+    meta = indexdir.read_meta(index.index_dir)
+    base = indexdir.manifest_path(index.index_dir, meta.index_name)
+    before = base.read_bytes()
+    for i in range(3):
+        (vault / "sub/b.md").write_text(f"# B\nbeta words {i}\n", encoding="utf-8")
+        index.update(jobs=1)
+    assert base.read_bytes() == before
+    log = indexdir.manifest_log_path(index.index_dir, meta.index_name)
+    assert len(log.read_text().splitlines()) == 3 and '"a.md"' not in log.read_text()
+    manifest = indexdir.read_manifest(index.index_dir, meta.index_name)
+    assert manifest.generation == index_mod.latest_generation(index.index_dir, meta.index_name)
+    assert manifest.notes["sub/b.md"].size == len("# B\nbeta words 2\n")
+    assert set(manifest.notes) == {"a.md", "sub/b.md", "sub/deep/c.md"}
+    assert index.needs_update() is False
+    # A line cut short by a crash ends the log: the update before it still counts.
+    with open(log, "a", encoding="utf-8") as f:
+        f.write('{"base": "x", "gener')
+    assert indexdir.read_manifest(index.index_dir, meta.index_name).generation == (
+        manifest.generation
+    )
+
+
+def test_manifest_log_is_folded_when_long(ix, monkeypatch):
+    from searchkit.store import indexdir
+
+    monkeypatch.setattr(indexdir, "LOG_MAX_LINES", 2)
+    monkeypatch.setattr(indexdir, "LOG_MAX_SHARE", 100.0)
+    index, vault = ix
+    meta = indexdir.read_meta(index.index_dir)
+    log = indexdir.manifest_log_path(index.index_dir, meta.index_name)
+    for i in range(3):
+        (vault / "sub/b.md").write_text(f"# B\nbeta words {i}\n", encoding="utf-8")
+        index.update(jobs=1)
+    assert not log.exists()  # folded into the .json on the third update
+    (vault / "a.md").write_text("# A\nalpha changed\n", encoding="utf-8")
+    index.update(jobs=1)
+    assert len(log.read_text().splitlines()) == 1
+    manifest = indexdir.read_manifest(index.index_dir, meta.index_name)
+    assert manifest.notes["sub/b.md"].size == len("# B\nbeta words 2\n")
+    assert [p.path for p in index.search("changed")] == ["a.md"]
+
+
+def test_skipped_files_are_remembered_across_appended_manifest_updates(tmp_path: Path):
+    # An update appends only what changed to the manifest's log: what was skipped (and
+    # why) must ride along, or the next update warns again and counts the file as new.
+    import searchkit
+
+    vault = tmp_path / "v"
+    vault.mkdir()
+    (vault / "a.md").write_text("# A\n\nalpha\n")
+    (vault / "b.md").write_text("# B\n\nbeta\n")
+    (vault / "bad.md").write_bytes(b"\x00\x01binary")
+    with searchkit.open_index(tmp_path / "ix", vault) as ix:
+        assert [w.path for w in ix.update().warnings] == ["bad.md"]
+        (vault / "a.md").write_text("# X\n\nalpha two\n")
+        (vault / "bad2.md").write_bytes(b"\x00\x02binary")  # skipped by an appended update
+        assert [w.path for w in ix.update().warnings] == ["bad2.md"]
+        (vault / "b.md").write_text("# X\n\nbeta two\n")
+        report = ix.update()
+        assert report.changed == 1 and not report.warnings, report
+        assert ix.status().stale == 0
+        assert not ix.needs_update()

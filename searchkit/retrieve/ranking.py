@@ -480,8 +480,7 @@ def score_concepts(
         present = [(bt, df) for bt, df in zip(bterms, dfs, strict=True) if df]
         if not present:
             continue
-        best = np.zeros(size)
-        seen = np.zeros(size, np.int64)  # 1 + first (term, segment, field) meeting a doc
+        met: list[tuple[Any, Any, int]] = []  # (global docnums, scores, first-met key)
         for t, (bt, df) in enumerate(present):
             idf = _idf(n, df)
             mult = weights[i] * idf * (k1 + 1)
@@ -489,34 +488,42 @@ def score_concepts(
                 ids, x, fpos = _field_sum(st, seg, c.fields, bt, params)
                 if not len(ids):
                     continue
-                s = mult * x / (x + k1)
-                g = ids + seg.offset
-                # A passage's best member counts (prefix, fuzzy, corrections).
-                best[g] = np.maximum(best[g], s)
-                key = (t * nseg + si) * 8 + fpos + 1
-                old = seen[g]
-                seen[g] = np.where(old == 0, key, np.minimum(old, key))
-        docs = np.flatnonzero(seen)  # ascending, without sorting the posting lists
+                met.append((ids + seg.offset, mult * x / (x + k1), (t * nseg + si) * 8 + fpos))
+        if not met:
+            continue
+        if len(met) == 1:
+            docs, best, seen = met[0]
+            best = best.copy()
+        else:
+            # A passage's best member counts (prefix, fuzzy, corrections); max and min do
+            # not depend on the order they are taken in.
+            docs, where = np.unique(np.concatenate([g for g, _, _ in met]), return_inverse=True)
+            where = where.reshape(-1)
+            best = np.zeros(len(docs))
+            np.maximum.at(best, where, np.concatenate([b for _, b, _ in met]))
+            seen = np.full(len(docs), np.iinfo(np.int64).max)
+            np.minimum.at(seen, where, np.concatenate([k for _, _, k in met]))
         masses[i] = weights[i] * max(_idf(n, df) for _, df in present)
         bit = 1 << i
         if c.phrase:
             inside = _dense_set(np, size, (phrase_docs or {}).get(c.phrase, set()))[docs]
             if params.part_weight <= 0:
-                docs = docs[inside]
+                docs, best, seen = docs[inside], best[inside], seen[inside]
             else:
                 # A part found without its neighbours still counts, for less: "Rad53" in
                 # a passage that never writes "Rad53-dependent" is still about Rad53.
-                out = docs[~inside]
-                best[out] = best[out] * params.part_weight
+                best = np.where(inside, best, best * params.part_weight)
         if gating[i]:
-            sel = docs if allow is None else docs[allow[docs]]
-            new = sel[~inacc[sel]]
-            first[new] = pos * step + seen[new]
+            keep = np.ones(len(docs), bool) if allow is None else allow[docs]
+            sel = docs[keep]
+            fresh = ~inacc[sel]
+            first[sel[fresh]] = pos * step + seen[keep][fresh]
             inacc[sel] = True
         else:
             # Function words only add to passages already in.
-            sel = docs[inacc[docs]]
-        acc[sel] = acc[sel] + best[sel]
+            keep = inacc[docs]
+            sel = docs[keep]
+        acc[sel] = acc[sel] + best[keep]
         mask[sel] |= bit
     docs = np.flatnonzero(inacc)
     if not len(docs):
@@ -578,13 +585,17 @@ def _field_sum(
     if len(parts) == 1:  # most terms are in the body only
         fpos, ids, x = parts[0]
         return ids, x, np.full(len(ids), fpos, np.int64)
-    x = np.zeros(seg.count)
-    where = np.full(seg.count, len(fields), np.int64)
+    docs, at = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
+    at = at.reshape(-1)
+    x = np.zeros(len(docs))
+    where = np.full(len(docs), len(fields), np.int64)
+    start = 0
     for fpos, ids, v in parts:  # in field order: the sum's order is the scalar one's
-        x[ids] = x[ids] + v
-        where[ids] = np.minimum(where[ids], fpos)
-    docs = np.flatnonzero(where < len(fields))
-    return docs, x[docs], where[docs]
+        idx = at[start : start + len(ids)]  # distinct: a term is once per field and doc
+        start += len(ids)
+        x[idx] = x[idx] + v
+        where[idx] = np.minimum(where[idx], fpos)
+    return docs, x, where
 
 
 def proximity(

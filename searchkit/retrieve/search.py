@@ -290,7 +290,8 @@ def rank_top(
     order of an upper bound of their score (the BM25F score x the largest bonuses they
     could get: proximity needs two query words, the phrase all of them in one field) until
     the next bound is below the `want`-th score found. The result is the exhaustive
-    ranking's first `want` (`exhaustive=True` computes that, for tests), so the first k
+    ranking's first `want` (`exhaustive=True` computes that, reading positions for every
+    match, for tests), so the first k
     results never depend on the page size and consecutive pages never repeat or skip.
     """
     import numpy as np
@@ -303,15 +304,22 @@ def rank_top(
     pairs = params.proximity > 0 and _has_pairs(concepts)
     toks = comp.phrase_tokens if comp.scoring and len(comp.phrase_tokens) >= 2 else []
     bound = base
+    two = could = None
     if pairs:
         # Two query words close together need two concepts held (any passage, if a
         # phrase part's concept can be dropped from the mask).
-        two = (scored.masks & (scored.masks - 1)) != 0 if params.part_weight > 0 else True
+        two = (
+            (scored.masks & (scored.masks - 1)) != 0
+            if params.part_weight > 0 else np.ones(m, bool)
+        )
         bound = bound * np.where(two, 1.0 + params.proximity, 1.0)
     phrase_mult = 1.0 + comp.tuning.phrase_boost
     if toks:
         could = _could_phrase(searcher, toks, comp.tuning, scored.docs)
         bound = bound * np.where(could, phrase_mult, 1.0)
+    if exhaustive:  # positions of every match: checks that the filters above lose none
+        two = np.ones(m, bool) if pairs else None
+        could = np.ones(m, bool) if toks else None
     keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
     final = np.zeros(m)
     near = np.ones(m)  # proximity multiplier
@@ -327,11 +335,19 @@ def rank_top(
             take, rest = rest[part[:size]], rest[part[size:]]
             next_bound = float(bound[rest].max())
         docs = scored.docs[take].tolist()
-        close = ranking.proximity(reader, concepts, docs, params.window) if pairs else {}
+        # Positions are read only where the bonus is possible (the rest get none).
+        close = (
+            ranking.proximity(reader, concepts, scored.docs[take[two[take]]].tolist(),
+                              params.window)
+            if two is not None else {}
+        )
         near_take = np.array([1.0 + params.proximity * close.get(d, 0.0) for d in docs])
         with_prox = base[take] * near_take
         near[take] = near_take
-        found = _phrase_docs(reader, toks, docs, comp.tuning) if toks else set()
+        found = (
+            _phrase_docs(reader, toks, scored.docs[take[could[take]]].tolist(), comp.tuning)
+            if could is not None else set()
+        )
         hit = np.array([d in found for d in docs], bool)
         mults[take] = np.where(hit, phrase_mult, 1.0)
         final[take] = np.where(hit, with_prox * phrase_mult, with_prox)

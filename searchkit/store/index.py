@@ -45,6 +45,7 @@ from .indexdir import (
     write_meta,
 )
 from .records import (
+    RACY_NS,
     current_records,
     diff_vault,
     latest_generation,
@@ -52,6 +53,7 @@ from .records import (
     record_skips,
     refuse_damaged,
     scan,
+    stat_scan,
     unchanged_skips,
     unlisted,
 )
@@ -239,17 +241,24 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
         return True
     if vault is not None and str(Path(vault).expanduser().resolve()) != meta.vault:
         return True
-    manifest = read_manifest(index_dir, meta.index_name)
+    manifest = read_manifest(index_dir, meta.index_name, lazy=True)
     if manifest is None or manifest.generation != latest_generation(index_dir, meta.index_name):
         return True
-    quick = _changed_by_stat(Path(meta.vault), manifest)
+    try:
+        return _changed_in_vault(Path(meta.vault), meta.follow_symlinks, manifest)
+    except (ValueError, TypeError, IndexError):  # a malformed manifest: the update says why
+        return True
+
+
+def _changed_in_vault(vault: Path, follow_symlinks: bool, manifest: Any) -> bool:
+    quick = _changed_by_stat(vault, manifest)
     if quick is not None:
         return quick
     records = manifest.notes
     skipped = manifest.skipped
     count = 0
     log = ScanLog()
-    for info in scan_vault(meta.vault, follow_symlinks=meta.follow_symlinks, log=log):
+    for info in scan_vault(vault, follow_symlinks=follow_symlinks, log=log):
         rec = records.get(info.path)
         if rec is None and (s := skipped.get(info.path)) is not None and (
             s[0], s[1]) == (info.mtime_ns, info.size):
@@ -260,11 +269,6 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
     if log.unreadable:  # notes in folders that could not be listed are kept as they are
         count += sum(1 for p in records if unlisted(p, log.unreadable))
     return count != len(records)
-
-
-# A folder changed this close before the scan that recorded it may change again within
-# the same timestamp tick unseen (git's "racily clean" entries): such a folder is listed.
-RACY_NS = 2_000_000_000
 
 
 def _changed_by_stat(vault: Path, manifest: Any) -> bool | None:
@@ -290,12 +294,17 @@ def _changed_by_stat(vault: Path, manifest: Any) -> bool | None:
                 return True
         elif [st.st_mtime_ns, st.st_size] != seen:
             return True
-    for path, rec in manifest.notes.items():
+    notes = manifest.notes
+    items = (
+        notes.stat_items() if hasattr(notes, "stat_items")
+        else ((p, r.mtime_ns, r.size) for p, r in notes.items())
+    )
+    for path, mtime_ns, size in items:
         try:
             st = os.stat(f"{root}/{path}")
         except OSError:
             return True
-        if st.st_mtime_ns != rec.mtime_ns or st.st_size != rec.size:
+        if st.st_mtime_ns != mtime_ns or st.st_size != size:
             return True
     return False
 
@@ -311,7 +320,8 @@ WRITER_LIMITMB: int | None = None
 # one posting per 12 bytes, so a pool of 20x the text a writer indexes holds it all:
 # measured at 9k notes, 256 -> 1024 MB cut build wall 43-64 % and CPU 27-37 %.
 LIMITMB_PER_TEXT_MB = 20
-LIMITMB_MIN, LIMITMB_MAX = 128, 2048
+# At most 1 GB: a 30k-note build with one writer at 2048 peaked at 2.7 GB RSS.
+LIMITMB_MIN, LIMITMB_MAX = 128, 1024
 
 
 def writer_limitmb(text_bytes: int, procs: int) -> int:
@@ -623,9 +633,11 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
 def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     from .workers import load_all  # kept off the search path
 
-    refuse_damaged(ix, job.index_dir, read_manifest(job.index_dir, name), job.verify)
-    records, manifest = current_records(ix, job.index_dir, name)
-    listing = scan(job.vault, job.follow_symlinks)
+    recorded = read_manifest(job.index_dir, name)
+    refuse_damaged(ix, job.index_dir, recorded, job.verify)
+    records, manifest = current_records(ix, job.index_dir, name, recorded)
+    # No folder changed (notes edited in place): a stat per note instead of a listing.
+    listing = stat_scan(job.vault, manifest) or scan(job.vault, job.follow_symlinks)
     log = listing.log
     before = dict(manifest.skipped) if manifest is not None else {}
     # Files skipped before and unchanged since are neither new nor warned about again.
@@ -688,7 +700,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     if (todo or diff.removed or diff.touched or manifest is None or stats != manifest.stats
             or skipped != before):
         new = new_manifest(ix, job.index_dir, name, new_records, manifest, listing, skipped)
-        write_manifest(job.index_dir, new)
+        write_manifest(job.index_dir, new, manifest)
     return UpdateReport(
         added=counts["added"],
         changed=counts["changed"],

@@ -12,7 +12,10 @@ Layout of an index directory:
 - `manifest_<name>.json`: per note mtime_ns, size, content hash and chunk count, plus the
   Whoosh generation it describes. Written after each commit; if its generation is not the
   index's latest (crash between commit and manifest write) it is ignored and the record
-  is rebuilt from stored fields.
+  is rebuilt from stored fields. An update that changes a few notes appends their records
+  to `manifest_<name>.log` (one JSON line per update, tied to the `.json` it extends by
+  its `base` id) instead of rewriting every note's record; the `.json` is rewritten when
+  the log grows past a share of it.
 - `searchkit.lock`: flock held by the one writer; it holds the writer's pid for messages.
   The kernel drops the flock when the process dies, so a leftover file means nothing.
 """
@@ -49,7 +52,9 @@ REBUILD_HINT = "rebuild it with `searchkit index --rebuild VAULT`"
 
 _NAME = r"ix[0-9a-f]{12}"
 # Files a Whoosh index called `name` owns: TOC, segment files, lock, temp folder, manifest.
-_OWNED = re.compile(rf"^(?:_(?P<a>{_NAME})_|(?P<b>{_NAME})[_.]|manifest_(?P<c>{_NAME})\.json)")
+_OWNED = re.compile(
+    rf"^(?:_(?P<a>{_NAME})_|(?P<b>{_NAME})[_.]|manifest_(?P<c>{_NAME})\.(?:json|log))"
+)
 _TMP_SUFFIX = ".sktmp"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -257,13 +262,66 @@ def manifest_path(index_dir: Path, index_name: str) -> Path:
     return index_dir / f"manifest_{index_name}.json"
 
 
-def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
-    """The manifest of `index_name`, or None when missing or unreadable (the caller then
-    rebuilds the record from the index, so a damaged manifest costs time, not answers)."""
+class LazyNotes(Mapping[str, NoteRecord]):
+    """A manifest's notes as read, made `NoteRecord`s one at a time when asked: the refresh
+    check before a search only compares mtimes and sizes (making 30k records was half of
+    reading the manifest). Malformed entries raise ValueError/TypeError/IndexError then."""
+
+    def __init__(self, raw: dict[str, list[Any]]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, path: str) -> NoteRecord:
+        r = self._raw[path]
+        return NoteRecord(int(r[0]), int(r[1]), str(r[2]), int(r[3]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def stat_items(self) -> Iterator[tuple[str, int, int]]:
+        """(path, mtime_ns, size) of every note."""
+        for path, r in self._raw.items():
+            yield path, r[0], r[1]
+
+
+def manifest_log_path(index_dir: Path, index_name: str) -> Path:
+    return index_dir / f"manifest_{index_name}.log"
+
+
+# The log is folded into a new .json when it holds more than this many updates or more
+# bytes than this share of the .json.
+LOG_MAX_LINES = 64
+LOG_MAX_SHARE = 0.25
+
+
+def read_manifest(index_dir: Path, index_name: str, *, lazy: bool = False) -> Manifest | None:
+    """The manifest of `index_name` (its .json, then the updates its .log appends), or
+    None when missing or unreadable (the caller then rebuilds the record from the index,
+    so a damaged manifest costs time, not answers).
+    `lazy`: notes as a `LazyNotes` (checked when used, not here)."""
     try:
         with open(manifest_path(index_dir, index_name), encoding="utf-8") as f:
             data = json.load(f)
-        notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in data["notes"].items()}
+        raw = data["notes"]
+        if not isinstance(raw, dict):
+            raise TypeError("notes is not an object")
+        for line in _log_lines(index_dir, index_name, data.get("id")):
+            for path, rec in line["notes"].items():
+                if rec is None:
+                    raw.pop(path, None)
+                else:
+                    raw[path] = rec
+            for key in ("generation", "updated", "files", "stats", "scanned_ns"):
+                data[key] = line[key]
+            if "skipped" in line:  # the files skipped as of that update, whole
+                data["skipped"] = line["skipped"]
+        notes: Mapping[str, NoteRecord]
+        if lazy:
+            notes = LazyNotes(raw)
+        else:
+            notes = {p: NoteRecord(r[0], r[1], r[2], r[3]) for p, r in raw.items()}
         files = {n: (int(f[0]), str(f[1])) for n, f in data.get("files", {}).items()}
         skipped = {
             p: (int(v[0]), int(v[1]), str(v[2])) for p, v in data.get("skipped", {}).items()
@@ -272,25 +330,103 @@ def read_manifest(index_dir: Path, index_name: str) -> Manifest | None:
             data["index_name"], int(data["generation"]), data["updated"], notes, files,
             dict(data.get("stats", {})), int(data.get("scanned_ns", 0)), skipped,
         )
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
 
-def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+def _log_lines(index_dir: Path, index_name: str, base: Any) -> list[dict[str, Any]]:
+    """The log's updates of the .json whose id is `base`. A line cut short by a crash
+    ends the log (its update's commit then looks unrecorded, and the record is rebuilt
+    from the index); lines of another .json (left by a crash while folding) are not
+    this one's."""
+    if base is None:
+        return []
+    try:
+        with open(manifest_log_path(index_dir, index_name), encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(entry, dict) or entry.get("base") != base:
+            continue
+        out.append(entry)
+    return out
+
+
+def _record(r: NoteRecord) -> list[Any]:
+    # Lists, not objects: a third smaller and faster to load for 10k notes.
+    return [r.mtime_ns, r.size, r.hash, r.chunks]
+
+
+def write_manifest(
+    index_dir: Path, manifest: Manifest, previous: Manifest | None = None
+) -> None:
+    """Record `manifest`. With `previous` (what the files hold now), only the notes that
+    differ are appended to the log, unless the log is due for folding: a one-note update
+    wrote every note's record (3 MB and an fsync at 30k notes)."""
+    if previous is not None and _append(index_dir, manifest, previous):
+        return
     data = {
         "index_name": manifest.index_name,
+        "id": os.urandom(6).hex(),
         "generation": manifest.generation,
         "updated": manifest.updated,
-        # Lists, not objects: a third smaller and faster to load for 10k notes.
-        "notes": {
-            p: [r.mtime_ns, r.size, r.hash, r.chunks] for p, r in sorted(manifest.notes.items())
-        },
+        "notes": {p: _record(r) for p, r in sorted(manifest.notes.items())},
         "files": {n: list(f) for n, f in sorted(manifest.files.items())},
         "stats": dict(sorted(manifest.stats.items())),
         "scanned_ns": manifest.scanned_ns,
         "skipped": {p: list(v) for p, v in sorted(manifest.skipped.items())},
     }
     atomic_write_json(manifest_path(index_dir, manifest.index_name), data)
+    with contextlib.suppress(FileNotFoundError):
+        # After the .json: a crash in between leaves lines of the old id, never read.
+        os.unlink(manifest_log_path(index_dir, manifest.index_name))
+
+
+def _append(index_dir: Path, manifest: Manifest, previous: Manifest) -> bool:
+    name = manifest.index_name
+    try:
+        with open(manifest_path(index_dir, name), encoding="utf-8") as f:
+            base = json.load(f).get("id")
+        json_size = manifest_path(index_dir, name).stat().st_size
+        log = manifest_log_path(index_dir, name)
+        log_size = log.stat().st_size if log.exists() else 0
+        lines = len(_log_lines(index_dir, name, base))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if base is None or lines >= LOG_MAX_LINES or log_size > LOG_MAX_SHARE * json_size:
+        return False
+    old, new = previous.notes, manifest.notes
+    delta: dict[str, Any] = {p: None for p in old if p not in new}
+    for p, r in new.items():
+        if p not in old or old[p] != r:
+            delta[p] = _record(r)
+    entry = {
+        "base": base,
+        "generation": manifest.generation,
+        "updated": manifest.updated,
+        "notes": delta,
+        "files": {n: list(f) for n, f in sorted(manifest.files.items())},
+        "stats": dict(sorted(manifest.stats.items())),
+        "scanned_ns": manifest.scanned_ns,
+        "skipped": {p: list(v) for p, v in sorted(manifest.skipped.items())},
+    }
+    line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW
+    fd = os.open(log, flags, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
 
 
 # ---------------------------------------------------------------------------------------

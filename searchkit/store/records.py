@@ -96,11 +96,12 @@ def records_from_index(ix: Any) -> dict[str, NoteRecord]:
 
 
 def current_records(
-    ix: Any, index_dir: Path, name: str
+    ix: Any, index_dir: Path, name: str, manifest: Manifest | None = None
 ) -> tuple[dict[str, NoteRecord], Manifest | None]:
-    """The per-note record, and the manifest if it matches the index's latest commit; if
-    not (crash after a commit) the record is rebuilt from the index itself."""
-    manifest = read_manifest(index_dir, name)
+    """The per-note record, and the manifest (read here unless given) if it matches the
+    index's latest commit; if not (crash after a commit) the record is rebuilt from the
+    index itself."""
+    manifest = manifest if manifest is not None else read_manifest(index_dir, name)
     if manifest is not None and manifest.generation == ix.latest_generation():
         return dict(manifest.notes), manifest
     return records_from_index(ix), None
@@ -153,6 +154,42 @@ class Scan:
             if path not in indexed:  # could not be read: its next edit must count
                 out[path] = [info.mtime_ns, info.size]
         return out
+
+
+# A folder changed this close before the scan that recorded it may change again within
+# the same timestamp tick unseen (git's "racily clean" entries): such a folder is listed.
+RACY_NS = 2_000_000_000
+
+
+def stat_scan(vault: Path, manifest: Manifest | None) -> Scan | None:
+    """The notes as a listing would find them, from one stat per recorded folder and note,
+    when no folder changed since the manifest's scan (an edit in place changes the note,
+    not its folder); None when a listing is needed (a folder or the ignore file changed,
+    a note is gone, or the manifest has no folder record)."""
+    if manifest is None or not manifest.stats or not manifest.scanned_ns:
+        return None
+    root = str(vault)
+    racy = manifest.scanned_ns - RACY_NS
+    log = ScanLog()
+    notes: dict[str, FileInfo] = {}
+    try:
+        for rel, seen in manifest.stats.items():
+            st = os.stat(f"{root}/{rel}" if rel else root)
+            if isinstance(seen, int):  # a folder
+                if seen >= racy or st.st_mtime_ns != seen:
+                    return None
+                log.folders[rel] = seen
+            elif rel == IGNORE_FILE:
+                if [st.st_mtime_ns, st.st_size] != seen:
+                    return None
+            else:  # a note that could not be read last time
+                notes[rel] = FileInfo(rel, st.st_mtime_ns, st.st_size)
+        for path in manifest.notes:
+            st = os.stat(f"{root}/{path}")
+            notes[path] = FileInfo(path, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+    return Scan(dict(sorted(notes.items())), log, manifest.scanned_ns, vault)
 
 
 def scan(vault: Path, follow_symlinks: bool) -> Scan:
