@@ -673,3 +673,25 @@ def test_idle_search_threads_let_go_of_replaced_index_files(tmp_path: Path):
         # No searcher of the replaced index is left open, whichever thread opened it.
         assert _eventually(lambda: _stale_searchers(live) == 0, 10)
         assert len(live.ix._searchers) <= 8
+
+
+def test_a_change_no_event_announced_is_found_by_the_periodic_stat_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from searchkit.surfaces import watch
+
+    vault, index = _built(tmp_path, NOTES)
+    monkeypatch.setattr(watch.VaultChangeFilter, "__call__", lambda self, c, p: False)
+    reports: list[Any] = []
+    stop = threading.Event()
+    t = threading.Thread(target=watch.watch_vault, args=(index, vault, reports.append),
+                         kwargs={"stop_event": stop, "recheck_seconds": 1.0}, daemon=True)
+    t.start()
+    try:
+        _eventually(lambda: reports)  # the first update
+        (vault / "c.md").write_text("# Gamma\n\nbats fly past a zeppelin\n")
+        _eventually(lambda: any(r.changed for r in reports), 10)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not t.is_alive()
