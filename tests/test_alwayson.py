@@ -3,6 +3,7 @@ that never drop an update, reads that cannot hang."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -695,3 +696,21 @@ def test_a_change_no_event_announced_is_found_by_the_periodic_stat_check(
         stop.set()
         t.join(10)
     assert not t.is_alive()
+
+
+def test_a_serve_file_others_could_have_written_is_not_believed(http: Server):
+    from searchkit.surfaces.remote import SERVE_FILE
+
+    info = http.index / SERVE_FILE
+    assert cli(http, "memory", warm=True)[3] is False  # handed off to the live server
+    info.chmod(0o644)  # writable by its group or others: anyone may have planted it
+    try:
+        assert cli(http, "memory", warm=True)[3] is True  # searched locally
+        info.chmod(0o600)
+        if os.geteuid() == 0:  # another user's file, even 0600
+            os.chown(info, 12345, -1)
+            assert cli(http, "memory", warm=True)[3] is True
+    finally:
+        with contextlib.suppress(OSError):
+            os.chown(info, os.getuid(), -1)
+        info.chmod(0o600)
