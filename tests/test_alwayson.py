@@ -3,6 +3,7 @@ that never drop an update, reads that cannot hang."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -673,3 +674,43 @@ def test_idle_search_threads_let_go_of_replaced_index_files(tmp_path: Path):
         # No searcher of the replaced index is left open, whichever thread opened it.
         assert _eventually(lambda: _stale_searchers(live) == 0, 10)
         assert len(live.ix._searchers) <= 8
+
+
+def test_a_change_no_event_announced_is_found_by_the_periodic_stat_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from searchkit.surfaces import watch
+
+    vault, index = _built(tmp_path, NOTES)
+    monkeypatch.setattr(watch.VaultChangeFilter, "__call__", lambda self, c, p: False)
+    reports: list[Any] = []
+    stop = threading.Event()
+    t = threading.Thread(target=watch.watch_vault, args=(index, vault, reports.append),
+                         kwargs={"stop_event": stop, "recheck_seconds": 1.0}, daemon=True)
+    t.start()
+    try:
+        _eventually(lambda: reports)  # the first update
+        (vault / "c.md").write_text("# Gamma\n\nbats fly past a zeppelin\n")
+        _eventually(lambda: any(r.changed for r in reports), 10)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not t.is_alive()
+
+
+def test_a_serve_file_others_could_have_written_is_not_believed(http: Server):
+    from searchkit.surfaces.remote import SERVE_FILE
+
+    info = http.index / SERVE_FILE
+    assert cli(http, "memory", warm=True)[3] is False  # handed off to the live server
+    info.chmod(0o644)  # writable by its group or others: anyone may have planted it
+    try:
+        assert cli(http, "memory", warm=True)[3] is True  # searched locally
+        info.chmod(0o600)
+        if os.geteuid() == 0:  # another user's file, even 0600
+            os.chown(info, 12345, -1)
+            assert cli(http, "memory", warm=True)[3] is True
+    finally:
+        with contextlib.suppress(OSError):
+            os.chown(info, os.getuid(), -1)
+        info.chmod(0o600)

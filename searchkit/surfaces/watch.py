@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import SearchkitError, VaultError
+from ..errors import IndexLockedError, SearchkitError, VaultError
 from ..ingest.notes import IGNORE_FILE, NOTE_SUFFIXES
 from ..store.index import UpdateReport, update_index
 from ..store.indexdir import read_meta
@@ -69,6 +69,9 @@ class VaultChangeFilter:
 WAKE_MS = 1000
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 30.0
+# Another writer holds the lock: it is busy, not broken; its work may not cover what we
+# saw, so try again soon.
+LOCKED_RETRY_MAX_SECONDS = 2.0
 DEFAULT_RECHECK_SECONDS = 60.0
 
 
@@ -89,7 +92,8 @@ def watch_vault(
     `on_report` gets the first `UpdateReport` and each later one that changed something.
     Returns when `stop_event` is set or on Ctrl-C (an update cut short by Ctrl-C leaves the last
     committed index, and the next update finishes the job). Errors of one update go to
-    `on_error`, and the update is retried (0.5 s, doubling to 30 s) until one succeeds;
+    `on_error`, and the update is retried (0.5 s, doubling to 30 s; at most 2 s while
+    another writer holds the lock) until one succeeds;
     without `on_error` they are raised. `on_state(dirty)` is told whenever the index
     is known to lag the vault (True) or to match it again (False).
     """
@@ -156,8 +160,9 @@ class _State:
             self._on_state(True)
         self.dirty = True
 
-    def failed(self) -> None:
-        self.retry_at = time.monotonic() + self.backoff
+    def failed(self, locked: bool = False) -> None:
+        wait = min(self.backoff, LOCKED_RETRY_MAX_SECONDS) if locked else self.backoff
+        self.retry_at = time.monotonic() + wait
         self.backoff = min(self.backoff * 2, RETRY_MAX_SECONDS)
         if self._on_state is not None:
             self._on_state(True)
@@ -201,7 +206,7 @@ def _update(
     try:
         report = update_index(index_dir, vault, lock_timeout=lock_timeout)
     except SearchkitError as exc:
-        state.failed()
+        state.failed(locked=isinstance(exc, IndexLockedError))
         if on_error is None:
             raise
         on_error(exc)
