@@ -180,7 +180,8 @@ def fuse(
             lex, share, float(cos[i]) if known[i] else None, float(closeness[i]), p.weight,
             fused,
         )
-    head = sorted(candidates, key=lambda d: (-scores[d], d))
+    # Equal fused scores: the passage holding more of the query's words first.
+    head = sorted(candidates, key=lambda d: (-scores[d], -parts[d].lexical_share, d))
     chosen = set(candidates)
     rest = [d for d in order[p.lexical_pool :] if d not in chosen]
     for d in rest:
