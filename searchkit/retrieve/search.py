@@ -19,7 +19,7 @@ from whoosh import query as Q
 from whoosh import sorting
 
 from ..ingest.timestamps import nearest_timestamp
-from . import highlight, ranking, spelling
+from . import highlight, postings, ranking, spelling
 from .links import make_links
 from .query import (
     DEFAULT_TUNING,
@@ -197,7 +197,7 @@ def _ranked(
                 }
             passage = replace(passage, explanation=why["text"], explanation_data=why)
         passages.append(passage)
-    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
     available = _available(keys, scored.docs, per_note)
     return SearchResults(
         passages,
@@ -256,7 +256,7 @@ def _run(
         # Whoosh's collapse collector costs ~40% of a query; most pages fill from a few
         # times `want` plain hits grouped here. Only when they do not is collapse used.
         hits, total, exhausted = _search(searcher, q, comp, want * 3, None, allowed, date)
-        keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+        keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
         docnums = [h.docnum for h in hits]
         keep = set(_cap_docs(keys[docnums].tolist(), docnums, per_note, want))
         grouped = [h for h in hits if h.docnum in keep]
@@ -320,7 +320,7 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
     if isinstance(q, PathMatch):
         # Note paths: one pass over the per-searcher array of every passage's note (a
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
-        stats = ranking.stats_for(searcher)
+        stats = postings.stats_for(searcher)
         notes = stats.notes(searcher)
         key = ("PathMatch", q.text)
         found = stats.memo.get(key)
@@ -332,7 +332,7 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
     if isinstance(q, (Q.Prefix, Q.Wildcard)) and q.fieldname == "source":
         # Note paths: one pass over the per-searcher array of every passage's note (a
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
-        stats = ranking.stats_for(searcher)
+        stats = postings.stats_for(searcher)
         notes = stats.notes(searcher)
         key = (type(q).__name__, q.text)
         found = stats.memo.get(key)
@@ -362,7 +362,7 @@ def _docs(searcher: Any, q: Q.Query) -> set[int]:
     from the cached posting lists; anything else through Whoosh."""
     terms = q.subqueries if isinstance(q, Q.Or) else [q]
     if all(isinstance(t, Q.Term) for t in terms):
-        stats = ranking.stats_for(searcher)
+        stats = postings.stats_for(searcher)
         docs: set[int] = set()
         for t in terms:
             text = searcher.schema[t.fieldname].to_bytes(t.text)

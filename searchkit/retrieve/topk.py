@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import ranking
+from . import postings, ranking
 from .query import Compiled, Tuning
 from .ranking import RankParams
 
@@ -30,7 +30,7 @@ def _dated_top(
     docs, base = scored.docs, scored.scores
     dates = np.array([dated[int(d)] for d in docs], dtype=np.float64)
     order = np.lexsort((docs, -base, -dates))
-    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
     top = _cap_docs(keys[docs[order]].tolist(), order.tolist(), per_note, want)
     return [(float(base[i]), 1.0, int(docs[i]), 1.0) for i in top]
 
@@ -64,7 +64,7 @@ def _hybrid_top(
         n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
         bring_in=not any(_word_form(c) for c in comp.concepts),
     )
-    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
     top = _cap_docs([int(keys[d]) for d in order], order, per_note, want)
     return [(scores[d], *bonus.get(d, (1.0, 1.0))[:1], d, bonus.get(d, (1.0, 1.0))[1])
             for d in top], fused  # fmt: skip
@@ -131,7 +131,7 @@ def rank_top(
     if exhaustive:  # positions of every match: checks that the filters above lose none
         two = np.ones(m, bool) if pairs else None
         could = np.ones(m, bool) if toks else None
-    keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
+    keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
     final = np.zeros(m)
     near = np.ones(m)  # proximity multiplier
     mults = np.ones(m)  # phrase multiplier
@@ -190,7 +190,7 @@ def _could_phrase(searcher: Any, toks: list[str], tuning: Tuning, docs: Any) -> 
     match needs that), from the cached posting lists."""
     import numpy as np
 
-    stats = ranking.stats_for(searcher)
+    stats = postings.stats_for(searcher)
     could = np.zeros(len(docs), bool)
     for fieldname in tuning.phrase_fields:
         inter = None
