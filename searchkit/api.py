@@ -38,6 +38,7 @@ from .retrieve import reading as _reading
 from .retrieve.results import SearchResults
 from .retrieve.search import DEFAULT_PER_NOTE, search
 from .store import index as _index
+from .store import opening as _opening
 from .store import status as _status
 from .store.firstbuild import ProgressWriter, read_progress, writer_alive
 from .store.indexdir import META_FILE, REBUILD_HINT, IndexMeta, read_meta
@@ -175,7 +176,7 @@ class SearchIndex:
 
     def needs_update(self) -> bool:
         """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
-        return _index.needs_refresh(self.index_dir, self._vault)
+        return _opening.needs_refresh(self.index_dir, self._vault)
 
     def refresh(
         self, *, on_locked: Callable[[IndexLockedError], None] | None = None
@@ -512,7 +513,7 @@ class SearchIndex:
             if self._current is None or stamp != self._current.stamp:
                 # First use, or a rebuild switched to another Whoosh index.
                 with self._hints():
-                    ix, meta = _index.open_for_search(self.index_dir)
+                    ix, meta = _opening.open_for_search(self.index_dir)
                 self._current = _Opened(ix, meta, stamp)
             return self._current
 
