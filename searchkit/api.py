@@ -15,10 +15,9 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 # First: Whoosh is imported without urllib.request and reads segments in place
 # (_fastimport); the retrieve modules below import Whoosh too.
@@ -29,28 +28,33 @@ from .errors import (
     IndexNotFoundError,
     IndexVersionError,
     InvalidArgumentError,
-    QuerySyntaxError,
     SearchkitError,
     SemanticUnavailableError,
     VaultError,
 )
+
+# Re-exported: `searchkit.api.search_many` is the documented name (README "Python API").
+from .multi import MultiResults, search_many  # noqa: F401
 from .retrieve import reading as _reading
+from .retrieve.arguments import (  # KINDS stays importable as api.KINDS
+    KINDS,  # noqa: F401
+    SORTS,
+    FilterValue,
+    _check_search_args,
+    _explain_nothing,
+)
 from .retrieve.results import SearchResults
 from .retrieve.search import DEFAULT_PER_NOTE, search
 from .store import index as _index
+from .store import opening as _opening
 from .store import status as _status
 from .store.firstbuild import ProgressWriter, read_progress, writer_alive
 from .store.indexdir import META_FILE, REBUILD_HINT, IndexMeta, read_meta
 from .store.locate import Location, locate
 
-# Passage kinds, shared with the CLI's --kind choices so both refuse the same values.
-KINDS = ("intro", "section", "callout")
 # A search-time refresh must not hang behind a long writer (e.g. `searchkit watch`); the
 # last committed index is searched instead.
 REFRESH_LOCK_TIMEOUT = 0.5
-
-FilterValue = str | Sequence[str]
-
 
 class SearchIndex:
     """An index directory and (optionally) the vault it indexes.
@@ -175,7 +179,7 @@ class SearchIndex:
 
     def needs_update(self) -> bool:
         """Cheap check (a stat of every note, no reads): would `update()` change anything?"""
-        return _index.needs_refresh(self.index_dir, self._vault)
+        return _opening.needs_refresh(self.index_dir, self._vault)
 
     def refresh(
         self, *, on_locked: Callable[[IndexLockedError], None] | None = None
@@ -512,7 +516,7 @@ class SearchIndex:
             if self._current is None or stamp != self._current.stamp:
                 # First use, or a rebuild switched to another Whoosh index.
                 with self._hints():
-                    ix, meta = _index.open_for_search(self.index_dir)
+                    ix, meta = _opening.open_for_search(self.index_dir)
                 self._current = _Opened(ix, meta, stamp)
             return self._current
 
@@ -581,57 +585,6 @@ class _Opened:
     stamp: tuple[int, int, int]
 
 
-_FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has", "after", "before"}
-SORTS = ("score", "modified", "created")
-
-
-def _check_search_args(
-    query: Any, limit: Any, offset: Any, per_note: Any, filters: dict[str, Any]
-) -> dict[str, Any]:
-    """The CLI's option checks, for API callers: same limits, typed errors."""
-    if not isinstance(query, str):
-        raise InvalidArgumentError(f"query must be a string, not {type(query).__name__}")
-    for name, value, least in (("limit", limit, 1), ("offset", offset, 0),
-                               ("per_note", per_note, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InvalidArgumentError(f"{name} must be a whole number >= {least}, not {value!r}")
-    clean = {k: v for k, v in filters.items() if v not in (None, "", (), [])}
-    unknown = sorted(set(clean) - _FILTERS)
-    if unknown:
-        raise InvalidArgumentError(
-            f"unknown search filter(s): {', '.join(unknown)}; known: {', '.join(sorted(_FILTERS))}"
-        )
-    for key, value in clean.items():
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
-            raise InvalidArgumentError(f"filter {key}= takes a string or a list of strings")
-        if key == "kind":
-            bad = [v for v in values if v.strip().lower() not in (*KINDS, "*")]
-            if bad:
-                raise InvalidArgumentError(
-                    f"kind={bad[0]!r} is not a passage kind; use one of: {', '.join(KINDS)}"
-                )
-    return clean
-
-
-def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None:
-    """Raise `QuerySyntaxError` when a query found nothing because it has nothing to look
-    for: no words at all, or only words the index does not keep (stop words, 1 letter)."""
-    from whoosh import query as Q
-
-    from .retrieve.query import compile_query
-
-    comp = compile_query(query, searcher.schema, filters or None)
-    if comp.primary is not Q.NullQuery:
-        return
-    if comp.has_text:
-        raise QuerySyntaxError(
-            f"nothing to search for in {query!r}: every word is too common or too short to "
-            "be indexed (the, of, a…); add a more specific word"
-        )
-    raise QuerySyntaxError("the query is empty: type at least one word or a filter such as tag:x")
-
-
 def open_index(
     index_dir: str | os.PathLike[str] | None = None,
     vault: str | os.PathLike[str] | None = None,
@@ -654,73 +607,3 @@ def open_index(
     """
     loc = locate(index_dir, vault)
     return SearchIndex(loc.index_dir, loc.vault, location=loc, embedder=embedder)
-
-
-class MultiResults(SearchResults):
-    """`search_many`'s page: `SearchResults` plus `vaults`, the vault of each passage."""
-
-    vaults: tuple[Path, ...] = ()
-
-
-_PLACEHOLDER_VAULT = "\x00searchkit-vault\x00"
-
-
-def search_many(
-    indexes: Sequence[SearchIndex],
-    query: str,
-    limit: int = 10,
-    offset: int = 0,
-    per_note: int = DEFAULT_PER_NOTE,
-    *,
-    explain: bool = False,
-    sort: str = "score",
-    **filters: FilterValue | None,
-) -> MultiResults:
-    """One ranked list over several indexes, as if their vaults were one: the segments of
-    all of them are searched together, so word rarity, passage lengths and so scores are
-    on one scale. Each passage's vault is in `.vaults`; its links name that vault.
-
-    A note path found in two vaults counts as one note for `per_note`.
-    """
-    from whoosh.reading import MultiReader
-    from whoosh.searching import Searcher
-
-    if not indexes:
-        raise InvalidArgumentError("search_many needs at least one index")
-    clean = _check_search_args(query, limit, offset, per_note, filters)
-    if sort not in SORTS:
-        raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
-    leaves: list[Any] = []
-    spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
-    base = 0
-    for ix in indexes:
-        searcher, opened = ix._searcher()
-        vault = ix._vault or Path(opened.meta.vault)
-        start = base
-        for leaf, _offset in searcher.reader().leaf_readers():
-            leaves.append(leaf)
-            base += leaf.doc_count_all()
-        spans.append((start, base, vault))
-    # The leaves stay owned by each index's searcher: this searcher must not close them.
-    combined = Searcher(MultiReader(leaves), closereader=False)
-    results = search(
-        combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
-        per_note=per_note, filters=clean or None, explain=explain, sort=sort,
-    )
-    out = MultiResults(
-        [], query=results.query, total=results.total, suggestion=results.suggestion,
-        offset=results.offset, total_exact=results.total_exact, available=results.available,
-        corrected=results.corrected, empty_filters=results.empty_filters,
-        filters_empty_alone=results.filters_empty_alone,
-    )
-    vaults = []
-    placeholder = quote(_PLACEHOLDER_VAULT, safe="")
-    for p in results:
-        docnum = p.docnum if p.docnum >= 0 else combined.document_number(id=p.id)
-        vault = next((v for lo, hi, v in spans if docnum is not None and lo <= docnum < hi),
-                     spans[0][2])
-        obsidian = p.links.obsidian.replace(placeholder, quote(vault.name, safe=""), 1)
-        out.append(replace(p, links=replace(p.links, obsidian=obsidian)))
-        vaults.append(vault)
-    out.vaults = tuple(vaults)
-    return out

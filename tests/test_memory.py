@@ -59,14 +59,14 @@ def test_threads_share_decoded_postings(tmp_path: Path, monkeypatch):
     others (each used to decode and keep its own)."""
     import threading
 
-    from searchkit.retrieve import ranking
+    from searchkit.retrieve import postings
 
     notes = {f"n{i}.md": f"# N{i}\nsleep memory {i}\n" for i in range(9)}
     vault = write_vault(tmp_path / "v", notes)
     decoded: list[tuple[str, bytes]] = []
-    real = ranking._postings
+    real = postings._postings
     monkeypatch.setattr(
-        ranking, "_postings", lambda r, f, t: decoded.append((f, t)) or real(r, f, t)
+        postings, "_postings", lambda r, f, t: decoded.append((f, t)) or real(r, f, t)
     )
     with searchkit.open_index(tmp_path / "ix", vault) as index:
         index.update(jobs=1)

@@ -11,7 +11,7 @@ import pytest
 from vaults import write_vault
 
 import searchkit
-from searchkit.store import index as index_mod
+from searchkit.store import opening
 
 NOTES = {
     "a.md": "# A\nalpha words\n",
@@ -47,7 +47,7 @@ def _no_listing(monkeypatch) -> None:
     def refuse(*_a, **_k):
         raise AssertionError("the vault was listed")
 
-    monkeypatch.setattr(index_mod, "scan_vault", refuse)
+    monkeypatch.setattr(opening, "scan_vault", refuse)
 
 
 def test_unchanged_vault_is_decided_without_listing(ix, monkeypatch):
@@ -110,9 +110,9 @@ def test_recent_folders_are_listed(tmp_path: Path):
     vault = write_vault(tmp_path / "vault", {k: v for k, v in NOTES.items() if k != "bad.md"})
     with searchkit.open_index(tmp_path / "ix", vault) as index:
         index.update(jobs=1)
-        meta = index_mod.read_meta(tmp_path / "ix")
-        manifest = index_mod.read_manifest(tmp_path / "ix", meta.index_name)
-        assert manifest.stats and index_mod._changed_by_stat(vault.resolve(), manifest) is None
+        meta = opening.read_meta(tmp_path / "ix")
+        manifest = opening.read_manifest(tmp_path / "ix", meta.index_name)
+        assert manifest.stats and opening._changed_by_stat(vault.resolve(), manifest) is None
         assert index.needs_update() is False
 
 
@@ -170,7 +170,7 @@ def test_update_after_edits_in_place_lists_nothing(ix, monkeypatch):
     _no_listing(monkeypatch)
     from searchkit.store import records
 
-    monkeypatch.setattr(records, "scan_vault", index_mod.scan_vault)  # the refusing one
+    monkeypatch.setattr(records, "scan_vault", opening.scan_vault)  # the refusing one
     report = index.update(jobs=1)
     assert (report.added, report.changed, report.removed) == (1, 1, 0)
     assert [p.path for p in index.search("rewritten")] == ["sub/b.md"]
@@ -202,7 +202,7 @@ def test_one_note_update_appends_to_the_manifest_log(ix, monkeypatch):
     log = indexdir.manifest_log_path(index.index_dir, meta.index_name)
     assert len(log.read_text().splitlines()) == 3 and '"a.md"' not in log.read_text()
     manifest = indexdir.read_manifest(index.index_dir, meta.index_name)
-    assert manifest.generation == index_mod.latest_generation(index.index_dir, meta.index_name)
+    assert manifest.generation == opening.latest_generation(index.index_dir, meta.index_name)
     assert manifest.notes["sub/b.md"].size == len("# B\nbeta words 2\n")
     assert set(manifest.notes) == {"a.md", "sub/b.md", "sub/deep/c.md"}
     assert index.needs_update() is False

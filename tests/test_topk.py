@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from vaults import write_vault
 
 import searchkit
-from searchkit.retrieve import ranking
-from searchkit.retrieve import search as search_mod
+from searchkit.retrieve import ranking, topk
 from searchkit.retrieve.query import compile_query
 
 WORDS = [
@@ -205,13 +204,13 @@ def test_pruned_top_k_equals_exhaustive(ix, query, want, per_note):
     concepts = ranking.expand(searcher, comp.concepts)
     scored = ranking.score_concepts(searcher, concepts)
     args = (searcher, scored, concepts, comp, ranking.DEFAULT_PARAMS, per_note, want)
-    pruned = search_mod.rank_top(*args)
-    full = search_mod.rank_top(*args, exhaustive=True)
+    pruned = topk.rank_top(*args)
+    full = topk.rank_top(*args, exhaustive=True)
     assert pruned == full
     # `available` (results after the per-note cap) counts what paging can reach.
-    everything = search_mod.rank_top(*args[:-1], 10**9, exhaustive=True)
+    everything = topk.rank_top(*args[:-1], 10**9, exhaustive=True)
     keys = ranking.stats_for(searcher).column(ranking.NOTE_COLUMN)
-    assert search_mod._available(keys, scored.docs, per_note) == len(everything)
+    assert topk._available(keys, scored.docs, per_note) == len(everything)
 
 
 def test_pruning_skips_candidates(ix, monkeypatch):
@@ -224,7 +223,7 @@ def test_pruning_skips_candidates(ix, monkeypatch):
         checked.extend(docnums)
         return real(reader, concepts, docnums, window)
 
-    monkeypatch.setattr(search_mod, "FIRST_ROUND", 4)
+    monkeypatch.setattr(topk, "FIRST_ROUND", 4)
     monkeypatch.setattr(ranking, "proximity", counting)
     res = ix.search("sleep memory", limit=1)
     assert res.total > 40 and 0 < len(checked) < res.total

@@ -16,7 +16,8 @@ from typing import Any
 from whoosh import query as Q
 
 from ..errors import QuerySyntaxError
-from .ranking import FUNCTION_WORDS, SCORED_FIELDS, Concept, top_prefix_terms
+from .postings import SCORED_FIELDS
+from .ranking import FUNCTION_WORDS, Concept, top_prefix_terms
 from .syntax import (
     FILTER_KEYS,
     HAS_FIELDS,

@@ -246,7 +246,7 @@ class Manifest:
     # Size and checksum of each file of that generation (TOC and segments), so damage a
     # read cannot notice (overwritten bytes in stored text) is still found by a check.
     files: Mapping[str, tuple[int, str]] = field(default_factory=dict)
-    # What a refresh check stats instead of listing the vault (index.needs_refresh): each
+    # What a refresh check stats instead of listing the vault (opening.needs_refresh): each
     # folder the last scan listed ("" for the root, "a/b/") -> its mtime_ns then, and files
     # that are not indexed notes but decide what is (the ignore file, notes that could
     # not be read) -> [mtime_ns, size]; `scanned_ns`: when that scan started.

@@ -133,7 +133,7 @@ def new_manifest(
 @dataclass
 class Scan:
     """One listing of the vault: its notes, what it skipped, and the folder mtimes that
-    let the next refresh check skip listing (index.needs_refresh)."""
+    let the next refresh check skip listing (opening.needs_refresh)."""
 
     notes: dict[str, FileInfo]
     log: ScanLog

@@ -13,8 +13,9 @@ from typing import Any
 
 from ..errors import IndexCorruptError, SearchkitError, VaultError
 from ..ingest.notes import ScanLog
-from .index import IndexStatus, _open_whoosh, _read_built_meta, _version_problem
+from .index import IndexStatus
 from .indexdir import dir_size, file_problems, read_manifest
+from .opening import _open_whoosh, _read_built_meta, _version_problem
 from .records import (
     current_records,
     diff_vault,

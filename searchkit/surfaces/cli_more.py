@@ -34,7 +34,8 @@ def _search_many(
     **params: Any,
 ) -> None:
     """`--vault A --vault B` / `--all-vaults`: one ranked list over several indexes."""
-    from ..api import open_index, search_many
+    from ..api import open_index
+    from ..multi import search_many
     from ..store.locate import known_indexes
     from .render import print_lines
 

@@ -1,0 +1,297 @@
+"""What scoring reads from the index, fast: per-searcher statistics and posting lists.
+
+`stats_for(searcher)` gives one `_Stats` per reader: field length codes, hub shares and
+note keys read as raw column bytes, average field lengths, norm tables, and the decoded
+posting lists (`_postings` decodes Whoosh's W3 blocks with numpy). Columns and postings
+are cached once for every searcher of the same segments. Apart from ranking.py because
+this is index access and cache keeping (Whoosh internals, locks, memory bounds), while
+ranking.py holds the scoring rules that use it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+SCORED_FIELDS = ("title", "aliases", "headings", "body")
+# Decoded postings kept, for all searchers (12 bytes each as arrays: 2M is ~24 MB).
+CACHED_POSTINGS = 2_000_000
+NOTE_COLUMN = "notekey"  # per passage: a 64-bit key of its note (schema.note_key)
+
+
+# --- per-searcher statistics -------------------------------------------------------------
+
+
+def _numpy() -> Any:
+    # numpy loads with the first search, not with `import searchkit.api` (cold start).
+    import numpy
+
+    return numpy
+
+
+class _Segment:
+    __slots__ = ("count", "key", "offset", "reader")
+
+    def __init__(self, reader: Any, offset: int, count: int, key: Any):
+        self.reader = reader
+        self.offset = offset
+        self.count = count
+        self.key = key  # the same for every reader of this segment in this state
+
+
+def _segment_key(reader: Any, folder: str) -> Any:
+    """What identifies a segment's content: its index folder and id (Whoosh never rewrites
+    a segment) and its deletions (they only grow, so their count tells them apart)."""
+    seg = getattr(reader, "_segment", None)
+    if seg is None:
+        return ("reader", id(reader))
+    return (folder, seg.segment_id(), seg.deleted_count(), reader.doc_count_all())
+
+
+# Decoded postings and columns are shared by every searcher of the same segments: the
+# threads of a server each have their own searcher (Whoosh's are not thread-safe), and a
+# copy per thread made `serve` grow with its threads. Postings are kept most recently
+# used last, across generations (an update leaves old segments as they were).
+_SHARED_LOCK = threading.Lock()
+_POSTINGS: OrderedDict[tuple[Any, str, bytes], tuple[Any, Any]] = OrderedDict()
+_POSTINGS_HELD = [0]
+_COLUMNS: OrderedDict[tuple[Any, str], Any] = OrderedDict()
+SHARED_COLUMNS = 16  # column arrays kept (per segment set and column)
+
+
+class _Stats:
+    """Per-searcher statistics over every passage (global document numbers): field length
+    codes (Whoosh's one-byte codes), hub shares and note keys, each read as raw column
+    bytes the first time a search needs it (a per-document lookup through Whoosh's column
+    API cost ~280 ms per searcher on tubegraph, the raw read a few ms), and the decoded
+    posting lists; both shared with other searchers of the same segments."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.n = max(1, searcher.doc_count_all())
+        folder = str(getattr(getattr(getattr(searcher, "_ix", None), "storage", None),
+                             "folder", ""))
+        self.segments: list[_Segment] = []
+        for sub, offset in searcher.subsearchers or [(searcher, 0)]:
+            reader = sub.reader()
+            count = reader.doc_count_all()
+            self.segments.append(_Segment(reader, offset, count, _segment_key(reader, folder)))
+        self.ndocs = sum(s.count for s in self.segments)
+        self._key = tuple(seg.key for seg in self.segments)
+        self._searcher_lengths = {f: searcher.field_length(f) or 0 for f in SCORED_FIELDS}
+        self._avg: dict[str, float] | None = None
+        self._norms: dict[tuple[str, float, float], Any] = {}
+        self._notes: list[Any] | None = None
+        self._lock = threading.Lock()
+        self.memo: dict[Any, Any] = {}  # small per-searcher results (path filters)
+
+    def remember(self, key: Any, value: Any) -> None:
+        with self._lock:
+            if len(self.memo) >= 64:
+                self.memo.pop(next(iter(self.memo)))
+            self.memo[key] = value
+
+    def column(self, name: str) -> Any:
+        """A per-passage column over every segment as one numpy array (global docnums):
+        `_<field>_len` length codes and `hub` shares (uint8), `notekey` (uint64)."""
+        key = (self._key, name)
+        with _SHARED_LOCK:
+            got = _COLUMNS.get(key)
+            if got is not None:
+                _COLUMNS.move_to_end(key)
+                return got
+        np = _numpy()
+        if name == NOTE_COLUMN:
+            parts = [_note_keys(seg.reader, seg.count) for seg in self.segments]
+            dtype = np.uint64
+        else:
+            parts = [
+                np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
+                for seg in self.segments
+            ]
+            dtype = np.uint8
+        got = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        with _SHARED_LOCK:
+            _COLUMNS[key] = got
+            while len(_COLUMNS) > SHARED_COLUMNS:
+                _COLUMNS.popitem(last=False)
+        return got
+
+    @property
+    def avg(self) -> dict[str, float]:
+        # Average length over the passages that have the field: Whoosh divides by every
+        # passage, which makes a sparse field (aliases, headings of notes without any)
+        # look short on average and every real value look long.
+        if self._avg is None:
+            np = _numpy()
+            avg: dict[str, float] = {}
+            for f in SCORED_FIELDS:
+                having = int(np.count_nonzero(self.column(f"_{f}_len")))
+                total = self._searcher_lengths[f]
+                avg[f] = (total / having) if having and total else 1.0
+            self._avg = avg
+        return self._avg
+
+    def postings(self, seg: _Segment, fieldname: str, bterm: bytes) -> tuple[Any, Any]:
+        """(segment-local docnums int64, weights float32) of one term, as numpy arrays."""
+        key = (seg.key, fieldname, bterm)
+        with _SHARED_LOCK:
+            hit = _POSTINGS.get(key)
+            if hit is not None:
+                _POSTINGS.move_to_end(key)
+                return hit
+        value = _postings(seg.reader, fieldname, bterm)
+        with _SHARED_LOCK:
+            if key not in _POSTINGS:
+                _POSTINGS[key] = value
+                _POSTINGS_HELD[0] += len(value[0])
+            while _POSTINGS_HELD[0] > CACHED_POSTINGS and len(_POSTINGS) > 1:
+                _, (old, _w) = _POSTINGS.popitem(last=False)
+                _POSTINGS_HELD[0] -= len(old)
+        return value
+
+    def notes(self, searcher: Any) -> list[Any]:
+        """The note (source path) of every passage, by document number, read once (path
+        filters only: ranking and the per-note cap use the `notekey` column)."""
+        if self._notes is None:
+            notes: list[Any] = []
+            for seg in self.segments:
+                notes.extend(_source_column(seg.reader))
+            self._notes = notes
+        return self._notes
+
+    def norm_table(self, fieldname: str, weight: float, b: float) -> Any:
+        """weight / (1 - b + b * len / avg) for each of the 256 length codes (float64)."""
+        key = (fieldname, weight, b)
+        table = self._norms.get(key)
+        if table is None:
+            from whoosh.util.numeric import byte_to_length
+
+            avg = self.avg.get(fieldname) or 1.0
+            table = _numpy().array(
+                [weight / (1 - b + b * byte_to_length(c) / avg) for c in range(256)]
+            )
+            self._norms[key] = table
+        return table
+
+
+def _column_bytes(reader: Any, column: str, count: int) -> bytes:
+    """A one-byte-per-document column of a segment as bytes (zeros when absent)."""
+    perdoc = getattr(reader, "_perdoc", None)
+    try:
+        from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+
+        creader = perdoc._cached_reader(column, LENGTHS_COLUMN) if perdoc is not None else None
+    except Exception:  # an older codec or a column that cannot be read: neutral values
+        creader = None
+    if creader is None:
+        return bytes(count)
+    try:
+        raw = creader._dbfile.get(creader._basepos, creader._count)
+    except AttributeError:
+        raw = bytes(creader[i] for i in range(count))
+    return bytes(raw[:count]).ljust(count, b"\0")
+
+
+def _note_keys(reader: Any, count: int) -> Any:
+    """The `notekey` column of one segment as uint64 (big-endian fixed bytes on disk)."""
+    np = _numpy()
+    out = np.zeros(count, np.uint64)
+    if not reader.has_column(NOTE_COLUMN):
+        return out
+    creader = reader.column_reader(NOTE_COLUMN, translate=False)
+    try:
+        n = min(count, creader._count)
+        raw = creader._dbfile.get(creader._basepos, n * 8)
+        out[:n] = np.frombuffer(raw, ">u8", n)
+    except AttributeError:  # another column implementation: value by value
+        for i in range(count):
+            out[i] = int.from_bytes(creader[i], "big") if creader[i] else 0
+    return out
+
+
+def _source_column(reader: Any) -> list[str]:
+    """Every passage's note path in one segment. The column's bytes are read in one piece
+    and cut by its length array: Whoosh's reader fetches each value from the file
+    separately (~45 ms for 73k passages, a fifth of a cold `searchkit search`)."""
+    creader = reader.column_reader("source", translate=False)
+    try:
+        lengths = creader._lengths
+        base = creader._basepos
+        data = bytes(creader._dbfile.get(base, sum(lengths)))
+        out = []
+        pos = 0
+        for n in lengths:
+            out.append(data[pos : pos + n].decode("utf-8"))
+            pos += n
+        return out
+    except AttributeError:  # another column type: its own reader, value by value
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in creader]
+
+
+_STATS: weakref.WeakKeyDictionary[Any, _Stats] = weakref.WeakKeyDictionary()
+_STATS_LOCK = threading.Lock()
+
+
+def stats_for(searcher: Any) -> _Stats:
+    # Keyed by the reader: a refreshed searcher gets new statistics, a reused one keeps them.
+    key = searcher.reader()
+    with _STATS_LOCK:
+        st = _STATS.get(key)
+    if st is None:
+        st = _Stats(searcher)
+        with _STATS_LOCK:
+            _STATS[key] = st
+    return st
+
+
+# --- postings ----------------------------------------------------------------------------
+
+
+def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[Any, Any]:
+    """Document numbers (int64) and weights (float32) of one term in one segment.
+
+    Whoosh's matcher interface costs a few method calls per posting; its W3 blocks hold
+    (delta-coded) ids and weights as arrays, decoded here a block at a time with numpy.
+    Deleted documents (Whoosh filters them with a wrapper matcher) are dropped at the end.
+    """
+    np = _numpy()
+    if (fieldname, btext) not in reader:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    m = reader.postings(fieldname, btext)
+    deleted = None
+    child = getattr(m, "child", None)
+    if (not hasattr(m, "_next_block") and hasattr(child, "_next_block")
+            and getattr(m, "_exclude", False)):
+        deleted, m = m._ids, child  # the segment's deleted documents, left out below
+    if not hasattr(m, "_next_block"):  # another codec: the plain matcher interface
+        ids: list[int] = []
+        weights: list[float] = []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        return np.array(ids, np.int64), np.array(weights, np.float32)
+    id_parts = []
+    weight_parts = []
+    while m.is_active():
+        if m._data is None:
+            m._read_data()
+        raw_ids, raw_weights = m._data[0], m._data[1]
+        block = np.asarray(raw_ids, np.int64)
+        id_parts.append(block if m._byteids else np.cumsum(block))
+        count = m._blocklength
+        if raw_weights is None:
+            weight_parts.append(np.ones(count, np.float32))
+        elif isinstance(raw_weights, float):
+            weight_parts.append(np.full(count, raw_weights, np.float32))
+        else:
+            weight_parts.append(np.asarray(raw_weights, np.float32))
+        m._next_block()
+    ids_a = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+    ws_a = np.concatenate(weight_parts) if weight_parts else np.zeros(0, np.float32)
+    if deleted:
+        keep = ~np.isin(ids_a, np.fromiter(deleted, np.int64, len(deleted)))
+        ids_a, ws_a = ids_a[keep], ws_a[keep]
+    return ids_a, ws_a
