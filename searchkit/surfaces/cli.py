@@ -470,14 +470,8 @@ def search_cmd(
         )
     ix = _open(index_dir, vault_opt, as_json)
     try:
-        if not no_refresh and ix.exists():
-            try:
-                report = ix.refresh(on_locked=_warn_stale)
-            except SearchkitError as exc:  # a stale answer beats none: say so, search on
-                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
-                report = None
-            if report is not None and not as_json:
-                warn_all(report.warnings)
+        if not no_refresh:
+            refresh_before_search(ix, "the index", show_warnings=not as_json)
         results = ix.search(
             text, limit=limit, offset=offset, per_note=per_note, explain=explain, mode=rank_mode,
             tag=list(tag), path=path_, callout=callout, kind=kind, sort=sort, **dated,
@@ -492,6 +486,21 @@ def search_cmd(
         print_results(results, _use_color(color), explain, ix.vault, terminal_width())
     if not results:
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
+
+
+def refresh_before_search(ix: Any, what: str, *, show_warnings: bool = True) -> None:
+    """Bring the index up to date with its vault before a search; a refresh that fails is
+    one warning line, and the last committed index is searched (a stale answer beats
+    none)."""
+    if not ix.exists():
+        return
+    try:
+        report = ix.refresh(on_locked=_warn_stale)
+    except SearchkitError as exc:
+        click.echo(clean(f"warning: could not refresh {what}: {exc}"), err=True)
+        return
+    if report is not None and show_warnings:
+        warn_all(report.warnings)
 
 
 def _warn_stale(exc: SearchkitError) -> None:

@@ -21,8 +21,8 @@ from .cli import (
     _open,
     _resolve_vault,
     _use_color,
-    _warn_stale,
     main,
+    refresh_before_search,
 )
 from .progress import warn_all
 from .render import clean, json_text, print_results, results_json, terminal_width
@@ -54,14 +54,8 @@ def _search_many(
         for v in vaults:
             ix = open_index(None, v)
             indexes.append(ix)
-            if not no_refresh and ix.exists():
-                try:
-                    report = ix.refresh(on_locked=_warn_stale)
-                except SearchkitError as exc:
-                    click.echo(clean(f"warning: could not refresh {v}: {exc}"), err=True)
-                    report = None
-                if report is not None and not as_json:
-                    warn_all(report.warnings)
+            if not no_refresh:
+                refresh_before_search(ix, str(v), show_warnings=not as_json)
         dated = {k: params.pop(k) for k in ("after", "before") if params.get(k)}
         params = {k: v for k, v in params.items() if k != "after" and k != "before"}
         results = search_many(indexes, q, explain=explain, **params, **dated)
@@ -111,14 +105,8 @@ def _search_lines(
 
     ix = _open(index_dir, vault_opt)
     try:
-        if not no_refresh and ix.exists():
-            try:
-                report = ix.refresh(on_locked=_warn_stale)
-            except SearchkitError as exc:
-                click.echo(clean(f"warning: could not refresh the index: {exc}"), err=True)
-                report = None
-            if report is not None:
-                warn_all(report.warnings)
+        if not no_refresh:
+            refresh_before_search(ix, "the index")
         results = ix.search(q, **params)
     except SearchkitError as exc:
         raise _fail(exc) from exc
