@@ -714,3 +714,18 @@ def test_a_serve_file_others_could_have_written_is_not_believed(http: Server):
         with contextlib.suppress(OSError):
             os.chown(info, os.getuid(), -1)
         info.chmod(0o600)
+
+
+def test_prefix_words_expanded_per_query_are_capped(tmp_path: Path):
+    # Item 8: a query of many prefixes (`ab* ac* ad* …`) must not expand every one of them.
+    from searchkit.retrieve.query import MAX_PREFIX_WORDS, compile_query
+
+    words = [f"{a}{b}" for a in "abcdefgh" for b in "aeiou"][:40]
+    notes = {"n.md": "# N\n\n" + " ".join(w + "zz" for w in words) + "\n"}
+    _, index = _built(tmp_path, notes)
+    query = " ".join(w + "*" for w in words)
+    with searchkit.open_index(index) as ix:
+        searcher, _ = ix._searcher()
+        comp = compile_query(query, searcher.schema, None)
+        assert sum(c.kind == "prefix" for c in comp.concepts) == MAX_PREFIX_WORDS
+        assert ix.search(query)  # the capped query still finds the note

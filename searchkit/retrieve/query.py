@@ -32,6 +32,9 @@ from .syntax import (
 _GLOB_CHARS = set("*?[")
 PASSAGE_KINDS = ("intro", "section", "callout")
 MAX_FUZZY_WORDS = 8  # fuzzy words expanded per query; later ones are searched as typed
+# Prefix words expanded per query, likewise: each reads the term list and scores up to
+# MAX_PREFIX_TERMS words, and 800 two-letter prefixes in one query cost 12-18 s of CPU.
+MAX_PREFIX_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class _Compiler:
         # Each fuzzy word reads the term list and a few passages (~40 ms on 8,904 notes):
         # a pasted query of hundreds of `word~` must not cost minutes.
         self.fuzzy_left = MAX_FUZZY_WORDS
+        self.prefix_left = MAX_PREFIX_WORDS
         self.t = tuning
         self.words: list[str] = []
         self.has_text = False
@@ -194,6 +198,11 @@ class _Compiler:
 
     def word(self, node: Node) -> Q.Query | None:
         self.has_text = True
+        if node.kind == "prefix":
+            if self.prefix_left <= 0:
+                node = replace(node, kind="word")  # past the cap: the word as typed
+            else:
+                self.prefix_left -= 1
         if node.kind == "prefix":
             norm = _analyze_unstemmed(node.text)
             stem = _analyze(self.schema, "body", node.text)
