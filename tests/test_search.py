@@ -409,3 +409,18 @@ def test_threads_with_their_own_searchers(searcher):
 def test_lone_surrogates_are_searched_not_crashed(searcher, text):
     res = run(searcher, text)
     assert isinstance(list(res), list)
+
+
+def test_a_query_of_more_words_than_mask_bits_is_searched(tmp_path):
+    # Each query word is one bit of an int64 mask per passage: 70 distinct words once
+    # overflowed it (OverflowError) instead of searching.
+    from vaults import write_vault
+
+    import searchkit
+
+    words = [f"word{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(70)]
+    vault = write_vault(tmp_path / "v", {"n.md": "# N\n\n" + " ".join(words) + "\n"})
+    with searchkit.open_index(tmp_path / "ix", vault=vault, embedder=None) as ix:
+        ix.update()
+        results = ix.search(" ".join(words))
+        assert [p.path for p in results] == ["n.md"]

@@ -155,6 +155,9 @@ def _dense_set(np: Any, size: int, docs: Any) -> Any:
     return out
 
 
+MAX_CONCEPTS = 62
+
+
 def score_concepts(
     searcher: Any,
     concepts: Sequence[Concept],
@@ -175,7 +178,9 @@ def score_concepts(
     st = stats_for(searcher)
     n, size = st.n, st.ndocs
     k1 = params.k1
-    concepts = _merged(expand(searcher, concepts))
+    # Each concept is one bit of a passage's int64 mask: a query of more words (a pasted
+    # paragraph) is scored by its first MAX_CONCEPTS, which also bounds its cost.
+    concepts = _merged(expand(searcher, concepts))[:MAX_CONCEPTS]
     only_function = all(c.function for c in concepts)
     gating = [only_function or not c.function for c in concepts]
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
