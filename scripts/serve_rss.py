@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from bench_serve import start_server  # scripts/ is on the path when run as a script
 
 QUERIES = ["sleep memory", "neural network training", '"machine learning"', "startup growth",
            "title:python", "dopamine -caffeine", "brain", "video game", "learn*", "history"]
@@ -77,17 +78,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="searchkit-rss-"))
     try:
         index = a.index or build(a.vault, a.notes, work)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        info = index / "searchkit.serve.json"
-        deadline = time.monotonic() + 60
-        while not info.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit("searchkit serve did not start")
-            time.sleep(0.1)
-        port = json.loads(info.read_text())["port"]
+        proc, port = start_server(index)
         errors: list[str] = []
         client(port, QUERIES * 3, errors)
         time.sleep(1)

@@ -140,21 +140,27 @@ class Semantic:
 
     def side(self, searcher: Any) -> SemanticSide | None:
         """What the vectors bring to a search on `searcher`; None when there are none."""
+        return self._side(searcher)[0]
+
+    def _side(self, searcher: Any) -> tuple[SemanticSide | None, int, int]:
+        """The side (or None) and (passages with a vector, passages), from one read of the
+        vector folder and the cached document → row map."""
         store = self.store()
-        if store is None:
-            return None
+        if store is None:  # nothing embedded yet
+            return None, 0, int((_embedding.live_keys(searcher) != 0).sum())
         vectors = store.load()
+        rows, embedded, passages = self._doc_rows(searcher, vectors)
         if len(vectors) == 0:
-            return None
-        return SemanticSide(self._doc_rows(searcher, vectors)[0], vectors.matrix,
-                            self._query_vector, self.params)  # fmt: skip
+            return None, embedded, passages
+        side = SemanticSide(rows, vectors.matrix, self._query_vector, self.params)
+        return side, embedded, passages
 
     def search_side(
         self, searcher: Any, mode: str
     ) -> tuple[tuple[SemanticSide, str] | None, dict[str, Any] | None]:
         """For one search: (the vectors' side and the mode, or None for words only) and
         what the results say about it (`SearchResults.semantic`)."""
-        side = self.side(searcher)
+        side, embedded, passages = self._side(searcher)
         mismatch = self._mismatch() if side is not None else None
         if mismatch is not None:
             if mode == "semantic":
@@ -167,7 +173,6 @@ class Semantic:
                     f"extra installed ({self.problem() or 'then search again'})"
                 )
             return None, None
-        embedded, passages = self.coverage(searcher)
         return (side, mode), {
             "mode": mode, "embedded": embedded, "passages": passages,
             "share": round(embedded / passages, 4) if passages else 0.0,
@@ -224,10 +229,7 @@ class Semantic:
 
     def coverage(self, searcher: Any) -> tuple[int, int]:
         """(passages with a vector, passages)."""
-        store = self.store()
-        if store is None:  # nothing embedded yet
-            return 0, int((_embedding.live_keys(searcher) != 0).sum())
-        _rows, embedded, passages = self._doc_rows(searcher, store.load())
+        _side, embedded, passages = self._side(searcher)
         return embedded, passages
 
     def status(self, searcher: Any | None) -> SemanticStatus:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,22 +24,17 @@ from ..errors import IndexCorruptError
 from .indexdir import atomic_write_json, index_write_error
 from .vectors import VectorStore, model_key, vectors_root
 
+if TYPE_CHECKING:
+    from ..embed.models import Embedder
+
 EKEY_COLUMN = "ekey"
 MODEL_FILE = "model.json"  # in vectors/: which model the index's vectors are from
 BATCH = 32  # texts per model call: long enough to amortise, short enough to stop quickly
 # A segment at least this often, and every FLUSH_PASSAGES: what a kill can lose.
 FLUSH_SECONDS = 5.0
 FLUSH_PASSAGES = 256
-
-
-class EmbedderLike(Protocol):
-    name: str
-    dimension: int
-    version: str
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
+# Segments past this many are merged at the end of a complete pass (garbage dropped then).
+MAX_SEGMENTS_BEFORE_COMPACT = 8
 
 
 @dataclass(frozen=True)
@@ -77,7 +72,7 @@ class EmbedReport:
         return asdict(self)
 
 
-def store_for(index_dir: Path, embedder: EmbedderLike) -> VectorStore:
+def store_for(index_dir: Path, embedder: Embedder) -> VectorStore:
     return VectorStore(
         index_dir, model_key(embedder.name, embedder.version, embedder.dimension),
         embedder.dimension,
@@ -94,7 +89,7 @@ def recorded_model(index_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and "name" in data else None
 
 
-def _record_model(index_dir: Path, embedder: EmbedderLike, key: str) -> None:
+def _record_model(index_dir: Path, embedder: Embedder, key: str) -> None:
     vectors_root(index_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_json(
         vectors_root(index_dir) / MODEL_FILE,
@@ -143,7 +138,7 @@ def _deleted_docs(reader: Any) -> list[int]:
 
 def embed_index(
     index_dir: Path,
-    embedder: EmbedderLike,
+    embedder: Embedder,
     *,
     progress: Callable[[EmbedProgress], None] | None = None,
     lock_timeout: float = 10.0,
@@ -167,7 +162,7 @@ def embed_index(
 
 def _embed_index(
     index_dir: Path,
-    embedder: EmbedderLike,
+    embedder: Embedder,
     progress: Callable[[EmbedProgress], None] | None,
     lock_timeout: float,
     open_searcher: Callable[[], Any],
@@ -202,9 +197,6 @@ def _embed_index(
     )
 
 
-MAX_SEGMENTS_BEFORE_COMPACT = 8
-
-
 def _garbage(store: VectorStore, live: np.ndarray) -> bool:
     """Whether more than a third of the stored vectors belong to no live passage."""
     stored = store.load().keys
@@ -236,7 +228,7 @@ def _texts_for(searcher: Any, keys: np.ndarray, missing: np.ndarray) -> list[tup
 
 def _embed_all(
     store: VectorStore,
-    embedder: EmbedderLike,
+    embedder: Embedder,
     todo: list[tuple[int, str]],
     progress: Callable[[EmbedProgress], None] | None,
     started: float,
@@ -286,14 +278,3 @@ def _embed_all(
         # Ctrl-C, a kill signal turned into an exception, a model error: keep what is done.
         flush()
     return written
-
-
-def semantic_coverage(index_dir: Path, searcher: Any, store: VectorStore) -> tuple[int, int]:
-    """(passages with a vector, passages) for `status`."""
-    keys = live_keys(searcher)
-    keys = keys[keys != 0]
-    if len(keys) == 0:
-        return 0, 0
-    return int(np.isin(keys, store.load().keys).sum()), len(keys)
-
-
