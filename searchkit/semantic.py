@@ -118,24 +118,16 @@ class Semantic:
         return self._problem
 
     def store(self) -> VectorStore | None:
-        """The vectors to search. Read without loading the model when the index records
-        which model made them (a search that finds no vectors never loads it)."""
-        if self._store is not None:
+        """The vectors the index has, as `vectors/model.json` records them, whatever model
+        this process would embed with (`_mismatch` says when the two differ). Read without
+        loading the model, so a search that finds no vectors never loads it."""
+        if self._store is not None or self.choice is None:
             return self._store
-        if self.choice is None:
-            return None
         recorded = _embedding.recorded_model(self.index_dir)
         if recorded is None:
             return None  # nothing embedded yet (an embedding pass records the model first)
-        wanted = self.choice if isinstance(self.choice, str) else None
-        if self._embedder is None and wanted in ("auto", recorded["name"]):
-            self._store = VectorStore(self.index_dir, str(recorded["key"]),
-                                      int(recorded["dimension"]))  # fmt: skip
-            return self._store
-        emb = self.embedder()
-        if emb is None:
-            return None
-        self._store = _embedding.store_for(self.index_dir, emb)
+        self._store = VectorStore(self.index_dir, str(recorded["key"]),
+                                  int(recorded["dimension"]))  # fmt: skip
         return self._store
 
     def side(self, searcher: Any) -> SemanticSide | None:

@@ -369,3 +369,17 @@ def test_vectors_of_another_model_version_fall_back_to_words(built: Path):
             ix.search("hippocampus", mode="semantic")
         assert ix.embed().embedded == 7  # embedding again makes them usable
         assert ix.search(PARAPHRASE).semantic["share"] == 1.0
+
+
+def test_index_embeds_again_after_a_model_version_change(run, vault: Path):
+    # `status` says "run searchkit index to embed again": the CLI's index must do it.
+    run("index", str(vault))
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    model_file = index / "vectors" / "model.json"
+    record = json.loads(model_file.read_text())
+    folder = index / "vectors" / record["key"]
+    folder.rename(folder.with_name(record["key"] + "-old"))
+    model_file.write_text(json.dumps({**record, "key": record["key"] + "-old"}))
+    assert "another model" in run("status").output
+    assert "Embedded 7 passages" in run("index").output
+    assert "7 of 7 passages embedded (100 %)" in run("status").output

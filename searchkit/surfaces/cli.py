@@ -25,6 +25,7 @@ from ..errors import (
     IndexWriteError,
     MassDeleteError,
     SearchkitError,
+    SemanticUnavailableError,
 )
 from .progress import (
     EmbedBar,
@@ -290,15 +291,16 @@ def semantic_line(meaning: Any, index_cmd: str) -> str:
 
 
 def _embed(ix: Any, as_json: bool, asked: bool | None) -> dict[str, Any] | None:
-    """The embedding pass after an update: vectors for passages that have none."""
-    status = ix.semantic_status()
-    if not status.enabled:
-        if asked and not as_json:  # asked for by --semantic, and it cannot run
-            click.echo(f"warning: search by meaning is off: {status.reason}", err=True)
-        return None
+    """The embedding pass after an update: vectors for passages that have none (all of
+    them again when the index's vectors were made by another model)."""
     bar = EmbedBar(enabled=sys.stderr.isatty() and not as_json)
     try:
         report = ix.embed(progress=bar)
+    except SemanticUnavailableError as exc:  # off, or the extra is not installed
+        bar.close()
+        if asked and not as_json:  # asked for by --semantic, and it cannot run
+            click.echo(f"warning: {exc}", err=True)
+        return None
     except KeyboardInterrupt:
         bar.close()
         click.echo("\nInterrupted; the passages embedded so far are kept, and the next "
