@@ -21,11 +21,11 @@ import pytest
 from test_http import TOKEN, Server, cli, start_server
 
 import searchkit
+from searchkit.api.watch import VaultChangeFilter
 from searchkit.store import workers
 from searchkit.store.indexdir import write_lock
 from searchkit.surfaces.http_server import LOOPBACK_NAMES, LocalOnly
 from searchkit.surfaces.serving import LiveIndex
-from searchkit.surfaces.watch import VaultChangeFilter
 
 
 def _worker_state(note: Any, chunks: list[Any]) -> list[dict[str, Any]]:
@@ -679,7 +679,7 @@ def test_idle_search_threads_let_go_of_replaced_index_files(tmp_path: Path):
 def test_a_change_no_event_announced_is_found_by_the_periodic_stat_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from searchkit.surfaces import watch
+    from searchkit.api import watch
 
     vault, index = _built(tmp_path, NOTES)
     monkeypatch.setattr(watch.VaultChangeFilter, "__call__", lambda self, c, p: False)

@@ -520,7 +520,7 @@ def test_skipped_files_warn_once_per_change_and_are_not_stale(tmp_path):
 def test_watch_ctrl_c_prints_only_our_line(tmp_path, monkeypatch, caplog):
     import logging
 
-    from searchkit.surfaces import watch
+    from searchkit import api
 
     vault = built(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
 
@@ -529,7 +529,7 @@ def test_watch_ctrl_c_prints_only_our_line(tmp_path, monkeypatch, caplog):
         logging.getLogger("watchfiles.main").warning("KeyboardInterrupt caught, stopping watch")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(watch, "watch_vault", interrupted)
+    monkeypatch.setattr(api, "watch_vault", interrupted)
     try:
         result = run("watch", str(vault))
     finally:

@@ -1,7 +1,7 @@
 """Faults real machines and vaults have (issue #8): each test reproduces one and checks
 that the index survives it with a typed, one-line error or warning.
 
-Slow versions (many kills, long reader/writer runs) live in scripts/torture.py.
+Slow versions (many kills, long reader/writer runs) live in scripts/torture/torture.py.
 """
 
 from __future__ import annotations

@@ -479,7 +479,7 @@ def test_status_counts_stale_notes_without_updating(vault: Path, idx: Path):
 
 
 def test_watch_reindexes_on_change_and_stops(vault: Path, tmp_path: Path):
-    from searchkit.surfaces.watch import watch_vault
+    from searchkit.api.watch import watch_vault
 
     idx = vault / "index"  # inside the vault: its own writes must not trigger updates
     reports: list = []

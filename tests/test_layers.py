@@ -38,19 +38,31 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_stages_import_downward_only():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
-def test_an_upward_import_breaks_the_contract(tmp_path: Path):
+@pytest.mark.parametrize(("module", "planted", "chain"), [
+    # a stage importing upward
+    ("ingest/notes.py", "from ..retrieve import links",
+     "searchkit.ingest.notes -> searchkit.retrieve.links"),
+    # one CLI command module importing another: the circle of cli/cli_more/cli_servers
+    ("surfaces/cli/notes.py", "from . import searching",
+     "searchkit.surfaces.cli.notes -> searchkit.surfaces.cli.searching"),
+    # a surface reaching past the API into the store
+    ("surfaces/render.py", "from ..store import locate",
+     "searchkit.surfaces.render -> searchkit.store.locate"),
+])
+def test_a_planted_import_breaks_a_contract(tmp_path: Path, module: str, planted: str,
+                                            chain: str):
     shutil.copytree(ROOT / "searchkit", tmp_path / "searchkit",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PYPROJECT, tmp_path / "pyproject.toml")
-    notes = tmp_path / "searchkit" / "ingest" / "notes.py"
-    notes.write_text(notes.read_text() + "\nfrom ..retrieve import links  # planted\n")
+    target = tmp_path / "searchkit" / module
+    target.write_text(target.read_text() + f"\n{planted}  # planted\n")
     result = lint_imports(tmp_path)
     assert result.returncode == 1
     assert "BROKEN" in result.stdout
-    assert "searchkit.ingest.notes -> searchkit.retrieve.links" in result.stdout
+    assert chain in result.stdout
 
 
 def test_every_name_the_readme_shows_imports():

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """searchkit benchmarks, one entry point.
 
-    python scripts/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
-    python scripts/bench.py search VAULT [options]  query latency vs SQLite FTS5
-    python scripts/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
-    python scripts/bench.py scale VAULT --notes N    a bigger vault made from VAULT, vs FTS5
-    python scripts/bench.py embed VAULT              embedding passages/s vs a naive loop
-    python scripts/bench.py embed --index DIR        hybrid vs lexical query time
+    python scripts/bench/bench.py index VAULT [options]   build/update vs a plain Whoosh baseline
+    python scripts/bench/bench.py search VAULT [options]  query latency vs SQLite FTS5
+    python scripts/bench/bench.py serve --index DIR        warm (serve/HTTP) vs cold CLI search
+    python scripts/bench/bench.py scale VAULT --notes N    a bigger vault made from VAULT, vs FTS5
+    python scripts/bench/bench.py embed VAULT              embedding passages/s vs a naive loop
+    python scripts/bench/bench.py embed --index DIR        hybrid vs lexical query time
 
-Each subcommand runs scripts/bench_<name>.py with the remaining arguments; `--help` after
+Each subcommand runs scripts/bench/bench_<name>.py with the remaining arguments; `--help` after
 the subcommand lists its options.
 """
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Search by meaning: embedding throughput, and what hybrid ranking adds to a query.
 
-    python scripts/bench.py embed VAULT [--sample 600] [--model minilm|wordllama|both]
-    python scripts/bench.py embed VAULT --index DIR [--queries FILE] [--rounds 3]
+    python scripts/bench/bench.py embed VAULT [--sample 600] [--model minilm|wordllama|both]
+    python scripts/bench/bench.py embed VAULT --index DIR [--queries FILE] [--rounds 3]
 
 Throughput: a seeded sample of VAULT's passages, cut by searchkit's own chunker and
 embedded as the index embeds them (title, headings, text), three ways in the same run and
@@ -31,9 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 def sample_passages(vault: Path, n: int, seed: int = 7) -> list[str]:

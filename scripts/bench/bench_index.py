@@ -1,6 +1,6 @@
 """Benchmark index build and update on a vault (not a test).
 
-    python scripts/bench_index.py VAULT [--runs 3] [--configs] [--skip-baseline]
+    python scripts/bench/bench_index.py VAULT [--runs 3] [--configs] [--skip-baseline]
 
 Works on a copy of VAULT in a temp folder (the vault itself is never modified). Every
 measurement is a whole fresh Python process, so import and index-open costs count, as

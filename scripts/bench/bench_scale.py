@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """searchkit at vault sizes beyond the ones at hand, beside the SQLite FTS5 peer, same run.
 
-    python scripts/bench.py scale VAULT --notes 30000            # make a 30k vault, measure
-    python scripts/bench.py scale VAULT --index DIR              # an index already built
-    python scripts/bench.py scale VAULT --notes 30000 --searchkit /path/to/other/checkout
+    python scripts/bench/bench.py scale VAULT --notes 30000            # make a 30k vault, measure
+    python scripts/bench/bench.py scale VAULT --index DIR              # an index already built
+    python scripts/bench/bench.py scale VAULT --notes 30000 --searchkit /path/to/other/checkout
 
 Makes a bigger vault from VAULT (copies of its notes in folders copy1/, copy2/…, each copy
 with a share of its words swapped for other words of the vault, deterministically, so
@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_index import run, tree_size
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # ../shared beside the checkout (or beside the folder of worktrees it is in).
 PEER = next(
     (p / "shared" / "eval" / "notes-dev" / "peer_fts5.py" for p in REPO.parents

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Search latency of searchkit beside SQLite FTS5 over the same chunks (a benchmark, not a test).
 
-    python scripts/bench_search.py VAULT_OR_INDEX [--index DIR] [--queries 200] [--cold 5]
+    python scripts/bench/bench_search.py VAULT_OR_INDEX [--index DIR] [--queries 200] [--cold 5]
 
 VAULT_OR_INDEX is a vault (indexed first into --index, default a temp dir) or a built
 searchkit index directory. ~200 queries are derived deterministically from the indexed

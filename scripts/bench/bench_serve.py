@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Warm vs cold search: in-process, over HTTP (`searchkit serve`), and whole CLI processes.
 
-    python scripts/bench.py serve --index DIR [--runs 7] [--queries "a b" "c"]
+    python scripts/bench/bench.py serve --index DIR [--runs 7] [--queries "a b" "c"]
 
 Prints, in one run on the same index:
 - in-process `SearchIndex.search` p50 (searcher already open);

@@ -1,7 +1,7 @@
 """Memory of `searchkit serve` with 1 client, then with 40 at once (issue 15 item 6).
 
-    python scripts/serve_rss.py --index DIR [--clients 40] [--queries 20]
-    python scripts/serve_rss.py --vault VAULT [--notes 2000]   # builds a scratch index
+    python scripts/bench/serve_rss.py --index DIR [--clients 40] [--queries 20]
+    python scripts/bench/serve_rss.py --vault VAULT [--notes 2000]   # builds a scratch index
 
 Starts a server on the index, warms it with one client (sequential queries), prints its
 RSS; then runs `--clients` clients at once (one keep-alive connection each, `--queries`

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the chunker over every note of one or more vaults and print a table.
 
-    python scripts/chunk_corpus.py VAULT [VAULT ...] [--warnings N]
+    python scripts/corpus/chunk_corpus.py VAULT [VAULT ...] [--warnings N]
 
 Reports notes, chunks, warnings, skipped files, exceptions, throughput (MB/s of note
 bytes, median of --repeat runs) and `markup`: passages whose text still holds markup the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Share of snippets cut mid-word, over a sample of real passages.
 
-    python scripts/snippet_cuts.py VAULT [--notes N] [--seed S]
+    python scripts/corpus/snippet_cuts.py VAULT [--notes N] [--seed S]
 
 For each sampled passage, two queries are made of its own words (one pair near the
 start, one near the end, so long passages need cutting); match spans are the words'

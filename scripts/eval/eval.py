@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Ranking quality of searchkit on both judged sets, beside the SQLite FTS5 peer, in one run.
 
-    python scripts/eval.py                      # notes dev set + SciFact train and test
-    python scripts/eval.py --set notes          # the quick loop (under a minute once cached)
-    python scripts/eval.py --set scifact --split test
-    python scripts/eval.py --set notes --param function_weight=0.3 --weights title=4,headings=4
-    python scripts/eval.py --json --per-query /tmp/pq.jsonl --runs /tmp/runs
+    python scripts/eval/eval.py                      # notes dev set + SciFact train and test
+    python scripts/eval/eval.py --set notes          # the quick loop (under a minute once cached)
+    python scripts/eval/eval.py --set scifact --split test
+    python scripts/eval/eval.py --set notes --param function_weight=0.3 --weights title=4,headings=4
+    python scripts/eval/eval.py --json --per-query /tmp/pq.jsonl --runs /tmp/runs
 
 Sets:
 - notes: the judged passage queries of shared/eval/notes-dev (queries.jsonl) over
@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 
 # The checkout this script belongs to is the one measured, whatever is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eval_common import (
     REPO,

@@ -1,4 +1,4 @@
-"""Shared pieces of scripts/eval.py: ranking settings from flags, cached indexes, the peer.
+"""Shared pieces of scripts/eval/eval.py: ranking settings from flags, cached indexes, the peer.
 
 Both judged sets are measured the same way: a searchkit index and an FTS5 peer database,
 kept in a work folder and refreshed only when their inputs changed, so that a rerun after a
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 
 
@@ -50,7 +50,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def timing(ms: list[float]) -> dict[str, float]:
-    """Per-query milliseconds, for a glance only: scripts/bench.py is the benchmark."""
+    """Per-query milliseconds, for a glance only: scripts/bench/bench.py is the benchmark."""
     return {"p50": round(percentile(ms, 0.5), 1), "p95": round(percentile(ms, 0.95), 1),
             "total_s": round(sum(ms) / 1000, 1)}
 

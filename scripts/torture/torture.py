@@ -1,6 +1,6 @@
 """Fault torture run for searchkit (issue #8; not a test: slow, and it prints a table).
 
-    python scripts/torture.py VAULT [--quick] [--kills 30] [--duration 120]
+    python scripts/torture/torture.py VAULT [--quick] [--kills 30] [--duration 120]
                                     [--queries 2000] [--jobs 2] [--work DIR] [--seed 1]
 
 Works on copies of VAULT in a temp folder (VAULT itself is never modified):
@@ -704,7 +704,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: temp)")
     ap.add_argument("--only", default="kills,readers,faults,queries",
                     help="comma-separated parts; `alwayson` (slow, not in the default) runs "
-                         "scripts/torture_alwayson.py's case")
+                         "scripts/torture/torture_alwayson.py's case")
     a = ap.parse_args()
     n_kills = a.kills if a.kills is not None else (5 if a.quick else 30)
     duration = a.duration if a.duration is not None else (20.0 if a.quick else 120.0)

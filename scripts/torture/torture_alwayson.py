@@ -3,8 +3,8 @@
 renames, deletes, 120-note bursts and `git checkout -f` between two branches; after a
 quiet spell the served index must equal a fresh rebuild, passage for passage.
 
-    python scripts/torture.py VAULT --only alwayson [--duration 150] [--notes 1400]
-    python scripts/torture_alwayson.py VAULT [--duration 150] [--notes 1400] [--quiet 30]
+    python scripts/torture/torture.py VAULT --only alwayson [--duration 150] [--notes 1400]
+    python scripts/torture/torture_alwayson.py VAULT [--duration 150] [--notes 1400] [--quiet 30]
 
 VAULT is only read: its first `--notes` notes are copied into a scratch git repository.
 """

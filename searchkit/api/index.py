@@ -21,8 +21,8 @@ from typing import Any
 
 # First: Whoosh is imported without urllib.request and reads segments in place
 # (_fastimport); the retrieve modules below import Whoosh too.
-from . import _fastimport  # noqa: F401
-from .errors import (
+from .. import _fastimport  # noqa: F401
+from ..errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
@@ -34,23 +34,22 @@ from .errors import (
 )
 
 # Re-exported: `searchkit.api.search_many` is the documented name (README "Python API").
-from .multi import MultiResults, search_many  # noqa: F401
-from .retrieve import reading as _reading
-from .retrieve.arguments import (  # KINDS stays importable as api.KINDS
+from ..retrieve import reading as _reading
+from ..retrieve.arguments import (  # KINDS stays importable as api.KINDS
     KINDS,  # noqa: F401
     SORTS,
     FilterValue,
     _check_search_args,
     _explain_nothing,
 )
-from .retrieve.results import SearchResults
-from .retrieve.search import DEFAULT_PER_NOTE, search
-from .store import index as _index
-from .store import opening as _opening
-from .store import status as _status
-from .store.firstbuild import ProgressWriter, read_progress, writer_alive
-from .store.indexdir import META_FILE, REBUILD_HINT, IndexMeta, read_meta
-from .store.locate import Location, locate
+from ..retrieve.results import SearchResults
+from ..retrieve.search import DEFAULT_PER_NOTE, search
+from ..store import index as _index
+from ..store import opening as _opening
+from ..store import status as _status
+from ..store.firstbuild import ProgressWriter, read_progress, writer_alive
+from ..store.indexdir import META_FILE, REBUILD_HINT, IndexMeta, read_meta
+from ..store.locate import Location, locate
 
 # A search-time refresh must not hang behind a long writer (e.g. `searchkit watch`); the
 # last committed index is searched instead.
@@ -80,7 +79,7 @@ class SearchIndex:
         self._searchers: dict[int, Any] = {}  # thread id -> its current searcher
         self._closed = False
         if embedder is not None and not isinstance(embedder, str):
-            from .semantic import check_embedder
+            from ..semantic import check_embedder
 
             check_embedder(embedder)  # a user's object: its shape, before anything runs
         self._embedder_choice = embedder
@@ -227,7 +226,7 @@ class SearchIndex:
         Raises `IndexNotFoundError` if there is no index, `IndexLockedError` while a
         writer works on it, `IndexCorruptError` if its folder holds files searchkit did
         not write (then nothing is deleted)."""
-        from .store.locate import forget_index
+        from ..store.locate import forget_index
 
         self.close()
         return forget_index(self.index_dir)
@@ -414,7 +413,7 @@ class SearchIndex:
 
     def _semantic(self) -> Any:
         if self._meaning is None:
-            from .semantic import Semantic
+            from ..semantic import Semantic
 
             self._meaning = Semantic(self.index_dir, self._embedder_choice)
         return self._meaning

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 # First: Whoosh is imported without urllib.request and reads segments in place.
-from . import _fastimport  # noqa: F401
-from .errors import InvalidArgumentError
-from .retrieve.arguments import SORTS, FilterValue, _check_search_args
-from .retrieve.results import SearchResults
-from .retrieve.search import DEFAULT_PER_NOTE, search
+from .. import _fastimport  # noqa: F401
+from ..errors import InvalidArgumentError
+from ..retrieve.arguments import SORTS, FilterValue, _check_search_args
+from ..retrieve.results import SearchResults
+from ..retrieve.search import DEFAULT_PER_NOTE, search
 
 if TYPE_CHECKING:  # annotations only: api.py imports this module
     from .api import SearchIndex

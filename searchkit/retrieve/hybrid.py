@@ -2,7 +2,7 @@
 
 The lexical ranking (ranking.py) finds the words; most of what it misses are paraphrases
 ("stage fright" for "fear of public speaking"). Fusion, measured on the judged sets
-(scripts/eval.py): the lexical top `lexical_pool` plus the vector top `vector_pool`, each
+(scripts/eval/eval.py): the lexical top `lexical_pool` plus the vector top `vector_pool`, each
 scored `lexical / best lexical + weight · minmax(cosine)` over that union. A linear fusion
 of normalised scores beat reciprocal-rank fusion for every model tried
 (../shared/research/agents-and-hybrid-2026.md §A4), and bringing in the vector top-k is
@@ -28,7 +28,7 @@ MODES = ("hybrid", "lexical", "semantic")
 
 @dataclass(frozen=True)
 class HybridParams:
-    """Fusion knobs, chosen on the notes dev sets and SciFact train (scripts/eval.py)."""
+    """Fusion knobs, chosen on the notes dev sets and SciFact train (scripts/eval/eval.py)."""
 
     weight: float = 1.0
     lexical_pool: int = 50

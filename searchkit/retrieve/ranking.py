@@ -70,7 +70,7 @@ FUNCTION_WORDS = frozenset(
 @dataclass(frozen=True)
 class RankParams:
     """The knobs of the ranking, chosen on the notes dev set and SciFact train
-    (scripts/eval.py runs both, beside the FTS5 peer)."""
+    (scripts/eval/eval.py runs both, beside the FTS5 peer)."""
 
     k1: float = 2.0
     field_weights: Mapping[str, float] = field(

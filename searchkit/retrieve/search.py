@@ -77,7 +77,7 @@ def search(
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
     heading, callout, kind, video, has; a list value means any of them. `tuning` and
-    `params` exist for scripts/eval.py; the defaults are the tuned ones.
+    `params` exist for scripts/eval/eval.py; the defaults are the tuned ones.
     `snippets=False` skips snippet building (empty snippet, first timestamp) for callers
     that only rank. `semantic` (the vectors' side and a mode, "hybrid" or "semantic")
     re-ranks by meaning as well (hybrid.py); None ranks by words alone.

@@ -164,7 +164,7 @@ class _Ticker:
 # Build and update
 
 # Posting-pool memory per writer process, in MB; None scales it with the notes (below).
-# scripts/bench_index.py sets a number to compare.
+# scripts/bench/bench_index.py sets a number to compare.
 WRITER_LIMITMB: int | None = None
 # Whoosh counts ~170 bytes per posting it holds and writes a sorted run file each time
 # the pool is full, all merged at commit (45 % of a 9k build). A note's text gives about

@@ -4,7 +4,7 @@ Layout: `INDEX/vectors/<model key>/` holds segment files `seg-<stamp>.npy`, each
 structured array of (key, vector) rows: `key` is the 64-bit hash of the text that was
 embedded (`embed.passage_text.text_key`), the same value the index stores in each
 passage's `ekey` column; `vector` is float16 (half the disk of float32; the nDCG cost
-measured in scripts/eval.py is nil to the third decimal).
+measured in scripts/eval/eval.py is nil to the third decimal).
 
 Why content-addressed: a renamed note, a moved section or an untouched passage of an edited
 note keeps its text, so its vector is found again without re-embedding, which is the

@@ -256,7 +256,7 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from ..retrieve.search import DEFAULT_PER_NOTE
+    from ..api import DEFAULT_PER_NOTE
     from .render import results_json
 
     box: list[Any] = []

@@ -5,7 +5,7 @@ Three read-only tools, shaped like the 2026 notes-search servers agents already 
 numbered lines around one, `status` says how fresh the index is. Tool definitions are
 sent to the model on every turn, so descriptions are short and parameters are plain
 strings/ints with defaults (no `anyOf null` schemas): about 500 tokens for all three
-(`scripts/bench_warm.py` prints the estimate).
+(`scripts/bench/bench_warm.py` prints the estimate).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def build_server(live: LiveIndex) -> Any:
     from mcp.types import ToolAnnotations
 
     from .. import __version__
-    from ..retrieve.search import DEFAULT_PER_NOTE
+    from ..api import DEFAULT_PER_NOTE
 
     server = MCPServer(
         "searchkit", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"

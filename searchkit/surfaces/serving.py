@@ -15,11 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..api import REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
+from ..api import (
+    REFRESH_LOCK_TIMEOUT,
+    IndexStatus,
+    NoteLines,
+    SearchIndex,
+    SearchResults,
+    UpdateReport,
+    open_index,
+)
 from ..errors import IndexNotFoundError, SearchkitError
-from ..retrieve.reading import NoteLines
-from ..retrieve.results import SearchResults
-from ..store.index import IndexStatus, UpdateReport
 
 # Short: a change should reach the next search quickly; `watchfiles` still batches a burst
 # (it yields after 50 ms without a new event).
@@ -44,7 +49,7 @@ class LiveIndex:
         on_report: Callable[[UpdateReport], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        from ..store.locate import semantic_enabled
+        from ..api import semantic_enabled
 
         # Search by meaning as the CLI has it: on unless `semantic off` in the config or env.
         self.ix: SearchIndex = open_index(
@@ -94,7 +99,7 @@ class LiveIndex:
         return self.ix.vault
 
     def _watch(self) -> None:
-        from .watch import watch_vault
+        from ..api import watch_vault
 
         def report(r: UpdateReport) -> None:
             self.embedder.poke()

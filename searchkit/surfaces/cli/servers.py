@@ -1,6 +1,4 @@
-"""The long-lived commands of `searchkit`: `watch`, `mcp`, `serve`, and the warm-CLI hand-off
-of a search to a running `serve`. Kept apart from cli.py, which imports this module last so
-that these commands register on its `main` group."""
+"""The long-lived commands: `searchkit watch`, `mcp` and `serve`."""
 
 from __future__ import annotations
 
@@ -11,30 +9,26 @@ from typing import Any
 
 import click
 
-from ..errors import IndexNotFoundError, SearchkitError, VaultError
-from .cli import (
-    EXIT_NO_RESULTS,
+from ...errors import IndexNotFoundError, SearchkitError, VaultError
+from ..progress import update_summary, warn_all
+from ..render import clean
+from .base import (
     EXIT_USAGE,
-    _echo_json,
     _fail,
     _index_options,
     _open,
     _resolve_vault,
-    _use_color,
-    main,
 )
-from .progress import update_summary, warn_all
-from .render import clean, print_results, terminal_width
 
 
-@main.command("watch", short_help="Re-index whenever notes change (Ctrl-C stops).")
+@click.command("watch", short_help="Re-index whenever notes change (Ctrl-C stops).")
 @click.argument("vault", required=False, type=click.Path(file_okay=False, path_type=Path))
 @_index_options
 @click.option("--debounce", type=click.IntRange(50), default=500, show_default=True,
               help="Milliseconds of quiet before re-indexing.")
 def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debounce: int) -> None:
     """Keep the index fresh: update it whenever notes change (Ctrl-C stops)."""
-    from .watch import watch_vault
+    from ...api import watch_vault
 
     vault = _resolve_vault(vault, vault_opt)
     ix = _open(index_dir, vault)
@@ -42,7 +36,7 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
         raise click.UsageError(f"no index at {ix.index_dir} yet: name the vault to watch")
     click.echo(f"Watching {ix.vault} (Ctrl-C to stop)…", err=True)
 
-    from .serving import BackgroundEmbedder
+    from ..serving import BackgroundEmbedder
 
     def on_error(exc: Exception) -> None:
         click.echo(clean(f"Error: {exc}"), err=True)  # keep watching: the next change may fix it
@@ -71,39 +65,6 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     click.echo("Stopped watching.", err=True)
 
 
-
-# ---------------------------------------------------------------------------------------
-# Servers: `searchkit mcp`, `searchkit serve`, and the warm-CLI hand-off to the latter
-
-
-def _search_on_server(
-    index_dir: Path, vault: Path | None, as_json: bool, explain: bool, color: bool | None,
-    **params: Any,
-) -> None:
-    """Print the results of a running `searchkit serve` and exit, like a local search would;
-    return (having printed nothing) when no server can answer."""
-    from ..store.locate import locate
-    from .remote import RemoteError, remote_search
-
-    try:
-        where = locate(index_dir, vault)
-    except SearchkitError:
-        return  # the local search reports it
-    answer = remote_search(where.index_dir, where.vault, {**params, "explain": explain})
-    if answer is None:
-        return
-    if isinstance(answer, RemoteError):
-        click.echo(clean(f"Error: {answer.message}"), err=True)
-        raise click.exceptions.Exit(EXIT_USAGE)
-    for warning in answer.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        _echo_json(answer.raw)
-    else:
-        print_results(answer, _use_color(color), explain, answer.vault, terminal_width())
-    raise click.exceptions.Exit(0 if answer else EXIT_NO_RESULTS)
-
-
 def _server_error(exc: Exception) -> None:
     click.echo(clean(f"warning: {exc}"), err=True)  # keep serving: the next change may fix it
 
@@ -114,7 +75,7 @@ def _server_report(report: Any) -> None:
         click.echo(time.strftime("%H:%M:%S ") + update_summary(report), err=True)
 
 
-@main.command("mcp", short_help="Serve the index to AI agents over MCP (stdio).")
+@click.command("mcp", short_help="Serve the index to AI agents over MCP (stdio).")
 @_index_options
 def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
     """Serve the index to AI agents over MCP (stdio): tools search, read, status.
@@ -124,8 +85,8 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
       {"mcpServers": {"notes": {"command": "searchkit",
                                 "args": ["mcp", "--vault", "/path/to/notes"]}}}
     """
-    from ..api import open_index
-    from .mcp_server import run_stdio, run_stdio_unavailable
+    from ...api import open_index
+    from ..mcp_server import run_stdio, run_stdio_unavailable
 
     try:
         if vault_opt is not None and not vault_opt.is_dir():
@@ -147,7 +108,7 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
         pass
 
 
-@main.command("serve", short_help="Serve a read-only local HTTP JSON API.")
+@click.command("serve", short_help="Serve a read-only local HTTP JSON API.")
 @_index_options
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (a non-loopback one needs --token).")
@@ -168,7 +129,7 @@ def serve_cmd(
     index itself (same output, a fraction of the time). The index stays fresh: the server
     watches the vault.
     """
-    from .http_server import is_loopback, other_users, serve
+    from ..http_server import is_loopback, other_users, serve
 
     if token_file is not None:
         try:
