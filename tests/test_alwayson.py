@@ -385,7 +385,8 @@ STAMPED = ("# Talk\n\nintro\n\n## Part\n"
 
 
 def test_mcp_pages_with_offset_and_defaults_as_the_cli(tmp_path: Path):
-    notes = {f"n{i}.md": "# N\n\n" + "\n\n".join(f"## S{j}\nowls hunt {j}" for j in range(5))
+    # Distinct notes (the same text in several notes is one result: issue 22).
+    notes = {f"n{i}.md": f"# N{i}\n\n" + "\n\n".join(f"## S{j}\nowls hunt {j}" for j in range(5))
              for i in range(3)}
     notes["talk.md"] = STAMPED
     _, index = _built(tmp_path, notes)

@@ -138,6 +138,13 @@ def table(results: list[SetResult]) -> str:
             f"| {sk['ndcg@10'] - pr['ndcg@10']:+.3f} | {100 * sk['top3']:.1f}% "
             f"| {100 * pr['top3']:.1f}% | {r.queries} |"
         )
+        for kind, t in r.info.get("by_type", {}).items():
+            sk, pr = t["searchkit"], t["peer"]
+            lines.append(
+                f"| {r.name} ({kind}) | {sk['ndcg@10']:.3f} | {pr['ndcg@10']:.3f} "
+                f"| {sk['ndcg@10'] - pr['ndcg@10']:+.3f} | {100 * sk['top3']:.1f}% "
+                f"| {100 * pr['top3']:.1f}% | {t['queries']} |"
+            )
     return "\n".join(lines)
 
 

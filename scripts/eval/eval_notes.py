@@ -100,12 +100,19 @@ def run_notes(
             con.close()
 
     totals = {"searchkit": [0.0, 0], "peer": [0.0, 0]}
+    # Per query type where the set marks it (`"paraphrase": true`): paraphrases are where
+    # meaning matters, keyword queries where it must not hurt.
+    typed: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
     for q in queries:
         row: dict[str, Any] = {"set": name, "id": q["id"], "query": q["query"]}
+        kind = "paraphrase" if q.get("paraphrase") else "keyword"
+        row["type"] = kind
         for system, runs in (("searchkit", sk_runs), ("peer", peer_runs)):
             ndcg, first = scorer.ndcg10(runs.get(q["id"], []), q["relevant"], q.get("same_passage"))
             totals[system][0] += ndcg
             totals[system][1] += first is not None and first <= 3
+            typed[kind][system][0] += ndcg
+            typed[kind][system][1] += first is not None and first <= 3
             row[system] = round(ndcg, 4)
             row[f"{system}_first"] = first  # rank of the first judged passage in the top 10
         row["delta"] = round(row["searchkit"] - row["peer"], 4)
@@ -119,7 +126,15 @@ def run_notes(
         "searchkit": [{"id": q["id"], "results": sk_runs.get(q["id"], [])} for q in queries],
         "peer": [{"id": q["id"], "results": peer_runs.get(q["id"], [])} for q in queries],
     }
-    res.info = {"corpora": sorted(by_corpus), "setup_s": round(setup_s, 1),
+    counts = {k: sum(1 for r in res.rows if r["type"] == k) for k in typed}
+    if "paraphrase" in typed:
+        res.info["by_type"] = {
+            k: {"queries": counts[k], **{
+                system: {"ndcg@10": round(v[0] / counts[k], 4), "top3": round(v[1] / counts[k], 4)}
+                for system, v in typed[k].items()
+            }} for k in sorted(typed)
+        }
+    res.info |= {"corpora": sorted(by_corpus), "setup_s": round(setup_s, 1),
                 "searchkit_ms": timing(sk_ms), "peer_ms": timing(peer_ms)}
     log(f"{name}: {len(queries)} queries done")
     return res

@@ -72,6 +72,9 @@ def search_many(
         spans.append((start, base, vault))
     # The leaves stay owned by each index's searcher: this searcher must not close them.
     combined = Searcher(MultiReader(leaves), closereader=False)
+    # A passage copied into several notes of one vault is one result; the same notes in
+    # two vaults are two (retrieve/postings.py reads these ranges).
+    combined.vault_spans = [(lo, hi) for lo, hi, _v in spans]
     results = search(
         combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
         per_note=per_note, filters=clean or None, explain=explain, sort=sort,

@@ -62,6 +62,7 @@ class Chunk:
     aliases: tuple[str, ...] = ()
     video_id: str | None = None
     mtime_ns: int = 0
+    values: tuple[str, ...] = ()  # the note's other frontmatter values (searched as words)
 
 
 # ---------------------------------------------------------------------------------------
@@ -449,6 +450,7 @@ def _finish(note: Note, drafts: list[_Draft]) -> list[Chunk]:
                     aliases=note.aliases,
                     video_id=draft.video or note.video_id,
                     mtime_ns=note.mtime_ns,
+                    values=note.values,
                 )
             )
     return chunks

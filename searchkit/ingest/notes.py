@@ -56,6 +56,9 @@ class Note:
     tags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     video_id: str | None = None
+    # The other frontmatter values (videoId, author, channel, any string field), searched
+    # as words: a pasted video ID or a Module GUID finds its note.
+    values: tuple[str, ...] = ()
     mtime_ns: int = 0
     size: int = 0
     content_hash: str = ""
@@ -328,6 +331,7 @@ def parse_note(data: bytes | str, rel_path: str, *, mtime_ns: int = 0) -> Note:
         tags=_string_list(meta.get("tags", meta.get("tag"))),
         aliases=_string_list(meta.get("aliases", meta.get("alias")), split_spaces=False),
         video_id=video_id_from_frontmatter(meta),
+        values=frontmatter_values(meta),
         mtime_ns=mtime_ns,
         size=len(raw),
         content_hash=content_hash(raw),
@@ -423,6 +427,34 @@ def _string_list(value: Any, *, split_spaces: bool = True) -> tuple[str, ...]:
         if s and s not in out:
             out.append(s)
     return tuple(out)
+
+
+# Keys whose values are indexed already (title, tags, aliases) or are dates, not words.
+_NOT_WORDS = {"title", "tags", "tag", "aliases", "alias", "date", "created", "updated",
+              "modified", "cssclass", "cssclasses"}
+MAX_VALUES_CHARS = 2_000  # a note's frontmatter words past this are not searched
+
+
+def frontmatter_values(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """The frontmatter's scalar values (and lists of them) as strings, in key order, but
+    the keys searched elsewhere or holding dates; at most MAX_VALUES_CHARS in all."""
+    out: list[str] = []
+    size = 0
+    for key, value in meta.items():
+        if str(key).strip().lower() in _NOT_WORDS:
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if isinstance(item, bool) or item is None or isinstance(item, (dict, list)):
+                continue
+            if not isinstance(item, (str, int, float)):
+                continue  # dates and other YAML types
+            text = str(item).strip()
+            if not text or size + len(text) > MAX_VALUES_CHARS:
+                continue
+            size += len(text)
+            out.append(text)
+    return tuple(dict.fromkeys(out))
 
 
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")

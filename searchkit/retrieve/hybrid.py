@@ -18,6 +18,7 @@ this stage never reads the vector files itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,15 +29,31 @@ MODES = ("hybrid", "lexical", "semantic")
 
 @dataclass(frozen=True)
 class HybridParams:
-    """Fusion knobs, chosen on the notes dev sets and SciFact train (scripts/eval/eval.py)."""
+    """Fusion knobs, chosen on the notes dev sets and SciFact train (scripts/eval/eval.py;
+    the measurements are in docs/DESIGN.md, "Ranking: fusion")."""
 
     weight: float = 1.0
     lexical_pool: int = 50
     vector_pool: int = 50
-    # A passage found by meaning alone must be at least this close to the query. For both
-    # shipped models, unrelated texts stay under ~0.2 and paraphrases reach 0.3-0.6; without
-    # a floor every query would "find" something and "no match" would never be said.
+    # The lexical side counts as much as the best lexical passage holds of the query's
+    # idf mass, to this power: a one-common-word match yields to a passage that means the
+    # query; a match of every rare word keeps its place. 0: relative only (s / best).
+    coverage_power: float = 1.5
+    # Whether query words no passage holds count in that mass (as the rarest word could).
+    absent_words_count: bool = True
+    # How a cosine becomes closeness: "vault" measures it against the query's cosines over
+    # the whole vault ((cos - mean) / (best - mean)); "minmax" over the candidates.
+    closeness: str = "vault"
+    # A passage found by meaning alone is listed only when it stands out from the vault:
+    # its cosine at least `min_z` standard deviations above the query's mean cosine over
+    # every passage, and at least `min_cosine`. Fitted on judged answers and on no-match
+    # probes (scripts/eval/probes.py); a fixed cosine alone was no rule: MiniLM's cosines
+    # of unrelated texts reach 0.3.
+    min_z: float = 0.0
     min_cosine: float = 0.3
+    # A passage holding every identifier the query has (`sshd_config`, a hash, a GUID,
+    # `System.Collections.Hashtable`) ranks above every passage that does not.
+    exact_first: bool = True
 
 
 DEFAULT_HYBRID = HybridParams()
@@ -57,17 +74,19 @@ class SemanticPart:
     """One passage's share of a fused score (for --explain)."""
 
     lexical: float  # the lexical score (0 for a passage found by meaning alone)
-    lexical_share: float  # lexical / best lexical of the candidates
+    lexical_share: float  # the lexical side as fused: lexical / best x coverage^power
     cosine: float | None  # None: the passage has no vector yet
-    closeness: float  # cosine min-max normalised over the candidates
+    closeness: float  # the cosine made comparable (see HybridParams.closeness)
     weight: float
     fused: float
+    exact: bool = False  # holds every identifier of the query
 
-    def to_dict(self) -> dict[str, float | None]:
+    def to_dict(self) -> dict[str, float | bool | None]:
         return {
             "words": round(self.lexical_share, 4), "meaning": round(self.closeness, 4),
             "weight": self.weight,
             "cosine": None if self.cosine is None else round(self.cosine, 4),
+            "exact": self.exact,
         }
 
     def describe(self) -> str:
@@ -75,29 +94,66 @@ class SemanticPart:
             meaning = "no vector yet (scored as the candidates' mean)"
         else:
             meaning = f"cosine {self.cosine:.3f}"
+        exact = "; holds the query's identifiers" if self.exact else ""
         return (
-            f"words {self.lexical_share:.3f} (of the best) + meaning {self.closeness:.3f}"
-            f" x{self.weight:g} ({meaning})"
+            f"words {self.lexical_share:.3f} + meaning {self.closeness:.3f}"
+            f" x{self.weight:g} ({meaning}){exact}"
         )
 
 
-def _similarities(side: SemanticSide, text: str, n_docs: int) -> np.ndarray:
-    """Cosine of every document to the query; -inf where a document has no vector."""
+@dataclass(frozen=True)
+class Fused:
+    """The outcome of `fuse`: the new order, each fused passage's parts, and how many
+    passages the search can list (the lexical matches and those meaning brought in)."""
+
+    order: list[int]
+    parts: dict[int, SemanticPart]
+    brought_in: int = 0  # passages listed by meaning alone (no query word)
+
+
+# Identifier-like: digits among letters, inner capitals, or parts joined by . _ - / :
+# (`sshd_config`, `System.Collections.Hashtable`, `Get-ChildItem`, `0x80070005`, GUIDs,
+# `ClassId` hashes, video IDs, file names).
+_IDENT = re.compile(
+    r"^(?=.*[A-Za-z0-9])(?:"
+    r"(?=.*\d)(?=.*[A-Za-z])\S{3,}"  # letters and digits
+    r"|[A-Za-z0-9]+(?:[._\-/:][A-Za-z0-9]+)+"  # joined parts
+    r"|[a-z]+[A-Z]\w*|[A-Z]{2,}[a-z]\w*|[A-Z][a-z]+[A-Z]\w*"  # inner capitals
+    r")$"
+)
+
+
+def is_identifier(label: str) -> bool:
+    """Whether a query word, as typed, looks like an identifier rather than a word
+    (`self-doubt`, lower-case words joined by dashes, is a word)."""
+    word = label.strip().strip("\"'")
+    if re.fullmatch(r"[a-z]+(?:-[a-z]+)+", word):
+        return False
+    return len(word) >= 3 and bool(_IDENT.match(word))
+
+
+def _similarities(side: SemanticSide, text: str, n_docs: int) -> tuple[np.ndarray, float, float]:
+    """Cosine of every document to the query (-inf where a document has no vector), and
+    the mean and standard deviation of the query's cosines over every stored vector."""
     q = np.asarray(side.query_vector(text), dtype=np.float32).reshape(-1)
     sims = np.full(n_docs, -np.inf, dtype=np.float32)
     rows = side.doc_rows[:n_docs]
     has = rows >= 0
+    mean = std = 0.0
     if has.any() and len(side.matrix):
         # One product per stored vector, then a gather: identical passages (a page copied
         # into several folders) share a vector, and gathering rows first would copy the
         # matrix once per passage.
         by_row = side.matrix @ q
         sims[: len(rows)][has] = by_row[rows[has]]
-    return sims
+        mean, std = float(by_row.mean()), float(by_row.std())
+    return sims, mean, std
 
 
-def _admissible(sims: np.ndarray, within: set[int] | None, exclude: set[int] | None) -> None:
-    """Set -inf where a document breaks the query's hard constraints (in place)."""
+def _admissible(sims: np.ndarray, within: set[int] | None, exclude: set[int] | None,
+                hidden: np.ndarray | None = None) -> None:
+    """Set -inf where a document breaks the query's hard constraints or is `hidden` (a
+    copy of another passage), in place."""
     if within is not None:
         keep = np.zeros(len(sims), dtype=bool)
         idx = np.fromiter((d for d in within if d < len(sims)), dtype=np.int64)
@@ -106,6 +162,9 @@ def _admissible(sims: np.ndarray, within: set[int] | None, exclude: set[int] | N
     if exclude:
         idx = np.fromiter((d for d in exclude if d < len(sims)), dtype=np.int64)
         sims[idx] = -np.inf
+    if hidden is not None:
+        n = min(len(sims), len(hidden))
+        sims[:n][hidden[:n]] = -np.inf
 
 
 def _top(sims: np.ndarray, k: int, floor: float) -> list[int]:
@@ -117,6 +176,11 @@ def _top(sims: np.ndarray, k: int, floor: float) -> list[int]:
         finite = finite[part]
     # Ties broken by document number, so a page never depends on the page size.
     return sorted(finite.tolist(), key=lambda d: (-float(sims[d]), d))
+
+
+def listing_floor(p: HybridParams, mean: float, std: float) -> float:
+    """The cosine a passage found by meaning alone must reach to be listed."""
+    return max(p.min_cosine, mean + p.min_z * std)
 
 
 def fuse(
@@ -131,20 +195,29 @@ def fuse(
     exclude: set[int] | None,
     want: int,
     bring_in: bool = True,
-) -> tuple[list[int], dict[int, SemanticPart]]:
+    coverage: dict[int, float] | None = None,
+    exact: set[int] | None = None,
+    hidden: np.ndarray | None = None,
+    anchored: bool = True,
+) -> Fused:
     """Re-rank `order` (documents by lexical score, best first) by meaning as well.
 
-    Updates `scores` in place to the fused scores and returns the new order and each
-    fused passage's parts. `mode` "semantic" ranks by cosine alone (still within the
-    query's hard constraints); "hybrid" fuses. `bring_in=False` re-ranks the lexical
-    candidates only: a query that asks for word forms (`memry~`, `consolid*`) wants passages
-    holding such a word, not passages that merely mean something alike.
+    Updates `scores` in place to the fused scores. `mode` "semantic" ranks by cosine
+    alone (still within the query's hard constraints); "hybrid" fuses. `bring_in=False`
+    re-ranks the lexical candidates only: a query that asks for word forms (`memry~`,
+    `consolid*`) wants passages holding such a word, not passages that merely mean
+    something alike. `coverage`: each lexical candidate's share of the query's idf mass;
+    `exact`: the passages holding every identifier of the query (None: it has none);
+    `hidden`: per document, True for copies never to list. `anchored=False` (no word of
+    the query is in the vault: a hash, an ID, a word the notes never use) lists nothing
+    by meaning alone: what it would list is the model's guess at an unknown string.
     """
     p = side.params
-    sims = _similarities(side, text, n_docs)
-    _admissible(sims, within, exclude)
+    sims, mean, std = _similarities(side, text, n_docs)
+    _admissible(sims, within, exclude, hidden)
+    floor = listing_floor(p, mean, std) if anchored else np.inf
     if mode == "semantic":
-        ranked = _top(sims, max(want * 3, p.vector_pool, 100), p.min_cosine)
+        ranked = _top(sims, max(want * 3, p.vector_pool, 100), floor)
         parts = {}
         for d in ranked:
             cos = float(sims[d])
@@ -152,41 +225,60 @@ def fuse(
             parts[d] = SemanticPart(0.0, 0.0, cos, cos, 1.0, cos)
         for d in [d for d in scores if d not in parts]:
             del scores[d]
-        return ranked, parts
+        return Fused(ranked, parts, len(ranked))
 
     lexical = order[: p.lexical_pool]
-    found = _top(sims, p.vector_pool, p.min_cosine) if bring_in else []
-    candidates = list(dict.fromkeys([*lexical, *found]))
+    lexset = set(order)
+    found = [d for d in _top(sims, p.vector_pool, floor) if d not in lexset] if bring_in else []
+    candidates = [*lexical, *found]
     if not candidates:
-        return order, {}
+        return Fused(order, {})
     best = max((scores.get(d, 0.0) for d in lexical), default=0.0) or 1.0
+    # How strong the words are, in absolute terms: what the best lexical passage holds of
+    # the query (its idf share), not merely that it is the best there is.
+    strength = 1.0
+    if coverage and lexical and p.coverage_power > 0:
+        strength = float(coverage.get(lexical[0], 1.0)) ** p.coverage_power
     cos = np.array([sims[d] for d in candidates], dtype=np.float64)
     known = np.isfinite(cos)
     closeness = np.zeros(len(candidates))
     if known.any():
-        lo, hi = cos[known].min(), cos[known].max()
+        if p.closeness == "minmax":
+            lo, hi = cos[known].min(), cos[known].max()
+        else:  # against the vault: the query's mean cosine is 0, its best passage 1
+            lo, hi = mean, max(float(sims.max()), cos[known].max())
         span = hi - lo
-        closeness[known] = (cos[known] - lo) / span if span > 1e-9 else 1.0
+        closeness[known] = np.clip((cos[known] - lo) / span, 0.0, 1.0) if span > 1e-9 else 1.0
         # A passage not embedded yet (vectors still being made) is neither helped nor
         # hurt: it gets the candidates' mean closeness.
         closeness[~known] = closeness[known].mean()
     parts = {}
     for i, d in enumerate(candidates):
         lex = scores.get(d, 0.0)
-        share = lex / best
+        share = lex / best * strength
         fused = share + p.weight * float(closeness[i])
         scores[d] = fused
         parts[d] = SemanticPart(
             lex, share, float(cos[i]) if known[i] else None, float(closeness[i]), p.weight,
-            fused,
+            fused, exact is not None and d in exact,
         )
-    # Equal fused scores: the passage holding more of the query's words first.
-    head = sorted(candidates, key=lambda d: (-scores[d], -parts[d].lexical_share, d))
+    # Identifiers first: a passage holding the `sshd_config` asked for outranks every
+    # passage found by meaning alone (one that ranks above the last holder is placed just
+    # after it). Then equal fused scores: the passage holding more of the query's words.
+    rank_as = dict(scores)
+    held = [scores[d] for d in candidates if parts[d].exact] if p.exact_first else []
+    if held:
+        lowest = min(held)
+        for d in candidates:
+            if not parts[d].lexical and not parts[d].exact:
+                rank_as[d] = min(scores[d], lowest)
+    head = sorted(candidates, key=lambda d: (
+        -rank_as[d], not parts[d].exact, -scores[d], -parts[d].lexical_share, d))
     chosen = set(candidates)
     rest = [d for d in order[p.lexical_pool :] if d not in chosen]
     for d in rest:
-        scores[d] = scores[d] / best
-    return head + rest, parts
+        scores[d] = scores[d] / best * strength
+    return Fused(head + rest, parts, len(found))
 
 
 def query_text(labels: list[str]) -> str:

@@ -15,10 +15,13 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-SCORED_FIELDS = ("title", "aliases", "headings", "body")
+SCORED_FIELDS = ("title", "aliases", "headings", "body", "meta")
 # Decoded postings kept, for all searchers (12 bytes each as arrays: 2M is ~24 MB).
 CACHED_POSTINGS = 2_000_000
 NOTE_COLUMN = "notekey"  # per passage: a 64-bit key of its note (schema.note_key)
+# Per passage: the 64-bit key of its embedded text (title, headings, text; 0 for none).
+# Equal keys are the same passage written twice (a page copied into version folders).
+EKEY_COLUMN = "ekey"
 
 
 # --- per-searcher statistics -------------------------------------------------------------
@@ -79,6 +82,11 @@ class _Stats:
             self.segments.append(_Segment(reader, offset, count, _segment_key(reader, folder)))
         self.ndocs = sum(s.count for s in self.segments)
         self._key = tuple(seg.key for seg in self.segments)
+        # Document ranges of the vaults of a search over several (api.search_many sets
+        # `vault_spans` on its searcher): copies are looked for within one vault only.
+        self.spans: list[tuple[int, int]] = list(
+            getattr(searcher, "vault_spans", None) or [(0, self.ndocs)]
+        )
         self._searcher_lengths = {f: searcher.field_length(f) or 0 for f in SCORED_FIELDS}
         self._avg: dict[str, float] | None = None
         self._norms: dict[tuple[str, float, float], Any] = {}
@@ -105,6 +113,13 @@ class _Stats:
         if name == NOTE_COLUMN:
             parts = [_note_keys(seg.reader, seg.count) for seg in self.segments]
             dtype = np.uint64
+        elif name == EKEY_COLUMN:
+            parts = [_text_keys(seg.reader, seg.count) for seg in self.segments]
+            dtype = np.uint64
+        elif name == DUPLICATE_COLUMN:
+            keys = self.column(EKEY_COLUMN)
+            parts = [_duplicates(np, keys[lo:hi]) for lo, hi in self.spans]
+            dtype = bool
         else:
             parts = [
                 np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
@@ -192,6 +207,63 @@ def _column_bytes(reader: Any, column: str, count: int) -> bytes:
     except AttributeError:
         raw = bytes(creader[i] for i in range(count))
     return bytes(raw[:count]).ljust(count, b"\0")
+
+
+# Derived per passage: True for a live passage whose text key an earlier live passage
+# (lower document number) has too. Such a passage is shown once, as its first copy.
+DUPLICATE_COLUMN = "_duplicate"
+
+
+def _text_keys(reader: Any, count: int) -> Any:
+    """The `ekey` column of one segment as uint64 (little-endian fixed bytes on disk), 0
+    for deleted passages (so a deleted copy never stands for a live one)."""
+    np = _numpy()
+    out = np.zeros(count, np.uint64)
+    if not reader.has_column(EKEY_COLUMN):
+        return out
+    creader = reader.column_reader(EKEY_COLUMN, translate=False)
+    try:
+        n = min(count, creader._count)
+        raw = creader._dbfile.get(creader._basepos, n * 8)
+        out[:n] = np.frombuffer(raw, "<u8", n)
+    except AttributeError:  # another column implementation: value by value
+        for i in range(count):
+            out[i] = int.from_bytes(creader[i], "little") if creader[i] else 0
+    if reader.has_deletions():
+        dead = [d for d in _segment_deleted(reader) if d < count]
+        out[dead] = 0
+    return out
+
+
+def _segment_deleted(reader: Any) -> list[int]:
+    segment = getattr(reader, "segment", None)
+    if segment is not None:
+        try:
+            return list(segment().deleted_docs())
+        except (AttributeError, NotImplementedError, TypeError):
+            pass
+    return [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
+
+
+def _duplicates(np: Any, keys: Any) -> Any:
+    dup = np.zeros(len(keys), bool)
+    have = np.flatnonzero(keys)
+    if len(have):
+        _, first = np.unique(keys[have], return_index=True)
+        dup[have] = True
+        dup[have[first]] = False  # np.unique's index is the first occurrence
+    return dup
+
+
+def copies_of(searcher: Any, docnum: int) -> list[int]:
+    """The other live passages with the same text key as `docnum` (none without a key)."""
+    np = _numpy()
+    st = stats_for(searcher)
+    keys = st.column(EKEY_COLUMN)
+    if docnum >= len(keys) or not keys[docnum]:
+        return []
+    lo, hi = next(((a, b) for a, b in st.spans if a <= docnum < b), (0, len(keys)))
+    return [lo + int(d) for d in np.flatnonzero(keys[lo:hi] == keys[docnum]) if lo + d != docnum]
 
 
 def _note_keys(reader: Any, count: int) -> Any:

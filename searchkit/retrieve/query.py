@@ -45,7 +45,8 @@ class Tuning:
     # field at 0 is left out. Whoosh's scores are not used for ranking (ranking.py scores),
     # so only whether a boost is above 0 matters.
     field_boosts: Mapping[str, float] = field(
-        default_factory=lambda: {"title": 0.2, "aliases": 0.2, "headings": 0.2, "body": 1.0}
+        default_factory=lambda: {"title": 0.2, "aliases": 0.2, "headings": 0.2, "body": 1.0,
+                                 "meta": 0.2}
     )
     # Optional bonus clause: the soft words as a phrase (slop 1) score this many times their
     # BM25, so the whole phrase outranks the same words scattered; 0 = off. No effect on

@@ -74,10 +74,14 @@ class RankParams:
 
     k1: float = 2.0
     field_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"title": 3.0, "aliases": 3.0, "headings": 3.0, "body": 1.0}
+        # `meta` (the other frontmatter values) counts half of body: it finds a pasted ID,
+        # but a channel name on every note of the channel must not outweigh the text.
+        default_factory=lambda: {"title": 3.0, "aliases": 3.0, "headings": 3.0, "body": 1.0,
+                                 "meta": 0.5}
     )
     field_b: Mapping[str, float] = field(
-        default_factory=lambda: {"title": 0.5, "aliases": 0.5, "headings": 0.5, "body": 0.75}
+        default_factory=lambda: {"title": 0.5, "aliases": 0.5, "headings": 0.5, "body": 0.75,
+                                 "meta": 0.5}
     )
     function_weight: float = 0.2  # a function word's share of a content word's weight
     coordination: float = 1.0  # exponent on the matched share of the query's weight; 0 = off
@@ -132,6 +136,17 @@ class Scored:
     # segment, field): the tie-break between equal scores, as the dict-based scorer this
     # replaced ordered them.
     first: Any
+    # float64: the share of the query's idf mass each passage holds, words the vault does
+    # not hold counting as the rarest (the fusion reads lexical strength from it: one
+    # common word of four is weak evidence however high its BM25F).
+    coverage: Any = None
+    # The label of each concept, in bit order of `masks` (what the user typed).
+    labels: tuple[str, ...] = ()
+    # As `coverage`, but of the words the vault holds only.
+    coverage_held: Any = None
+    # How many of the query's content words (not function words) the vault holds: with
+    # none, the query names nothing the notes know, and meaning alone lists nothing.
+    known: int = 0
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -141,6 +156,13 @@ class Scored:
         if i < len(self.docs) and int(self.docs[i]) == docnum:
             return float(self.scores[i])
         return 0.0
+
+    def only(self, keep: Any) -> Scored:
+        """The passages where the boolean array `keep` (aligned with `docs`) is True."""
+        cov = None if self.coverage is None else self.coverage[keep]
+        held = None if self.coverage_held is None else self.coverage_held[keep]
+        return Scored(self.docs[keep], self.scores[keep], self.masks[keep], self.first[keep],
+                      cov, self.labels, held, self.known)
 
     def ranked(self) -> Any:
         """Positions into the arrays, best score first (ties: first met first)."""
@@ -186,6 +208,7 @@ def score_concepts(
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
     # Gating concepts first: they build the candidate set the others only add to.
     order = sorted(range(len(concepts)), key=lambda i: not gating[i])
+    held = [_held(searcher, c) for c in concepts]
     allow = _dense_set(np, size, within) if within is not None else None
     if exclude:
         if allow is None:
@@ -198,6 +221,8 @@ def score_concepts(
     nseg = max(1, len(st.segments))
     step = (max((len(c.terms) for c in concepts), default=1) * nseg + 1) * 8
     masses: list[float] = [0.0] * len(concepts)
+    # As `masses`, but a word no passage holds weighs as the rarest word could.
+    asked: list[float] = [weights[i] * _idf(n, 0) for i in range(len(concepts))]
     for pos, i in enumerate(order):
         c = concepts[i]
         bterms = [t.encode("utf-8") for t in c.terms]
@@ -206,6 +231,7 @@ def score_concepts(
         present = [(bt, df) for bt, df in zip(bterms, dfs, strict=True) if df]
         if not present:
             continue
+        asked[i] = weights[i] * max(_idf(n, df) for _, df in present)
         met: list[tuple[Any, Any, int]] = []  # (global docnums, scores, first-met key)
         for t, (bt, df) in enumerate(present):
             idf = _idf(n, df)
@@ -252,32 +278,23 @@ def score_concepts(
         acc[sel] = acc[sel] + best[keep]
         mask[sel] |= bit
     docs = np.flatnonzero(inacc)
+    labels = tuple(c.label for c in concepts)
+    known = sum(1 for c, h in zip(concepts, held, strict=True) if h and not c.function)
     if not len(docs):
         empty = np.zeros(0)
-        return Scored(empty.astype(np.int64), empty, empty.astype(np.int64), empty.astype(np.int64))
+        return Scored(empty.astype(np.int64), empty, empty.astype(np.int64),
+                      empty.astype(np.int64), empty, labels, empty, known)
     scores = acc[docs]
     masks = mask[docs]
     coord = params.coordination
     hub = params.hub_penalty
-    if coord > 0:
+    groups = [c.group or -1 - i for i, c in enumerate(concepts)]
+    coverage = _coverage(np, masks, asked, groups)
+    if coord > 0 and any(masses):
         # The share of what was asked that a passage holds: a concept's weight is its idf
         # (so a rare word missing costs more than a common one); alternatives of one OR
         # count as their best member.
-        groups = [c.group or -1 - i for i, c in enumerate(concepts)]
-        best_mass: dict[int, float] = {}
-        for g_, m in zip(groups, masses, strict=True):
-            best_mass[g_] = max(best_mass.get(g_, 0.0), m)
-        total_mass = sum(best_mass.values())
-        if total_mass > 0:
-            kinds, inverse = np.unique(masks, return_inverse=True)
-            factors = []
-            for bits in kinds.tolist():
-                got: dict[int, float] = {}
-                for i, m in enumerate(masses):
-                    if bits >> i & 1:
-                        got[groups[i]] = max(got.get(groups[i], 0.0), m)
-                factors.append((sum(got.values()) / total_mass) ** coord)
-            scores = scores * np.array(factors)[inverse.reshape(-1)]
+        scores = scores * _coverage(np, masks, masses, groups) ** coord
     if hub > 0:
         start = min(max(params.hub_start, 0.0), 0.99) * 255  # in link-share bytes
         shares = st.column(HUB_COLUMN)[docs]
@@ -285,7 +302,33 @@ def score_concepts(
         if linky.any():
             table = np.array([hub_factor(v / 255.0, params) for v in range(256)])
             scores[linky] = scores[linky] * table[shares[linky]]
-    return Scored(docs, scores, masks, first[docs])
+    held_share = _coverage(np, masks, masses, groups)
+    return Scored(docs, scores, masks, first[docs], coverage, labels, held_share, known)
+
+
+def _held(searcher: Any, c: Concept) -> bool:
+    """Whether any passage holds a term of `c` in one of its fields."""
+    return any(searcher.doc_frequency(f, t.encode("utf-8")) for t in c.terms for f in c.fields)
+
+
+def _coverage(np: Any, masks: Any, masses: Sequence[float], groups: Sequence[int]) -> Any:
+    """Each passage's share of the query's mass (`masses` per concept; the concepts of one
+    OR group count as their best member)."""
+    best: dict[int, float] = {}
+    for g, m in zip(groups, masses, strict=True):
+        best[g] = max(best.get(g, 0.0), m)
+    total = sum(best.values())
+    if total <= 0 or not len(masks):
+        return np.zeros(len(masks))
+    kinds, inverse = np.unique(masks, return_inverse=True)
+    shares = []
+    for bits in kinds.tolist():
+        got: dict[int, float] = {}
+        for i, m in enumerate(masses):
+            if bits >> i & 1:
+                got[groups[i]] = max(got.get(groups[i], 0.0), m)
+        shares.append(sum(got.values()) / total)
+    return np.array(shares)[inverse.reshape(-1)]
 
 
 def _field_sum(

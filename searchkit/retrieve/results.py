@@ -39,6 +39,9 @@ class Passage:
     # changes as the index does); -1 when unknown. Maps a result of a search of several
     # indexes back to its own (api.search_many).
     docnum: int = field(default=-1, compare=False)
+    # The other notes holding this very passage (same title, headings and text, e.g. a
+    # page copied into version folders): shown once, here, instead of once per copy.
+    also_in: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with stable keys (tuples as lists, links as an object)."""
@@ -64,6 +67,7 @@ class Passage:
                 "web": self.links.web,
                 "video": self.links.video,
             },
+            "also_in": list(self.also_in),
             "explanation": self._explanation_dict(),
         }
 

@@ -160,17 +160,30 @@ def _ranked(
     scored = ranking.score_concepts(
         searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
     )
+    # A passage written twice (a page copied into version folders) is one result, shown
+    # as its first copy and saying where the others are: before the top k, so a page
+    # never shows one answer five times and the totals count answers.
+    stats = postings.stats_for(searcher)
+    copies = stats.column(postings.DUPLICATE_COLUMN)
+    if len(scored) and copies[scored.docs].any():
+        scored = scored.only(~copies[scored.docs])
     fused: dict[int, hybrid.SemanticPart] = {}
+    listed: list[int] | None = None  # what the search can list, when meaning alone decides
+    brought_in = 0
     dated = _dates(searcher, sort)
     if dated is not None:  # newest first; the score still decides between equal dates
         ranked = _dated_top(searcher, scored, per_note, want, dated)
     elif semantic is None:
         ranked = rank_top(searcher, scored, concepts, comp, params, per_note, want)
     else:
-        ranked, fused = _hybrid_top(
+        ranked, outcome = _hybrid_top(
             searcher, scored, concepts, comp, params, per_note, want, within, exclude,
-            semantic,
+            semantic, _holding_identifiers(searcher, query, comp, within, exclude),
         )
+        fused = outcome.parts
+        if semantic[1] == "semantic":
+            listed = outcome.order
+        brought_in = outcome.brought_in
     page = ranked[offset:want]
     terms = {t for c in concepts for t in c.terms} if snippets else set()
     analyzer = searcher.schema["body"].analyzer
@@ -180,7 +193,7 @@ def _ranked(
         spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
         passage = replace(
             _passage(fields, spans, sc, mult, offset + i + 1, vault_name, False, comp, snippets),
-            docnum=d,
+            docnum=d, also_in=_also_in(searcher, d),
         )
         if explain:
             part = fused.get(d)
@@ -198,17 +211,58 @@ def _ranked(
             passage = replace(passage, explanation=why["text"], explanation_data=why)
         passages.append(passage)
     keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
-    available = _available(keys, scored.docs, per_note)
+    if listed is not None:  # meaning alone: what passed its listing floor
+        import numpy as np
+
+        total = len(listed)
+        available = _available(keys, np.sort(np.array(listed, np.int64)), per_note)
+    else:  # the word matches, and the passages meaning brought in beside them
+        total = len(scored) + brought_in
+        available = _available(keys, scored.docs, per_note) + brought_in
     return SearchResults(
         passages,
         query=query,
-        total=len(scored),
+        total=total,
         suggestion=suggest(searcher, query, comp, fixes),
         offset=offset,
         total_exact=True,
         corrected=applied,
         available=available,
     )
+
+
+def _holding_identifiers(
+    searcher: Any, query: str, comp: Compiled, within: set[int] | None,
+    exclude: set[int] | None,
+) -> set[int] | None:
+    """The passages holding every identifier-like word of the query verbatim
+    (`sshd_config`, `Get-ChildItem`, a hash), or None when it has none."""
+    from .hybrid import is_identifier
+
+    tokens = [t.strip("\"'+") for t in query.split()]
+    idents = [t for t in tokens if is_identifier(t) and ":" not in t]
+    if not idents:
+        return None
+    held: set[int] | None = None
+    for token in dict.fromkeys(idents):
+        one = compile_query(f'"{token}"', searcher.schema, None, comp.tuning,
+                            reader=searcher.reader())
+        q = one.required if one.required is not None else one.primary
+        if q is Q.NullQuery:
+            return set()
+        docs = set(searcher.docs_for_query(q))
+        held = docs if held is None else held & docs
+        if not held:
+            return set()
+    if within is not None:
+        held &= within
+    return held - exclude if exclude else held
+
+
+def _also_in(searcher: Any, docnum: int) -> tuple[str, ...]:
+    """The notes holding the same passage as `docnum` (its other copies), by path."""
+    paths = {searcher.stored_fields(d).get("source") for d in postings.copies_of(searcher, docnum)}
+    return tuple(sorted(p for p in paths if p))
 
 
 def _corrected(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ..errors import QuerySyntaxError
 
-TEXT_FIELDS = ("title", "aliases", "headings", "body")
+TEXT_FIELDS = ("title", "aliases", "headings", "body", "meta")
 # Query-string field name → index field. `heading`/`headings` and `tag`/`tags` are synonyms.
 TEXT_FILTERS = {"title": "title", "heading": "headings", "headings": "headings", "body": "body"}
 KEYWORD_FILTERS = ("tag", "tags", "path", "callout", "kind", "video", "has", "after", "before")

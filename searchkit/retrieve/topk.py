@@ -46,11 +46,12 @@ def _hybrid_top(
     within: set[int] | None,
     exclude: set[int] | None,
     semantic: tuple[hybrid.SemanticSide, str],
-) -> tuple[list[tuple[float, float, int, float]], dict[int, hybrid.SemanticPart]]:
+    exact: set[int] | None = None,
+) -> tuple[list[tuple[float, float, int, float]], hybrid.Fused]:
     """`rank_top`'s result when meaning takes part: the lexical top `lexical_pool` (not
     capped per note: the fusion may reorder a note's passages) fused with the passages
     closest in meaning (hybrid.py), then capped per note. Deterministic, so pages still
-    concatenate."""
+    concatenate. `exact`: the passages holding every identifier of the query."""
     from . import hybrid
 
     side, mode = semantic
@@ -59,15 +60,33 @@ def _hybrid_top(
     order = [d for _, _, d, _ in lexical]
     scores = {d: sc for sc, _, d, _ in lexical}
     bonus = {d: (mult, close) for _, mult, d, close in lexical}
-    order, fused = hybrid.fuse(
+    coverage = None
+    shares = scored.coverage if side.params.absent_words_count else scored.coverage_held
+    if shares is not None and order:
+        at = scored.docs.searchsorted(order)
+        coverage = dict(zip(order, shares[at].tolist(), strict=True))
+    stats = postings.stats_for(searcher)
+    fused = hybrid.fuse(
         order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
         n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
-        bring_in=not any(_word_form(c) for c in comp.concepts),
+        bring_in=not any(_word_form(c) for c in comp.concepts), coverage=coverage,
+        exact=exact, hidden=stats.column(postings.DUPLICATE_COLUMN),
+        anchored=_anchored(scored, comp),
     )
-    keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
-    top = _cap_docs([int(keys[d]) for d in order], order, per_note, want)
+    keys = stats.column(postings.NOTE_COLUMN)
+    top = _cap_docs([int(keys[d]) for d in fused.order], fused.order, per_note, want)
     return [(scores[d], *bonus.get(d, (1.0, 1.0))[:1], d, bonus.get(d, (1.0, 1.0))[1])
             for d in top], fused  # fmt: skip
+
+
+def _anchored(scored: ranking.Scored, comp: Compiled) -> bool:
+    """Whether the query has a content word the notes hold or the model knows: without
+    one (a hash, an ID, an invented or misspelt word) meaning alone lists nothing."""
+    from ..embed.vocabulary import knows_word
+
+    if scored.known:
+        return True
+    return any(knows_word(c.label) for c in comp.concepts if not c.function and c.label)
 
 
 def _word_form(concept: ranking.Concept) -> bool:

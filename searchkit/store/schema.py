@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # the search side imports this module without the chunker
 # 9: `notekey` column (64 bits of a hash of the note path) for the per-note cap.
 # 10: `ekey` column, the key of each passage's vector (the semantic layer).
 # 11: `created` (frontmatter date/created, else the note's mtime), for --after/--before/--sort.
-SCHEMA_VERSION = 11
+# 12: `meta`, the note's other frontmatter values as words (a videoId, a Module GUID).
+SCHEMA_VERSION = 12
 
 # Whoosh's word pattern, preceded by the programming-language names it would cut to one
 # letter or drop (`C++` -> `c`, `.NET` -> `net`, `F#` -> `f`).
@@ -84,6 +85,7 @@ def build_schema() -> fields.Schema:
         title=fields.TEXT(analyzer=ana, stored=True),
         aliases=fields.TEXT(analyzer=ana, stored=True),
         headings=fields.TEXT(analyzer=ana, stored=True),  # heading path + callout title
+        meta=fields.TEXT(analyzer=ana),  # the other frontmatter values (ingest.notes)
         # Positions (phrases, proximity) but no character offsets: snippets find their
         # spans by re-analysing the stored text (search._match_spans), so offsets in the
         # postings were never read. Without them: postings -17%, index -9%, build CPU -6%.
@@ -160,6 +162,8 @@ def chunk_document(chunk: Chunk) -> dict[str, Any]:
     }
     if chunk.aliases:
         doc["aliases"] = "\n".join(chunk.aliases)
+    if chunk.values:
+        doc["meta"] = "\n".join(chunk.values)
     if chunk.tags:
         doc["tags"] = ",".join(t.replace(",", " ") for t in chunk.tags)
     if chunk.callout_type:

@@ -341,6 +341,11 @@ def print_results(
         links += [p.links.video] if p.links.video else []
         for line in _link_rows(links, width):
             click.echo(click.style(line, dim=True) if color else line, color=color)
+        if p.also_in:  # the same passage in other notes (a page copied into versions)
+            shown = [_shown_path(vault, x) for x in p.also_in]
+            also = ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
+            line = clean(f"    also in {also}")
+            click.echo(click.style(line, dim=True) if color else line, color=color)
         why = p.explanation
         if isinstance(why, dict):  # a server's JSON answer (the warm CLI)
             why = why.get("text")

@@ -1,0 +1,148 @@
+"""Words and meaning together (issue 22), with the real shipped model: one passage copied
+into several notes is one result; weak word evidence yields to meaning; a query naming
+nothing the notes know lists nothing in any mode; an identifier typed verbatim brings its
+passage first; frontmatter values are words; totals count what can be listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from vaults import write_vault
+
+import searchkit
+from searchkit.retrieve.hybrid import is_identifier
+from searchkit.surfaces.cli import main
+
+PAGE = (
+    "---\ntitle: Invoke-Command\n---\n\n# Invoke-Command\n\n## Description\n"
+    "Runs commands on local and remote computers and returns all output.\n"
+)
+NOTES = {
+    # one reference page in three version folders: one answer, not three
+    "5.1/Invoke-Command.md": PAGE,
+    "7.4/Invoke-Command.md": PAGE,
+    "7.5/Invoke-Command.md": PAGE,
+    "talks.md": (
+        "---\ntitle: Giving talks\n---\n\n## Stage fright\n"
+        "Many presenters get anxious and nervous before they go on stage in front of an "
+        "audience; their hands shake and their voice trembles.\n"
+    ),
+    # one common word of the paraphrase, and nothing of its meaning
+    "library.md": (
+        "# Library\n\n## Opening hours\nThe public library opens at nine on weekdays and "
+        "closes early on public holidays.\n"
+    ),
+    "ssh.md": (
+        "# Remote shells\n\n## Server settings\nEdit sshd_config to turn off password "
+        "logins and allow keys only.\n\n## Connecting\nSecure shell clients connect to a "
+        "server over an encrypted channel and log in with a key pair.\n"
+    ),
+    "video.md": (
+        "---\ntitle: Octopus minds\nvideoId: Zq7Xw3Lm9Pk\nchannel: Deep Sea Lab\n---\n\n"
+        "## Arms that think\nTwo thirds of an octopus's neurons sit in its arms.\n"
+    ),
+    "garden.md": "# Garden\n\n## Tomatoes\nWater tomatoes deeply twice a week.\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def _semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHKIT_SEMANTIC", "on")  # conftest.py turns it off elsewhere
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fusion")
+    vault = write_vault(root / "vault", NOTES)
+    index = root / "index"
+    with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
+        ix.update()
+        ix.embed()
+    return index
+
+
+def cli(index: Path, *args: str) -> tuple[int, str]:
+    env = {"SEARCHKIT_NO_SERVER": "1", "SEARCHKIT_SEMANTIC": "on", "NO_COLOR": "1",
+           "COLUMNS": "100"}
+    result = CliRunner().invoke(main, ["search", "--index", str(index), *args], env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid", "semantic"])
+def test_a_passage_copied_into_several_notes_is_one_result(built: Path, mode: str):
+    with searchkit.open_index(built) as ix:
+        found = ix.search("remote computers output", mode=mode, per_note=0)
+    pages = [p for p in found if p.path.endswith("Invoke-Command.md")]
+    assert len(pages) == 1, [p.path for p in found]
+    others = {"5.1/Invoke-Command.md", "7.4/Invoke-Command.md", "7.5/Invoke-Command.md"}
+    assert set(pages[0].also_in) == others - {pages[0].path}
+    assert found.total == len(found) or found.total >= len(found)
+    assert found.available is None or found.available >= len(found)
+
+
+def test_copies_are_said_in_text_and_json(built: Path):
+    code, text = cli(built, "remote computers output")
+    assert code == 0 and text.count("Invoke-Command.md:") == 1
+    assert "also in" in text
+    code, raw = cli(built, "remote computers output", "--json")
+    data = json.loads(raw)
+    copies = [r for r in data["results"] if r["path"].endswith("Invoke-Command.md")]
+    assert len(copies) == 1 and len(copies[0]["also_in"]) == 2
+    assert data["total"] >= len(data["results"])
+
+
+def test_weak_word_evidence_yields_to_meaning(built: Path):
+    with searchkit.open_index(built) as ix:
+        hybrid = ix.search("fear of public speaking")
+        lexical = ix.search("fear of public speaking", mode="lexical")
+    # By words the library's "public" is the best there is; by both, the stage fright.
+    assert lexical[0].path == "library.md"
+    assert hybrid[0].path == "talks.md"
+    assert hybrid.total >= len(hybrid) and hybrid.available >= len(hybrid)
+
+
+@pytest.mark.parametrize("query", [
+    "xylophonic",  # a word in no note
+    "Zr4Tq8Wn2Vb",  # a video ID no note has
+    "a35d8512e9f04c11",  # a hash
+    "3f2504e0-4f89-11d3-9a0c-0305e82c3301",  # a GUID
+])
+@pytest.mark.parametrize("mode", ["lexical", "hybrid", "semantic"])
+def test_a_query_naming_nothing_the_notes_hold_lists_nothing(built: Path, query: str,
+                                                               mode: str):
+    with searchkit.open_index(built) as ix:
+        found = ix.search(query, mode=mode)
+    assert list(found) == [] and found.total == 0, [(p.path, p.score) for p in found]
+    code, raw = cli(built, query, "--mode", mode, "--json")
+    data = json.loads(raw)
+    assert code == 1 and data["results"] == [] and data["total"] == 0
+
+
+def test_an_identifier_typed_verbatim_comes_first(built: Path):
+    for mode in ("lexical", "hybrid"):
+        with searchkit.open_index(built) as ix:
+            found = ix.search("sshd_config", mode=mode)
+        assert found[0].path == "ssh.md" and found[0].heading_path[-1] == "Server settings"
+    # Beside words meaning finds too, the holder still leads.
+    with searchkit.open_index(built) as ix:
+        found = ix.search("sshd_config secure login")
+    assert found[0].heading_path[-1] == "Server settings"
+
+
+def test_frontmatter_values_are_words(built: Path):
+    with searchkit.open_index(built) as ix:
+        by_id = ix.search("Zq7Xw3Lm9Pk")
+        by_channel = ix.search("deep sea lab", mode="lexical")
+    assert by_id and {p.path for p in by_id} == {"video.md"}
+    assert by_channel[0].path == "video.md"
+
+
+def test_identifier_shapes():
+    for word in ("sshd_config", "System.Collections.Hashtable", "Get-ChildItem", "0x80070005",
+                 "ExecutionPolicy", "dQw4w9WgXcQ", "notes.md", "COVID-19"):
+        assert is_identifier(word), word
+    for word in ("memory", "sleep", "self-doubt", "HTTP", "Hello", "e.g."):
+        assert not is_identifier(word), word
