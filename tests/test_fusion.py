@@ -146,3 +146,26 @@ def test_identifier_shapes():
         assert is_identifier(word), word
     for word in ("memory", "sleep", "self-doubt", "HTTP", "Hello", "e.g."):
         assert not is_identifier(word), word
+
+
+def test_meaning_across_several_vaults_on_one_scale(tmp_path: Path):
+    indexes = []
+    for name, notes in (("talks", {"talks.md": NOTES["talks.md"]}),
+                        ("home", {"library.md": NOTES["library.md"],
+                                  "garden.md": NOTES["garden.md"]})):
+        vault = write_vault(tmp_path / name, notes)
+        ix = searchkit.open_index(tmp_path / f"{name}.index", vault=vault, embedder="auto")
+        ix.update()
+        ix.embed()
+        indexes.append(ix)
+    try:
+        many = searchkit.api.search_many(indexes, "fear of public speaking")
+        assert many[0].path == "talks.md" and many.vaults[0].name == "talks"
+        assert many.semantic is not None and many.semantic["share"] == 1.0
+        words = searchkit.api.search_many(indexes, "fear of public speaking", mode="lexical")
+        assert [p.path for p in words] == ["library.md"]
+        alone = searchkit.api.search_many(indexes, "fear of public speaking", mode="semantic")
+        assert alone[0].path == "talks.md"
+    finally:
+        for ix in indexes:
+            ix.close()

@@ -43,13 +43,17 @@ def search_many(
     *,
     explain: bool = False,
     sort: str = "score",
+    mode: str = "hybrid",
     **filters: FilterValue | None,
 ) -> MultiResults:
     """One ranked list over several indexes, as if their vaults were one: the segments of
     all of them are searched together, so word rarity, passage lengths and so scores are
     on one scale. Each passage's vault is in `.vaults`; its links name that vault.
 
-    A note path found in two vaults counts as one note for `per_note`.
+    A note path found in two vaults counts as one note for `per_note`. `mode` as in
+    `SearchIndex.search`: meaning takes part when the indexes' vectors come from one
+    model (cosines are then on one scale too); otherwise words alone, or, for "semantic",
+    `SemanticUnavailableError`.
     """
     from whoosh.reading import MultiReader
     from whoosh.searching import Searcher
@@ -59,8 +63,11 @@ def search_many(
     clean = _check_search_args(query, limit, offset, per_note, filters)
     if sort not in SORTS:
         raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
+    if mode not in ("hybrid", "lexical", "semantic"):
+        raise InvalidArgumentError(f"mode must be one of hybrid, lexical, semantic, not {mode!r}")
     leaves: list[Any] = []
     spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
+    sides: list[Any] = []
     base = 0
     for ix in indexes:
         searcher, opened = ix._searcher()
@@ -70,14 +77,17 @@ def search_many(
             leaves.append(leaf)
             base += leaf.doc_count_all()
         spans.append((start, base, vault))
+        sides.append(ix._semantic_side(searcher, mode)[0] if mode != "lexical" else None)
     # The leaves stay owned by each index's searcher: this searcher must not close them.
     combined = Searcher(MultiReader(leaves), closereader=False)
     # A passage copied into several notes of one vault is one result; the same notes in
     # two vaults are two (retrieve/postings.py reads these ranges).
     combined.vault_spans = [(lo, hi) for lo, hi, _v in spans]
+    meaning = _joined_side(sides, spans, mode)
     results = search(
         combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
         per_note=per_note, filters=clean or None, explain=explain, sort=sort,
+        semantic=meaning,
     )
     out = MultiResults(
         [], query=results.query, total=results.total, suggestion=results.suggestion,
@@ -95,4 +105,48 @@ def search_many(
         out.append(replace(p, links=replace(p.links, obsidian=obsidian)))
         vaults.append(vault)
     out.vaults = tuple(vaults)
+    if meaning is not None:
+        rows = meaning[0].doc_rows
+        out.semantic = {"mode": mode, "embedded": int((rows >= 0).sum()), "passages": len(rows),
+                        "share": round(float((rows >= 0).mean()), 4) if len(rows) else 0.0}
     return out
+
+
+# The last joined vector matrix, by the matrices it joins: several vaults searched again
+# and again (a server, an agent) copy their vectors once, not per query.
+_JOINED: dict[tuple[int, ...], Any] = {}
+
+
+def _joined_side(sides: list[Any], spans: list[tuple[int, int, Path]], mode: str) -> Any:
+    """One vectors' side over several indexes (document numbers as the combined searcher
+    numbers them), or None: words alone."""
+    import numpy as np
+
+    from ..errors import SemanticUnavailableError
+    from ..retrieve.hybrid import SemanticSide
+
+    present = [s[0] for s in sides if s is not None]
+    if mode == "lexical" or not present:
+        if mode == "semantic":
+            raise SemanticUnavailableError("none of these vaults has vectors to search by meaning")
+        return None
+    if len({side.matrix.shape[1] for side in present}) > 1:
+        if mode == "semantic":
+            raise SemanticUnavailableError("these vaults' vectors come from different models")
+        return None  # cosines of two models are not on one scale: words alone
+    key = tuple(id(side.matrix) for side in present)
+    joined = _JOINED.get(key)
+    if joined is None:
+        joined = np.vstack([side.matrix for side in present]).astype(np.float32, copy=False)
+        _JOINED.clear()
+        _JOINED[key] = joined
+    rows = np.full(spans[-1][1] if spans else 0, -1, np.int64)
+    offset = 0
+    for (lo, hi, _v), s in zip(spans, sides, strict=True):
+        if s is None:
+            continue
+        own = s[0].doc_rows[: hi - lo]
+        rows[lo : lo + len(own)] = np.where(own >= 0, own + offset, -1)
+        offset += len(s[0].matrix)
+    first = present[0]
+    return SemanticSide(rows, joined, first.query_vector, first.params), mode

@@ -143,7 +143,8 @@ def search_cmd(
         _search_many(vaults, all_vaults, text, as_json, mode or ("format" if template else None),
                      template, explain, color, no_refresh, limit=limit, offset=offset,
                      per_note=1 if mode == "files" else per_note, tag=list(tag), path=path_,
-                     callout=callout, kind=kind, after=after, before=before, sort=sort)
+                     callout=callout, kind=kind, after=after, before=before, sort=sort,
+                     mode=rank_mode)
         return
     vault_opt = vaults[0] if vaults else None  # type: ignore[assignment]
     if template is not None:
