@@ -144,7 +144,7 @@ def search_cmd(
                      template, explain, color, no_refresh, limit=limit, offset=offset,
                      per_note=1 if mode == "files" else per_note, tag=list(tag), path=path_,
                      callout=callout, kind=kind, after=after, before=before, sort=sort,
-                     mode=rank_mode)
+                     rank_mode=rank_mode)
         return
     vault_opt = vaults[0] if vaults else None  # type: ignore[assignment]
     if template is not None:
@@ -193,7 +193,7 @@ def search_cmd(
 def _search_many(
     vaults: list[Path], all_vaults: bool, q: str, as_json: bool, mode: str | None,
     template: str | None, explain: bool, color: bool | None, no_refresh: bool,
-    **params: Any,
+    rank_mode: str = "hybrid", **params: Any,
 ) -> None:
     """`--vault A --vault B` / `--all-vaults`: one ranked list over several indexes."""
     from ...api import known_indexes, open_index, search_many
@@ -218,7 +218,7 @@ def _search_many(
                 refresh_before_search(ix, str(v), show_warnings=not as_json)
         dated = {k: params.pop(k) for k in ("after", "before") if params.get(k)}
         params = {k: v for k, v in params.items() if k != "after" and k != "before"}
-        results = search_many(indexes, q, explain=explain, **params, **dated)
+        results = search_many(indexes, q, explain=explain, mode=rank_mode, **params, **dated)
     except SearchkitError as exc:
         raise _fail(exc, as_json) from exc
     finally:
