@@ -55,6 +55,12 @@ def cli(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
+def built(vault: Path) -> Path:
+    result = cli("index", str(vault))
+    assert result.exit_code == 0, result.output
+    return vault
+
+
 def warnings_in(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("warning:")]
 
@@ -211,3 +217,82 @@ def test_dangling_symlink_gets_one_warning_naming_its_target(vault: Path):
     (vault / "gone.md").write_text("# Gone\n\nsleep is back\n")
     assert cli("index", str(vault)).exit_code == 0
     assert {"gone.md", "link.md"} <= _indexed(None, vault)
+
+
+def test_format_vault_key_in_one_and_in_several_vaults(vault: Path, tmp_path: Path):
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "t.md").write_text("# T\n\nsleep in the second vault\n")
+    built(vault), built(two)
+    one = cli("search", "sleep", "--vault", str(vault), "--format", "{vault}|{path}")
+    assert one.exit_code == 0, one.output
+    assert sorted(one.stdout.splitlines()) == [f"{vault}|good.md", f"{vault}|sub/other.md"]
+    both = cli("search", "sleep", "--vault", str(vault), "--vault", str(two),
+               "--format", "{vault}|{path}")
+    assert both.exit_code == 0, both.output
+    assert sorted(both.stdout.splitlines()) == sorted([
+        f"{vault}|good.md", f"{vault}|sub/other.md", f"{two}|t.md"])
+    bad = cli("search", "sleep", "--vault", str(vault), "--format", "{nope}")
+    assert bad.exit_code == 2 and "shown_path, vault, " in bad.output
+
+
+# ---------------------------------------------------------------------------------------
+# 10. Newlines (and other control characters) in file names: --files, --vimgrep, -0
+
+
+@pytest.fixture
+def odd_vault(vault: Path) -> Path:
+    (vault / "new\nline.md").write_text("# NL\n\nsleep under a newline name\n")
+    (vault / "back\\slash.md").write_text("# BS\n\nsleep under a backslash name\n")
+    (vault / "esc\x1b[2Jape.md").write_text("# ESC\n\nsleep under an escape name\n")
+    return built(vault)
+
+
+ODD_SHOWN = {"vault/new\\nline.md", "vault/back\\\\slash.md", "vault/esc\\x1b[2Jape.md",
+             "vault/good.md", "vault/sub/other.md"}
+ODD_RAW = {"vault/new\nline.md", "vault/back\\slash.md", "vault/esc\x1b[2Jape.md",
+           "vault/good.md", "vault/sub/other.md"}
+
+
+def test_files_and_vimgrep_escape_control_characters_one_record_a_line(odd_vault: Path):
+    files = cli("search", "sleep", "--vault", str(odd_vault), "--files")
+    assert files.exit_code == 0, files.output
+    assert set(files.stdout.splitlines()) == ODD_SHOWN  # 5 lines: one per note
+    vim = cli("search", "sleep", "--vault", str(odd_vault), "--vimgrep")
+    assert vim.exit_code == 0, vim.output
+    lines = vim.stdout.splitlines()
+    assert len(lines) == 5
+    assert {line.split(":", 1)[0] for line in lines} == ODD_SHOWN
+    assert "vault/new\\nline.md:3:1:NL: sleep under a newline name" in lines
+    # A note titled from its file name keeps its vimgrep line whole as well.
+    (odd_vault / "new\nline.md").write_text("sleep with no heading\n")
+    vim = cli("search", "heading", "--vault", str(odd_vault), "--vimgrep")
+    assert vim.stdout == "vault/new\\nline.md:1:15:new line: sleep with no heading\n"
+
+
+@pytest.mark.parametrize("mode", ["--files", "--vimgrep", "--jsonl", "--format={path}"])
+def test_null_ends_records_with_nul_and_keeps_paths_as_they_are(odd_vault: Path, mode: str):
+    result = cli("search", "sleep", "--vault", str(odd_vault), mode, "-0")
+    assert result.exit_code == 0, result.output
+    records = result.stdout_bytes.split(b"\0")
+    assert records[-1] == b"" and b"\n" not in b"".join(r[-1:] for r in records[:-1])
+    records = [r.decode() for r in records[:-1]]
+    assert len(records) == 5
+    if mode == "--files":
+        assert set(records) == ODD_RAW
+    elif mode == "--vimgrep":
+        assert {r.rsplit(":", 4)[0].rsplit(":", 2)[0] for r in records} >= {"vault/good.md"}
+        assert any(r.startswith("vault/new\nline.md:3:1:NL: ") for r in records)
+    elif mode == "--jsonl":
+        import json
+
+        assert {json.loads(r)["path"] for r in records} == {p[6:] for p in ODD_RAW}
+    else:
+        assert "new\nline.md" in records
+
+
+def test_null_without_a_record_output_is_a_usage_error(vault: Path):
+    for extra in ([], ["--json"]):
+        result = cli("search", "sleep", "--vault", str(vault), "-0", *extra)
+        assert result.exit_code == 2
+        assert "-0/--null goes with --files, --vimgrep, --jsonl or --format" in result.output
