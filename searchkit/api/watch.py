@@ -108,6 +108,10 @@ def watch_vault(
     watch_filter = VaultChangeFilter(vault_path, index_path.resolve())
     state = _State(on_state)
     stop = stop_event or threading.Event()
+
+    def update_now() -> None:
+        _update(index_path, vault, on_report, lock_timeout, on_error, state)
+
     try:
         _update(index_path, vault, on_report, lock_timeout, on_error, state, first=True)
         while not stop.is_set():
@@ -147,8 +151,8 @@ def watch_vault(
                     # it is a folder the OS watcher must walk: stat-check for a while.
                     state.mark()
                     if not started:
-                        _poll(index_path, vault, on_report, lock_timeout, on_error, state,
-                              stop, recheck_seconds)  # fmt: skip
+                        _poll(update_now, index_path, vault, vault_path, identity, state, stop,
+                              recheck_seconds)  # fmt: skip
                 elif _identity(vault_path) == identity and on_error is None:
                     raise  # the watch itself failed, and not because its root moved
                 else:
@@ -170,26 +174,35 @@ POLL_SECONDS = 2.0
 
 
 def _poll(
+    update: Callable[[], None],
     index_dir: Path,
     vault: str | Path | None,
-    on_report: Callable[[UpdateReport], None],
-    lock_timeout: float,
-    on_error: Callable[[SearchkitError], None] | None,
+    vault_path: Path,
+    identity: tuple[int, int],
     state: _State,
     stop: threading.Event,
     seconds: float,
 ) -> None:
     """Keep the index current for `seconds` by the search refresh's stat check (a stat per
     recorded folder and note) instead of change events, then let the caller arm the OS
-    watcher again (the folder that stopped it may have been renamed)."""
+    watcher again (the folder that stopped it may have been renamed). Returns at once if
+    the vault moved: the caller waits for it."""
     until = time.monotonic() + seconds
-    while not stop.is_set():
-        due = time.monotonic() >= state.retry_at
-        if due and (state.dirty or needs_refresh(index_dir, vault)):
-            _update(index_dir, vault, on_report, lock_timeout, on_error, state)
-        if time.monotonic() >= until:
+    while not stop.is_set() and time.monotonic() < until:
+        if _identity(vault_path) != identity:
             return
+        if time.monotonic() >= state.retry_at and (state.dirty or _changed(index_dir, vault)):
+            update()
         stop.wait(POLL_SECONDS)
+
+
+def _changed(index_dir: Path, vault: str | Path | None) -> bool:
+    """Whether an update would change anything; True when that cannot be told (the update
+    then says why)."""
+    try:
+        return needs_refresh(index_dir, vault)
+    except (SearchkitError, OSError):
+        return True
 
 
 class _State:
