@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import textwrap
 
 import pytest
@@ -603,3 +604,63 @@ def test_heading_that_links_a_video_gives_its_section_that_video():
     assert videos[("RWKV: RNNs Strike Back", "callout")] == "ZDHE119dFR8"
     second = next(c for c in chunks if c.heading_path[-1] == "Second talk")
     assert second.video_id == "abcdefghijk" and [t.seconds for t in second.timestamps] == [90]
+
+
+# --- nesting past markdown-it's limit (issue 23) ---------------------------------------
+
+DEEP = """\
+# Deep
+
+Intro about owls.
+
+{markers}deep text
+
+After the list, a paragraph.
+
+## Later
+
+- a list kept as a list
+  - with a zeppelin inside
+"""
+
+
+@pytest.mark.parametrize("n", [30, 50, 500])
+def test_inline_list_markers_past_the_limit_keep_the_rest_of_the_note(tmp_path, n):
+    """50 markers used to drop the whole note (the `## Later` section too) while the
+    warning said "indexed as flat text"; 30 stayed within the limit."""
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+
+    (tmp_path / "deep.md").write_text(DEEP.format(markers="- " * n))
+    result = CliRunner().invoke(main, ["chunks", str(tmp_path / "deep.md"), "--vault",
+                                       str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    chunks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(c["heading_path"], c["text"]) for c in chunks] == [
+        (["Deep"], "Intro about owls.\ndeep text\nAfter the list, a paragraph."),
+        (["Deep", "Later"], "a list kept as a list\nwith a zeppelin inside"),
+    ]
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    if n == 30:
+        assert warned == []
+    else:  # true: line 5 alone was flattened, `## Later` kept its structure
+        assert warned == ["warning: deep.md: nested deeper than 100 levels (lists, quotes): "
+                          "line 5 indexed as flat text"]
+
+
+def load_note_text(text: str, path: str = "n.md"):
+    from searchkit.ingest.chunker import split_note
+
+    return split_note(parse_note(text, path))
+
+
+def test_nesting_past_the_limit_flattens_only_the_block_that_holds_it():
+    text = ("# T\n\n" + "".join("  " * i + f"- level{i}\n" for i in range(60))
+            + "\n## After\n\n> a quote\n> > nested zeppelin\n")
+    note, chunks = load_note_text(text)
+    body = "\n".join(c.text for c in chunks)
+    assert all(f"level{i}" in body for i in range(60)) and "zeppelin" in body
+    assert [w.message for w in note.warnings] == [
+        "nested deeper than 100 levels (lists, quotes): lines 3–62 indexed as flat text"]
+    assert summary(chunks)[-1] == ("section", ("T", "After"), "a quote\nnested zeppelin")

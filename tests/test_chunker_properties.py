@@ -123,3 +123,41 @@ def test_every_content_word_in_exactly_one_chunk(spec, with_frontmatter):
                 assert word in span, (word, c)
     starts = [c.line_start for c in chunks]
     assert starts == sorted(starts)
+
+
+# Lists and quotes nested past markdown-it's limit (issue 23): on one line (`- - - … w`) or
+# over indented lines, of any marker mix; the words in and after them must all be kept.
+NESTING_MARKERS = st.sampled_from(["- ", "* ", "+ ", "> ", ">", "1. ", "2) ", "  ", "- > "])
+
+
+@st.composite
+def deep_block(draw: st.DrawFn, word: str) -> str:
+    cycle = draw(st.lists(NESTING_MARKERS, min_size=1, max_size=4))
+    markers = list(itertools.islice(itertools.cycle(cycle), draw(st.integers(1, 130))))
+    if draw(st.booleans()):  # one line
+        return "".join(markers) + word
+    lines = []  # one marker more on each line, each with its own word
+    for depth in range(1, len(markers) + 1):
+        lines.append("".join(markers[:depth]) + f"{word}x{depth}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(BLOCK_KINDS), min_size=1, max_size=8),
+    st.lists(st.integers(0, 8), min_size=1, max_size=3),
+    st.data(),
+)
+def test_deep_nesting_loses_no_word(kinds, at, data):
+    body, content = render(kinds, [2] * len(kinds))
+    blocks = body.rstrip("\n").split("\n\n")
+    for n, pos in enumerate(at):
+        deep = data.draw(deep_block(f"deep{n}"))
+        blocks.insert(min(pos, len(blocks)), deep)
+    text = "\n\n".join(blocks) + "\n"
+    chunks = chunk_markdown(text, "deep.md")
+    seen = Counter(word for c in chunks for word in re.findall(r"\w+", c.text))
+    for word in content:
+        assert seen[word] == 1, (word, text)
+    deep_words = set(re.findall(r"deep\d+(?:x\d+)?", text))
+    assert deep_words <= set(seen), (deep_words - set(seen), text)

@@ -203,6 +203,30 @@ def test_a_note_edited_while_serving_is_found(tmp_path: Path) -> None:
         assert server.get("/read", path="rust.md", start=7)[1]["lines"] == ["A zeppelin floats."]
 
 
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses names that are not UTF-8")
+def test_a_note_name_that_is_not_utf8_leaves_search_and_watching_up(tmp_path: Path) -> None:
+    """It used to answer 500 to every /search and stop the watcher (issue 23)."""
+    for server in start_server(tmp_path):
+        time.sleep(0.3)  # let the watcher settle on its first scan
+        with open(os.path.join(os.fsencode(server.vault), b"bad\xff\xfename.md"), "w") as f:
+            f.write("# Bad\n\nA zeppelin in a badly named note.\n")
+        time.sleep(0.3)
+        (server.vault / "rust.md").write_text(RUST + "\n## Airships\nA zeppelin floats.\n",
+                                              encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while True:
+            status, data = server.get("/search", q="zeppelin")
+            assert status == 200, data
+            if data["results"]:
+                break
+            assert time.monotonic() < deadline, "the edit never reached the index"
+            time.sleep(0.1)
+        assert [r["path"] for r in data["results"]] == ["rust.md"]
+        assert server.get("/status")[1]["watching"] is True
+        # Bytes that are not UTF-8 in a URL come out of its decoding as U+FFFD: no such note.
+        assert server.get("/read", path=b"bad\xff\xfename.md")[0] == 404
+
+
 def test_a_stale_server_file_falls_back_to_a_local_search(tmp_path: Path) -> None:
     import socket
 

@@ -12,7 +12,10 @@ Events can still fail to come (a vault folder replaced under the watcher, a remo
 event queue overflow) and an update can fail (another writer holds the lock). So the loop
 keeps a dirty flag: an update that did not go through is retried with backoff until one
 does, the vault's identity is checked every second (a new folder in its place re-arms the
-watcher), and every `recheck_seconds` the vault is diffed by stat as a safety net.
+watcher), and every `recheck_seconds` the vault is diffed by stat as a safety net. A
+name that is not UTF-8 makes watchfiles fail (on an event, or while arming for a folder so
+named): the batch is lost, so the vault is diffed, and a watcher that cannot arm is
+replaced by the search refresh's stat check every 2 s until it can.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from ..errors import IndexLockedError, SearchkitError, VaultError
 from ..ingest.notes import IGNORE_FILE, NOTE_SUFFIXES
-from ..store.index import UpdateReport, update_index
+from ..store.index import UpdateReport, needs_refresh, update_index
 from ..store.indexdir import read_meta
 
 DEFAULT_DEBOUNCE_MS = 500
@@ -89,7 +92,8 @@ def watch_vault(
 ) -> None:
     """Update the index now, then again after every (debounced) batch of vault changes.
 
-    `on_report` gets the first `UpdateReport` and each later one that changed something.
+    `on_report` gets the first `UpdateReport` and each later one that changed something or
+    warns about something new.
     Returns when `stop_event` is set or on Ctrl-C (an update cut short by Ctrl-C leaves the last
     committed index, and the next update finishes the job). Errors of one update go to
     `on_error`, and the update is retried (0.5 s, doubling to 30 s; at most 2 s while
@@ -104,6 +108,10 @@ def watch_vault(
     watch_filter = VaultChangeFilter(vault_path, index_path.resolve())
     state = _State(on_state)
     stop = stop_event or threading.Event()
+
+    def update_now() -> None:
+        _update(index_path, vault, on_report, lock_timeout, on_error, state)
+
     try:
         _update(index_path, vault, on_report, lock_timeout, on_error, state, first=True)
         while not stop.is_set():
@@ -112,7 +120,7 @@ def watch_vault(
                 state.mark()
                 stop.wait(WAKE_MS / 1000)
                 continue
-            rearm = False
+            rearm = started = False
             last_check = time.monotonic()
             try:
                 for changes in watchfiles.watch(
@@ -120,6 +128,7 @@ def watch_vault(
                     stop_event=stop, raise_interrupt=False, rust_timeout=WAKE_MS,
                     yield_on_timeout=True,
                 ):  # fmt: skip
+                    started = True
                     if stop.is_set():
                         return
                     now = time.monotonic()
@@ -135,15 +144,65 @@ def watch_vault(
                         _update(index_path, vault, on_report, lock_timeout, on_error, state)
                     if rearm:
                         break
-            except (OSError, RuntimeError):  # the watch itself failed (its root removed)
-                if _identity(vault_path) == identity and on_error is None:
-                    raise
-                state.mark()
-                stop.wait(WAKE_MS / 1000)
+            except (OSError, RuntimeError) as exc:
+                if _undecodable(exc):
+                    # A name that is not UTF-8 (the scan skips it with a warning): the batch
+                    # it came in is lost, so the update diffs the vault. Met while arming,
+                    # it is a folder the OS watcher must walk: stat-check for a while.
+                    state.mark()
+                    if not started:
+                        _poll(update_now, index_path, vault, vault_path, identity, state, stop,
+                              recheck_seconds)  # fmt: skip
+                elif _identity(vault_path) == identity and on_error is None:
+                    raise  # the watch itself failed, and not because its root moved
+                else:
+                    state.mark()
+                    stop.wait(WAKE_MS / 1000)
             if state.dirty and not stop.is_set():
                 _update(index_path, vault, on_report, lock_timeout, on_error, state)
     except KeyboardInterrupt:
         return
+
+
+def _undecodable(exc: BaseException) -> bool:
+    """watchfiles' error for a path whose name is not UTF-8 (it has no other type for it)."""
+    return isinstance(exc, RuntimeError) and "Unable to decode path" in str(exc)
+
+
+# How often the vault is stat-checked while the OS watcher cannot watch it.
+POLL_SECONDS = 2.0
+
+
+def _poll(
+    update: Callable[[], None],
+    index_dir: Path,
+    vault: str | Path | None,
+    vault_path: Path,
+    identity: tuple[int, int],
+    state: _State,
+    stop: threading.Event,
+    seconds: float,
+) -> None:
+    """Keep the index current for `seconds` by the search refresh's stat check (a stat per
+    recorded folder and note) instead of change events, then let the caller arm the OS
+    watcher again (the folder that stopped it may have been renamed). Returns at once if
+    the vault moved: the caller waits for it."""
+    until = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < until:
+        if _identity(vault_path) != identity:
+            return
+        if time.monotonic() >= state.retry_at and (state.dirty or _changed(index_dir, vault)):
+            update()
+        stop.wait(POLL_SECONDS)
+
+
+def _changed(index_dir: Path, vault: str | Path | None) -> bool:
+    """Whether an update would change anything; True when that cannot be told (the update
+    then says why)."""
+    try:
+        return needs_refresh(index_dir, vault)
+    except (SearchkitError, OSError):
+        return True
 
 
 class _State:
@@ -212,5 +271,8 @@ def _update(
         on_error(exc)
         return
     state.done()
-    if first or report.added or report.changed or report.removed or report.rebuilt:
-        on_report(report)  # retries and safety-net checks that found nothing stay quiet
+    # Retries and safety-net checks that found nothing stay quiet; a new warning (a file
+    # skipped) is said once: the next updates do not repeat it.
+    if (first or report.added or report.changed or report.removed or report.rebuilt
+            or report.warnings):
+        on_report(report)

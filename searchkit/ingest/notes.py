@@ -7,6 +7,7 @@ single file becomes a `NoteWarning` (soft: the note is still read) or a `NoteErr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -100,9 +101,42 @@ class ScanLog:
         # Every folder listed (vault-relative, "" for the root) and its mtime_ns when it
         # was listed: a later check compares them instead of listing again.
         self.folders: dict[str, int] = {}
+        # The stat of skipped files that cannot be found again by the name shown (a name
+        # that is not UTF-8 is shown escaped), so an update can record them as skipped.
+        self.stats: dict[str, FileInfo] = {}
 
-    def skip(self, path: str, message: str) -> None:
+    def skip(self, path: str, message: str, info: FileInfo | None = None) -> None:
         self.warnings.append(NoteWarning(path, message))
+        if info is not None:
+            self.stats[path] = info
+
+
+def shown_name(name: str) -> str:
+    """A file name as it can be printed and stored as text: the bytes of a name that is not
+    UTF-8 (os.scandir hands them over as surrogates) become `\\xNN` escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def is_utf8_name(name: str) -> bool:
+    """Whether `name` is valid UTF-8 on disk. A name that is not (`bad\\xff.md`, legal on
+    Linux) cannot be stored, printed or linked to as text, so it is never a note."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _skip_undecodable(entry: os.DirEntry[str], rel: str, is_dir: bool, log: ScanLog) -> None:
+    shown = shown_name(rel) + ("/" if is_dir else "")
+    try:
+        st = entry.stat(follow_symlinks=False)
+        info = FileInfo(shown, st.st_mtime_ns, st.st_size)
+    except OSError:
+        info = None
+    what = "folder" if is_dir else "file"
+    log.skip(shown, f"skipped: the {what} name is not valid UTF-8 (bad bytes shown as \\xNN); "
+             "rename it to index it", info)  # fmt: skip
 
 
 def _inside(path: str, root: str) -> bool:
@@ -179,18 +213,23 @@ def scan_vault(
             child_rel = f"{rel}{entry.name}"
             try:
                 is_dir = entry.is_dir()  # follows symlinks; loops are cut by `seen`
-            except OSError:
+            except OSError as exc:  # a link to itself (ELOOP): say so if it looks like a note
+                if is_note_name(entry.name) and is_utf8_name(entry.name):
+                    log.skip(child_rel, _broken_link(entry.path, exc))
                 continue
             if not is_dir and not is_note_name(entry.name):
                 continue
             shown = child_rel + "/" if is_dir else child_rel
             if spec is not None and spec.match_file(shown):
                 continue
+            if not is_utf8_name(entry.name):
+                _skip_undecodable(entry, child_rel, is_dir, log)
+                continue
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 inside = _inside(target, real_base)
                 if not inside and not follow_symlinks:
-                    log.skip(shown, f"skipped: symlink to {target}, outside the vault "
+                    log.skip(shown, f"skipped: symlink to {shown_name(target)}, outside the vault "
                              "(--follow-symlinks to index it)")  # fmt: skip
                     continue
                 # The hidden and ignore rules hold for what a link points to as well:
@@ -203,13 +242,26 @@ def scan_vault(
                 continue
             try:
                 fst = entry.stat()
-            except OSError:
-                continue  # a dangling symlink is not a note
+            except OSError as exc:
+                if entry.is_symlink():  # dangling or a loop: the user meant a note here
+                    log.skip(child_rel, _broken_link(entry.path, exc))
+                continue  # otherwise it vanished since the listing: nothing to say
             if not stat.S_ISREG(fst.st_mode):
                 log.skip(child_rel, f"skipped: {_kind(fst.st_mode)}, not a regular file")
                 continue
             yield FileInfo(child_rel, fst.st_mtime_ns, fst.st_size)
         stack.extend(reversed(subdirs))
+
+
+def _broken_link(path: str, exc: OSError) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    if not os.path.isabs(target) and target != "?":
+        target = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    why = "which does not exist" if exc.errno == errno.ENOENT else f"({exc.strerror})"
+    return f"skipped: symlink to {shown_name(target)}, {why}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,4 +5,5 @@ opens an index and must not import the chunker (and markdown-it) to do so."""
 # rebuilt rather than mixed.
 # 4: Obsidian heading subpaths; timestamps read per note.
 # 5: notes nested past markdown-it's limit are parsed flat (no text lost), limit 100.
-CHUNKER_VERSION = 5
+# 6: only the lines nested past the limit are flattened, inline list markers too.
+CHUNKER_VERSION = 6

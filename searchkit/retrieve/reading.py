@@ -16,7 +16,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import NoteError
-from ..ingest.notes import decode_note_bytes, is_note_name, read_note_bytes
+from ..ingest.notes import (
+    decode_note_bytes,
+    is_note_name,
+    is_utf8_name,
+    read_note_bytes,
+    shown_name,
+)
 
 DEFAULT_MAX_LINES = 80
 MAX_LINES_CAP = 500
@@ -92,6 +98,8 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     pure = PurePosixPath(rel)
     if "\x00" in rel:  # the OS refuses it with ValueError, not an error about the note
         raise NoteError(shown.replace("\x00", "\\0"), "not a note path (it holds a NUL)")
+    if not is_utf8_name(rel):  # never indexed (the scan skips it); a surrogate cannot be printed
+        raise NoteError(shown_name(rel), "not a note of the vault: the name is not valid UTF-8")
     if not rel or pure.is_absolute() or rel.startswith("~") or _DRIVE.match(rel):
         raise NoteError(shown, "not a vault-relative note path")
     if ".." in pure.parts:

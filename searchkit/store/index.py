@@ -431,7 +431,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
                      text_bytes=text)  # fmt: skip
     records: dict[str, NoteRecord] = {}
     skipped: dict[str, tuple[int, int, str]] = {}
-    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, {}, skipped)
+    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, {}, skipped, log.stats)
     ticker = _Ticker(job.progress, len(paths))
     try:
         for item in load_all(str(job.vault), paths, job.jobs if parallel else 1, note_documents):
@@ -504,7 +504,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     new_records = dict(records)
     for path, info in diff.touched.items():
         new_records[path] = replace(records[path], mtime_ns=info.mtime_ns)
-    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, before, skipped)
+    warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, before, skipped, log.stats)
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))

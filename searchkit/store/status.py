@@ -48,7 +48,7 @@ def index_status(index_dir: str | Path, vault: str | Path | None = None) -> Inde
         # Skipped files are listed apart, not counted as stale while they stay unchanged.
         known = unchanged_skips(scan, records, before)
         skipped = {p: before[p] for p in known}
-        record_skips(vault_path, log.warnings, before, skipped)
+        record_skips(vault_path, log.warnings, before, skipped, log.stats)
         diff = diff_vault(vault_path, records, {p: i for p, i in scan.items() if p not in known},
                           log.unreadable)
         new, changed, removed = len(diff.new), len(diff.changed), len(diff.removed)

@@ -126,30 +126,53 @@ class _Marked:
         return getattr(self._p, name)
 
 
+# What a path written a line a record must not hold raw (a newline would cut the record;
+# other control characters would act on a terminal). A backslash is doubled so that the
+# escapes read back; on Windows it is the separator and stays as it is.
+_PATH_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+_PATH_ESCAPED = re.compile(r"[\x00-\x1f\x7f-\x9f\\]" if os.sep == "/" else r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_path(path: str) -> str:
+    """`path` on one line, as `ls -b` writes it: `\\n`, `\\r`, `\\t`, other control
+    characters as `\\xNN`, a backslash as `\\\\`; anything else as it is."""
+    return _PATH_ESCAPED.sub(
+        lambda m: _PATH_ESCAPES.get(m.group()) or f"\\x{ord(m.group()):02x}", path
+    )
+
+
 def print_lines(
-    results: Any, mode: str, vault: Path | None = None, template: str | None = None
+    results: Any, mode: str, vault: Path | None = None, template: str | None = None,
+    null: bool = False,
 ) -> None:
-    """Results for scripts and editors, a line each, written as they are formatted:
+    """Results for scripts and editors, a record each, written as they are formatted:
     `files` (each note's path once, in rank order), `jsonl` (a passage's JSON a line),
     `vimgrep` (`path:line:col:text`, for quickfix lists and fzf), `format` (`template`
-    filled with the JSON keys). Paths open from the current folder, as in the text output.
+    filled with the JSON keys, `{shown_path}` and `{vault}`). Paths open from the current
+    folder, as in the text output. A record ends with a newline and its path is escaped
+    (`escape_path`), or with `null` it ends with a NUL and the path is written exactly as
+    it is (`find -print0`, `rg -0`): a file name may hold anything but NUL and `/`.
     """
+    end = "\0" if null else "\n"
     seen: set[str] = set()
     for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         shown = _shown_path(vault, p.path)
+        path = shown if null else escape_path(shown)
         if mode == "files":
             if shown not in seen:
                 seen.add(shown)
-                click.echo(clean(shown))
+                click.echo(path + end, nl=False, color=True)  # as it is: no ANSI stripping
         elif mode == "jsonl":
-            click.echo(json_text(passage_json(p, vault), None))
+            click.echo(json_text(passage_json(p, vault), None) + end, nl=False)
         elif mode == "vimgrep":
             text = " ".join(p.snippet.split())
-            where = " › ".join(_crumbs(p))
+            where = " ".join(" › ".join(_crumbs(p)).split())  # a title from a file name
             line, col = _match_position(vault, p)
-            click.echo(clean(f"{shown}:{line}:{col}:{where}: {text}"))
+            click.echo(path + clean(f":{line}:{col}:{where}: {text}") + end, nl=False)
         else:
-            click.echo(clean(fill_template(template or "", passage_json(p, vault), shown)))
+            data = passage_json(p, vault)
+            filled = fill_template(template or "", data, shown, vault)
+            click.echo(clean(filled) + end, nl=False)
 
 
 _LINES_LOOKED_AT = 400  # lines of a passage searched for its first match, at most
@@ -176,12 +199,19 @@ def _match_position(vault: Path | None, p: Any) -> tuple[int, int]:
     return start, 1
 
 
-def fill_template(template: str, data: dict[str, Any], shown: str = "") -> str:
-    """`template` with `{key}` (any `--json` key, `{links[file]}` for nested ones, and
-    `{shown_path}`: the path as it opens from here) filled in; `\\t` and `\\n` as a
-    tab and a newline. Raises KeyError/IndexError/ValueError for a bad template."""
+TEMPLATE_ONLY_KEYS = ("shown_path", "vault")
+
+
+def fill_template(
+    template: str, data: dict[str, Any], shown: str = "", vault: Path | None = None
+) -> str:
+    """`template` with `{key}` (any `--json` key, `{links[file]}` for nested ones,
+    `{shown_path}`: the path as it opens from here, and `{vault}`: the folder of the vault
+    the passage is in, as in `--json`) filled in; `\\t` and `\\n` as a tab and a newline.
+    Raises KeyError/IndexError/ValueError for a bad template."""
     text = template.replace("\\t", "\t").replace("\\n", "\n")
     values = {k: ("" if v is None else v) for k, v in data.items()}
+    values.setdefault("vault", "" if vault is None else str(vault))
     return text.format_map({**values, "shown_path": shown})
 
 

@@ -97,12 +97,17 @@ class _SearchCommand(click.Command):
 @click.option("--jsonl", "mode", flag_value="jsonl", help="A passage's JSON a line, as each "
               "is ready (the keys of --json's results).")
 @click.option("--files", "mode", flag_value="files", help="Paths of the matching notes, best "
-              "first, once each (-n counts notes).")
+              "first, once each (-n counts notes). A newline, tab or other control "
+              "character in a path is written \\n, \\t, \\xNN and a backslash \\\\ (as ls -b); "
+              "-0 for paths as they are.")
 @click.option("--vimgrep", "mode", flag_value="vimgrep", help="path:line:col:text lines, for "
-              "vim's quickfix list, fzf and editors.")
+              "vim's quickfix list, fzf and editors (paths escaped as with --files).")
 @click.option("--format", "template", metavar="TEMPLATE", help="A line per passage from the "
               "--json keys, e.g. '{path}:{line}\\t{title}' ({links[obsidian]} for nested ones, "
-              "{shown_path} for the path from here).")
+              "{shown_path} for the path from here, {vault} for the vault's folder path).")
+@click.option("-0", "--null", is_flag=True, help="With --files, --vimgrep, --jsonl or "
+              "--format: end each record with NUL instead of a newline and write paths "
+              "exactly as they are, unescaped (for xargs -0, as find -print0 and rg -0).")
 @click.option("--explain", is_flag=True, help="Show why each passage scored as it did.")
 @click.option("--mode", "rank_mode", type=click.Choice(["hybrid", "lexical", "semantic"]),
               default="hybrid",
@@ -116,8 +121,8 @@ def search_cmd(
     limit: int, offset: int,
     per_note: int, tag: tuple[str, ...], path_: str | None, callout: str | None,
     kind: str | None, after: str | None, before: str | None, sort: str, as_json: bool,
-    mode: str | None, template: str | None, explain: bool, rank_mode: str, no_refresh: bool,
-    color: bool | None,
+    mode: str | None, template: str | None, null: bool, explain: bool, rank_mode: str,
+    no_refresh: bool, color: bool | None,
 ) -> None:
     """Search the index for QUERY and print ranked passages.
 
@@ -128,11 +133,13 @@ def search_cmd(
     Prefix:     consolid*          Fuzzy: memroy~
     Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
     Dates:      after:2024-01 before:2024-06-15 (frontmatter date/created, else mtime)
-    Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}'
+    Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}', -0
 
     A word starting with - excludes it: quote the query, or put it after --.
     """
     text = " ".join(query)
+    if null and not (mode or template):
+        raise click.UsageError("-0/--null goes with --files, --vimgrep, --jsonl or --format")
     vaults = list(dict.fromkeys(v.resolve() for v in vault_opt))
     if all_vaults or len(vaults) > 1:
         if index_dir is not None:
@@ -141,7 +148,7 @@ def search_cmd(
             raise click.UsageError("choose one output: --json, --jsonl, --files, --vimgrep "
                                    "or --format")
         _search_many(vaults, all_vaults, text, as_json, mode or ("format" if template else None),
-                     template, explain, color, no_refresh, limit=limit, offset=offset,
+                     template, null, explain, color, no_refresh, limit=limit, offset=offset,
                      per_note=1 if mode == "files" else per_note, tag=list(tag), path=path_,
                      callout=callout, kind=kind, after=after, before=before, sort=sort,
                      rank_mode=rank_mode)
@@ -156,7 +163,7 @@ def search_cmd(
     if mode == "files":
         per_note = 1  # a note once: -n counts notes
     if mode is not None:
-        _search_lines(index_dir, vault_opt, no_refresh, mode, template, q=text, limit=limit,
+        _search_lines(index_dir, vault_opt, no_refresh, mode, template, null, q=text, limit=limit,
                       offset=offset, per_note=per_note, explain=explain, tag=list(tag),
                       path=path_, callout=callout, kind=kind, after=after, before=before,
                       sort=sort, mode=rank_mode)
@@ -192,7 +199,7 @@ def search_cmd(
 
 def _search_many(
     vaults: list[Path], all_vaults: bool, q: str, as_json: bool, mode: str | None,
-    template: str | None, explain: bool, color: bool | None, no_refresh: bool,
+    template: str | None, null: bool, explain: bool, color: bool | None, no_refresh: bool,
     rank_mode: str = "hybrid", **params: Any,
 ) -> None:
     """`--vault A --vault B` / `--all-vaults`: one ranked list over several indexes."""
@@ -228,7 +235,7 @@ def _search_many(
         _echo_json(results_json(results))
     elif mode is not None:
         if results:
-            print_lines(results, mode, None, template)
+            print_lines(results, mode, None, template, null)
         else:
             print_results(results, False, False)
     else:
@@ -239,7 +246,7 @@ def _search_many(
 
 def _check_template(template: str) -> None:
     from ...api import Links, Passage
-    from ..render import fill_template, passage_json
+    from ..render import TEMPLATE_ONLY_KEYS, fill_template, passage_json
 
     sample = Passage(
         rank=1, score=0.0, id="n.md#0", path="n.md", title="", heading_path=(),
@@ -250,13 +257,13 @@ def _check_template(template: str) -> None:
     try:
         fill_template(template, passage_json(sample, None))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        keys = ", ".join(["shown_path", *passage_json(sample, None)])
+        keys = ", ".join([*TEMPLATE_ONLY_KEYS, *passage_json(sample, None)])
         raise click.UsageError(f"bad --format template ({exc!r}); keys: {keys}") from exc
 
 
 def _search_lines(
     index_dir: Path, vault_opt: Path | None, no_refresh: bool, out: str,
-    template: str | None, *, q: str, **params: Any,
+    template: str | None, null: bool, *, q: str, **params: Any,
 ) -> None:
     """`--files`, `--jsonl`, `--vimgrep`, `--format`: a line per result, nothing else on
     stdout (messages on stderr); exit 1 when nothing matched."""
@@ -274,4 +281,4 @@ def _search_lines(
     if not results:
         print_results(results, False, False, ix.vault)  # says why, on stderr
         raise click.exceptions.Exit(EXIT_NO_RESULTS)
-    print_lines(results, out, ix.vault, template)
+    print_lines(results, out, ix.vault, template, null)

@@ -70,8 +70,8 @@ def _server_error(exc: Exception) -> None:
 
 
 def _server_report(report: Any) -> None:
+    warn_all(report.warnings)  # each is new: a file skipped is warned about once
     if report.added or report.changed or report.removed:
-        warn_all(report.warnings)
         click.echo(time.strftime("%H:%M:%S ") + update_summary(report), err=True)
 
 
