@@ -158,6 +158,11 @@ def test_a_note_edited_between_two_searches_is_found(built: tuple[Path, Path]) -
 # One message never takes the server down (issue 23 item 3): raw lines over stdio.
 
 
+def _send(pipe: Any, line: bytes) -> None:
+    pipe.write(line + b"\n")
+    pipe.flush()
+
+
 def _exchange(index: Path, lines: list[bytes]) -> list[tuple[float, dict[str, Any]]]:
     """Send each line to `searchkit mcp` and wait for its one answer; (seconds, answer)."""
     import subprocess
@@ -175,8 +180,7 @@ def _exchange(index: Path, lines: list[bytes]) -> list[tuple[float, dict[str, An
         for line in lines:
             started = time.monotonic()
             # A writer thread: the server may answer before it has read the whole line.
-            writer = threading.Thread(target=lambda: (proc.stdin.write(line + b"\n"),
-                                                      proc.stdin.flush()))
+            writer = threading.Thread(target=_send, args=(proc.stdin, line))
             writer.start()
             answer = proc.stdout.readline()
             writer.join()
