@@ -240,7 +240,8 @@ class Semantic:
     def embed(self, open_searcher: Callable[[], Any], *,
               progress: Callable[[_embedding.EmbedProgress], None] | None = None,
               lock_timeout: float = 10.0,
-              max_seconds: float | None = None) -> _embedding.EmbedReport:  # fmt: skip
+              max_seconds: float | None = None,
+              stop: Callable[[], bool] | None = None) -> _embedding.EmbedReport:  # fmt: skip
         emb = self.embedder()
         if emb is None:
             raise SemanticUnavailableError(
@@ -249,7 +250,7 @@ class Semantic:
         try:
             return _embedding.embed_index(
                 self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
-                open_searcher=open_searcher, max_seconds=max_seconds,
+                open_searcher=open_searcher, max_seconds=max_seconds, stop=stop,
             )
         finally:
             self._store = None  # the pass records its model: read which store anew

@@ -144,9 +144,12 @@ def embed_index(
     lock_timeout: float = 10.0,
     open_searcher: Callable[[], Any],
     max_seconds: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EmbedReport:
     """Embed every passage of the committed index that has no vector yet (or as many as
-    `max_seconds` allows: a long-lived process embeds in slices between note changes).
+    `max_seconds` allows: a long-lived process embeds in slices between note changes; or
+    until `stop()` says so, checked after each batch: a process stopping need not wait for
+    the slice to end).
 
     `open_searcher()` gives a Whoosh searcher over the committed index (the caller owns
     how indexes are opened). Raises `IndexLockedError` when another pass holds the lock.
@@ -154,7 +157,7 @@ def embed_index(
     """
     try:
         return _embed_index(
-            index_dir, embedder, progress, lock_timeout, open_searcher, max_seconds
+            index_dir, embedder, progress, lock_timeout, open_searcher, max_seconds, stop
         )
     except OSError as exc:
         raise index_write_error(exc, index_dir) from exc
@@ -167,6 +170,7 @@ def _embed_index(
     lock_timeout: float,
     open_searcher: Callable[[], Any],
     max_seconds: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EmbedReport:
     started = time.perf_counter()
     store = store_for(index_dir, embedder)
@@ -182,7 +186,7 @@ def _embed_index(
         finally:
             searcher.close()
         deadline = started + max_seconds if max_seconds is not None else None
-        embedded = _embed_all(store, embedder, todo, progress, started, deadline)
+        embedded = _embed_all(store, embedder, todo, progress, started, deadline, stop)
         compacted = False
         dropped: list[str] = []
         if embedded == len(todo):  # complete: tidy up
@@ -233,6 +237,7 @@ def _embed_all(
     progress: Callable[[EmbedProgress], None] | None,
     started: float,
     deadline: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     # Shortest first: batches of like lengths pad little, and the ETA is by characters.
     todo.sort(key=lambda kt: len(kt[1]))
@@ -273,6 +278,8 @@ def _embed_all(
                 progress(EmbedProgress(done, len(todo), chars_done, chars_total,
                                        time.perf_counter() - started))
             if deadline is not None and time.perf_counter() >= deadline:
+                break
+            if stop is not None and stop():
                 break
     finally:
         # Ctrl-C, a kill signal turned into an exception, a model error: keep what is done.

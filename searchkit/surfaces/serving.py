@@ -224,7 +224,8 @@ class BackgroundEmbedder:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                report = self.ix.embed(max_seconds=self.SLICE, lock_timeout=0.5)
+                report = self.ix.embed(max_seconds=self.SLICE, lock_timeout=0.5,
+                                       stop=self._stop.is_set)
             except SemanticUnavailableError:
                 return  # off, or not installed: nothing to do in this process
             except IndexLockedError:
