@@ -383,3 +383,24 @@ def test_index_embeds_again_after_a_model_version_change(run, vault: Path):
     assert "another model" in run("status").output
     assert "Embedded 7 passages" in run("index").output
     assert "7 of 7 passages embedded (100 %)" in run("status").output
+
+
+def test_index_while_another_process_embeds_says_how_to_finish(run, vault: Path):
+    # A watcher embedding in the background holds the embedding lock: `index` indexed the
+    # words, skipped the vectors and said only "index is locked … try again" (issue 23
+    # item 9). One warning line now says what waits and how it gets done.
+    from searchkit.store.indexdir import write_lock
+
+    assert run("index", str(vault)).exit_code == 0
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    (vault / "lakes.md").write_text("# Lakes\n\n## Ice\nSkating on frozen ponds.\n")
+    key = json.loads((index / "vectors" / "model.json").read_text())["key"]
+    with write_lock(index / "vectors" / key, 1.0):  # the watcher's embedding slice
+        result = run("index", "--lock-timeout", "0.5")
+    assert result.exit_code == 0
+    assert "1 added" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "another process is embedding" in warnings[0]
+    assert "`searchkit watch`" in warnings[0] and "run `searchkit index` again" in warnings[0]
+    assert "7 of 8 passages embedded" in run("status").output
