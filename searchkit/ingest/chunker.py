@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .inline_text import Piece, TextBuilder, Timestamp
-from .nesting import parse_within
 from .notes import MAX_NOTE_BYTES, Note, NoteWarning, parse_note, read_note
 from .slugs import slugify
 from .timestamps import note_reads_frames
@@ -88,13 +87,13 @@ def load_note(
 
 def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     """The note (title and tags completed from its body) and its chunks."""
-    tokens, flat = parse_within(_parser().parse, note.body, MAX_NESTING)
-    if flat is not None:
-        # markdown-it drops everything past its nesting limit without a word: the text of
-        # those lines is kept, flat (no list or quote structure), and the warning says where.
-        where = _line_ranges([note.body_line + i for i in flat])
+    tokens = _parser().parse(note.body)
+    if any(t.level >= MAX_NESTING - 1 for t in tokens):
+        # markdown-it drops everything past its nesting limit without a word: keep the
+        # text instead, flat (no list or quote structure), and say so.
+        tokens = _parser().parse(_FLATTEN.sub("", note.body))
         warning = NoteWarning(note.path, f"nested deeper than {MAX_NESTING} levels (lists, "
-                              f"quotes): {where} indexed as flat text")  # fmt: skip
+                              "quotes): indexed as flat text")  # fmt: skip
         note = replace(note, warnings=(*note.warnings, warning))
     blocks, callouts = _blocks(tokens, note_reads_frames(note.body))
     title = note.title
@@ -112,20 +111,7 @@ def split_note(note: Note) -> tuple[Note, list[Chunk]]:
 # each) loses the rest of the note. 100 holds what notes use, and keeps its recursion
 # well inside Python's limit.
 MAX_NESTING = 100
-
-
-def _line_ranges(lines: list[int]) -> str:
-    """"line 7", "lines 7–9, 12": the file lines a warning is about."""
-    spans: list[list[int]] = []
-    for n in lines:
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    shown = [f"{a}" if a == b else f"{a}–{b}" for a, b in spans[:5]]
-    more = ", …" if len(spans) > 5 else ""
-    one = len(spans) == 1 and spans[0][0] == spans[0][1]
-    return f"line{'' if one else 's'} {', '.join(shown)}{more}"
+_FLATTEN = re.compile(r"^[ \t>]+", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
