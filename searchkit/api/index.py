@@ -216,6 +216,8 @@ class SearchIndex:
             store = self._semantic().store() if self._embedder_choice is not None else None
         except ImportError:  # no semantic extra: no vectors to read
             store = None
+        except IndexCorruptError as exc:  # a damaged vectors/model.json
+            return dataclasses.replace(result, problems=(*result.problems, str(exc)))
         if store is None:
             return result
         return dataclasses.replace(result, problems=(*result.problems, *store.check()))

@@ -10,7 +10,6 @@ Ctrl-C or a kill keeps it and the next pass resumes.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,13 +21,13 @@ import numpy as np
 from ..embed.text import passage_text
 from ..errors import IndexCorruptError
 from .indexdir import atomic_write_json, index_write_error
+from .vectorfiles import MODEL_FILE, ModelRecord, read_model_record
 from .vectors import VectorStore, model_key, vectors_root
 
 if TYPE_CHECKING:
     from ..embed.models import Embedder
 
 EKEY_COLUMN = "ekey"
-MODEL_FILE = "model.json"  # in vectors/: which model the index's vectors are from
 BATCH = 32  # texts per model call: long enough to amortise, short enough to stop quickly
 # A segment at least this often, and every FLUSH_PASSAGES: what a kill can lose.
 FLUSH_SECONDS = 5.0
@@ -79,23 +78,18 @@ def store_for(index_dir: Path, embedder: Embedder) -> VectorStore:
     )
 
 
-def recorded_model(index_dir: Path) -> dict[str, Any] | None:
-    """The model the index's vectors were made with ({"name", "version", "dimension",
-    "key"}), or None when nothing was embedded."""
-    try:
-        data = json.loads((vectors_root(index_dir) / MODEL_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and "name" in data else None
+def recorded_model(index_dir: Path) -> ModelRecord | None:
+    """The model the index's vectors were made with, or None when nothing was embedded.
+    Raises `IndexCorruptError` when `vectors/model.json` is damaged (vectorfiles.py)."""
+    return read_model_record(vectors_root(index_dir))
 
 
 def _record_model(index_dir: Path, embedder: Embedder, key: str) -> None:
     vectors_root(index_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write_json(
-        vectors_root(index_dir) / MODEL_FILE,
-        {"name": embedder.name, "version": embedder.version,
-         "dimension": embedder.dimension, "key": key},
-    )
+    # As strings and an int whatever a custom embedder holds: the record is read back
+    # against a schema.
+    record = ModelRecord(str(embedder.name), str(embedder.version), int(embedder.dimension), key)
+    atomic_write_json(vectors_root(index_dir) / MODEL_FILE, record.to_dict())
 
 
 def segment_keys(reader: Any) -> np.ndarray:

@@ -82,6 +82,9 @@ def compact_results(
             row["links"] = links
         rows.append(row)
     out: dict[str, Any] = {"query": results.query, "total": results.total, "results": rows}
+    meaning = getattr(results, "semantic", None) or {}
+    if meaning.get("warning"):  # the vectors could not be read: ranked by words only
+        out["warning"] = meaning["warning"]
     fixed = getattr(results, "corrected", ())
     if fixed:
         out["note"] = "; ".join(f"no {w!r} in the notes: also searched {c!r}" for w, c in fixed)
@@ -140,8 +143,8 @@ def build_server(live: LiveIndex) -> Any:
         except SearchkitError as exc:
             raise ToolError(str(exc)) from exc
         out = compact_results(results, ends, obsidian=links)
-        for warning in live.warnings():
-            out["warning"] = warning
+        for warning in live.warnings():  # after the vectors' warning, if any: both count
+            out["warning"] = f"{out['warning']}; {warning}" if "warning" in out else warning
         return _dumps(out)
 
     @server.tool(description=READ_DOC, annotations=read_only, structured_output=False)
