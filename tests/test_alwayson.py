@@ -226,6 +226,26 @@ def test_stopping_does_not_wait_for_the_embedding_slice_to_end(
         assert 0 < kept < 60
 
 
+def test_a_background_embedding_error_that_repeats_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A damaged vectors folder fails every retry alike: `serve` printed it every 5 s.
+    from searchkit.surfaces.serving import BackgroundEmbedder
+
+    class Broken(_SlowEmbedder):
+        def embed_passages(self, texts: list[str]) -> list[list[float]]:
+            raise OSError("the model file is unreadable")
+
+    monkeypatch.setattr(BackgroundEmbedder, "RETRY", 0.02)
+    vault, index = _built(tmp_path, NOTES)
+    errors: list[Exception] = []
+    with searchkit.open_index(index, vault, embedder=Broken()) as ix:
+        embedder = BackgroundEmbedder(ix, on_error=errors.append)
+        time.sleep(1.0)  # dozens of retries
+        embedder.close()
+    assert len(errors) == 1, errors
+
+
 def test_the_warm_cli_warns_of_a_refused_refresh_as_the_local_cli_does(tmp_path: Path):
     for server in start_server(tmp_path):
         time.sleep(0.5)
