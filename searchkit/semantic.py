@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, SemanticUnavailableError
+from .errors import IndexCorruptError, InvalidArgumentError, SemanticUnavailableError
 from .retrieve.hybrid import DEFAULT_HYBRID, MODES, HybridParams, SemanticSide
 from .store import embedding as _embedding
 from .store.vectors import Vectors, VectorStore
@@ -103,8 +103,11 @@ class Semantic:
             if self._embedder is None and self._problem is None:
                 name = self.choice
                 if name == "auto":
-                    recorded = _embedding.recorded_model(self.index_dir)
-                    name = recorded["name"] if recorded else DEFAULT_MODEL
+                    try:
+                        recorded = _embedding.recorded_model(self.index_dir)
+                    except IndexCorruptError:  # `store()` says so; embedding rewrites it
+                        recorded = None
+                    name = recorded.name if recorded else DEFAULT_MODEL
                 try:
                     self._embedder = load_embedder(name)
                 except SemanticUnavailableError as exc:
@@ -126,8 +129,7 @@ class Semantic:
         recorded = _embedding.recorded_model(self.index_dir)
         if recorded is None:
             return None  # nothing embedded yet (an embedding pass records the model first)
-        self._store = VectorStore(self.index_dir, str(recorded["key"]),
-                                  int(recorded["dimension"]))  # fmt: skip
+        self._store = VectorStore(self.index_dir, recorded.key, recorded.dimension)
         return self._store
 
     def side(self, searcher: Any) -> SemanticSide | None:
@@ -151,8 +153,15 @@ class Semantic:
         self, searcher: Any, mode: str
     ) -> tuple[tuple[SemanticSide, str] | None, dict[str, Any] | None]:
         """For one search: (the vectors' side and the mode, or None for words only) and
-        what the results say about it (`SearchResults.semantic`)."""
-        side, embedded, passages = self._side(searcher)
+        what the results say about it (`SearchResults.semantic`). Damaged vector files
+        make it words only, with a `warning` saying so (`IndexCorruptError` in "semantic"
+        mode)."""
+        try:
+            side, embedded, passages = self._side(searcher)
+        except IndexCorruptError as exc:
+            if mode == "semantic":
+                raise
+            return None, {"mode": "lexical", "warning": f"searched by words only: {exc}"}
         mismatch = self._mismatch() if side is not None else None
         if mismatch is not None:
             if mode == "semantic":
@@ -229,10 +238,13 @@ class Semantic:
         emb = self.embedder()
         if emb is None:
             return SemanticStatus(False, None, 0, 0, problem)
-        mismatch = self._mismatch()
-        if mismatch is not None:
-            return SemanticStatus(False, emb.name, 0, 0, mismatch)
-        embedded, passages = self.coverage(searcher) if searcher is not None else (0, 0)
+        try:
+            mismatch = self._mismatch()
+            if mismatch is not None:
+                return SemanticStatus(False, emb.name, 0, 0, mismatch)
+            embedded, passages = self.coverage(searcher) if searcher is not None else (0, 0)
+        except IndexCorruptError as exc:  # damaged vector files: off until embedded again
+            return SemanticStatus(False, emb.name, 0, 0, str(exc))
         return SemanticStatus(True, emb.name, embedded, passages)
 
     # -- writing ----------------------------------------------------------------------------
@@ -240,7 +252,8 @@ class Semantic:
     def embed(self, open_searcher: Callable[[], Any], *,
               progress: Callable[[_embedding.EmbedProgress], None] | None = None,
               lock_timeout: float = 10.0,
-              max_seconds: float | None = None) -> _embedding.EmbedReport:  # fmt: skip
+              max_seconds: float | None = None,
+              stop: Callable[[], bool] | None = None) -> _embedding.EmbedReport:  # fmt: skip
         emb = self.embedder()
         if emb is None:
             raise SemanticUnavailableError(
@@ -249,7 +262,7 @@ class Semantic:
         try:
             return _embedding.embed_index(
                 self.index_dir, emb, progress=progress, lock_timeout=lock_timeout,
-                open_searcher=open_searcher, max_seconds=max_seconds,
+                open_searcher=open_searcher, max_seconds=max_seconds, stop=stop,
             )
         finally:
             self._store = None  # the pass records its model: read which store anew

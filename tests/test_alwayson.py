@@ -162,6 +162,90 @@ def test_a_vault_folder_replaced_under_the_watcher_is_watched_again(tmp_path: Pa
         assert _eventually(lambda: _paths(live, "zeppelin")) == ["b.md"]
 
 
+def test_ctrl_c_stops_watch(tmp_path: Path):
+    # SIGINT made watchfiles return, and the loop around it watched again (issue 23 item 5).
+    vault, index = _built(tmp_path, NOTES)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "watch", str(vault), "--index", str(index)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert "Watching" in proc.stderr.readline()
+        assert proc.stdout.readline()  # the first update's summary: the loop is running
+        time.sleep(1.5)  # inside watchfiles' wait by now
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        code = proc.wait(timeout=15)
+        waited = time.monotonic() - started
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (code, err.strip().splitlines()[-1:]) == (0, ["Stopped watching."]), err
+    assert waited < 3
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+class _SlowEmbedder:
+    """An embedder that takes its time: a background slice would run for seconds."""
+
+    name, version, dimension = "slow", "1", 4
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:
+        self.called.set()
+        time.sleep(0.2)
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0, 0.0]
+
+
+def test_stopping_does_not_wait_for_the_embedding_slice_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Ctrl-C on `watch` (or stopping a server) waited for the background embedder's 10 s
+    # slice; it now stops after the batch at hand, keeping what was embedded.
+    from searchkit.store import embedding
+    from searchkit.surfaces.serving import BackgroundEmbedder
+
+    monkeypatch.setattr(embedding, "BATCH", 1)
+    vault, index = _built(tmp_path, {f"n{i}.md": f"# Note {i}\n\nbody {i}\n" for i in range(60)})
+    slow = _SlowEmbedder()
+    with searchkit.open_index(index, vault, embedder=slow) as ix:
+        embedder = BackgroundEmbedder(ix)
+        assert slow.called.wait(30)
+        started = time.monotonic()
+        embedder.close()
+        assert time.monotonic() - started < 2
+        kept = ix.semantic_status().embedded
+        assert 0 < kept < 60
+
+
+def test_a_background_embedding_error_that_repeats_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A damaged vectors folder fails every retry alike: `serve` printed it every 5 s.
+    from searchkit.surfaces.serving import BackgroundEmbedder
+
+    class Broken(_SlowEmbedder):
+        def embed_passages(self, texts: list[str]) -> list[list[float]]:
+            raise OSError("the model file is unreadable")
+
+    monkeypatch.setattr(BackgroundEmbedder, "RETRY", 0.02)
+    vault, index = _built(tmp_path, NOTES)
+    errors: list[Exception] = []
+    with searchkit.open_index(index, vault, embedder=Broken()) as ix:
+        embedder = BackgroundEmbedder(ix, on_error=errors.append)
+        time.sleep(1.0)  # dozens of retries
+        embedder.close()
+    assert len(errors) == 1, errors
+
+
 def test_the_warm_cli_warns_of_a_refused_refresh_as_the_local_cli_does(tmp_path: Path):
     for server in start_server(tmp_path):
         time.sleep(0.5)

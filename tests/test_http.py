@@ -61,12 +61,12 @@ def make_vault(root: Path) -> tuple[Path, Path]:
     return vault, index
 
 
-def start_server(root: Path) -> Iterator[Server]:
+def start_server(root: Path, *args: str, preexec_fn: Any = None) -> Iterator[Server]:
     vault, index = make_vault(root)
     proc = subprocess.Popen(
         [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0",
-         "--token", TOKEN],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "--token", TOKEN, *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec_fn,
     )
     info = index / SERVE_FILE
     deadline = time.monotonic() + 20
@@ -246,3 +246,115 @@ def test_a_stale_server_file_falls_back_to_a_local_search(tmp_path: Path) -> Non
                                     env={"SEARCHKIT_NO_SERVER": "0"})
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["results"][0]["path"] == "rust.md"
+
+
+# ---------------------------------------------------------------------------------------
+# Only the server's own web origin; idle connections cannot crowd clients out (issue 23
+# item 11).
+
+
+def test_only_the_servers_own_origin_is_served(server: Server) -> None:
+    port = server.port
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}",
+                   f"http://[::1]:{port}", f"HTTP://LOCALHOST:{port}"):
+        assert server.get("/status", headers={"Origin": origin})[0] == 200, origin
+    # Another local app's page is as foreign as any site.
+    for origin in ("http://localhost:3000", f"http://127.0.0.1:{port + 1}",
+                   f"https://127.0.0.1:{port}", "http://localhost", "null",
+                   f"http://127.0.0.1.evil.example:{port}"):
+        status, data = server.get("/status", headers={"Origin": origin})
+        assert (status, data.get("kind")) == (403, "refused"), origin
+    assert server.get("/status", headers={"Referer": f"http://localhost:{port}/page"})[0] == 200
+    assert server.get("/status", headers={"Referer": "http://localhost:3000/page"})[0] == 403
+
+
+def test_configured_origins_are_served_too(tmp_path: Path) -> None:
+    for server in start_server(tmp_path, "--allow-origin", "https://notes.example",
+                               "--allow-origin", "http://localhost:3000"):
+        for origin in ("https://notes.example", "https://notes.example:443",
+                       "http://localhost:3000", f"http://localhost:{server.port}"):
+            assert server.get("/status", headers={"Origin": origin})[0] == 200, origin
+        for origin in ("http://notes.example", "https://other.example", "http://localhost:3001"):
+            assert server.get("/status", headers={"Origin": origin})[0] == 403, origin
+
+
+def test_a_malformed_allowed_origin_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from searchkit.surfaces.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--index", str(tmp_path), "--allow-origin",
+                                       "notes.example"])
+    assert result.exit_code == 2 and "not an origin" in result.output
+
+
+def _closed(sock: Any) -> bool:
+    """Whether the server closed `sock` (an EOF or a reset is waiting behind any data)."""
+    sock.setblocking(False)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_a_connection_that_sends_nothing_is_closed_within_seconds(server: Server) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as silent, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=2) as trickle:
+        # One request answered, then the next head started and never finished: it held
+        # its connection for ever (uvicorn's keep-alive timer stops at the first byte).
+        trickle.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                        f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+        assert trickle.recv(65536).startswith(b"HTTP/1.1 200")
+        trickle.sendall(b"GET /sta")
+        started = time.monotonic()
+        deadline = started + 9  # the head timeout was 10 s
+        while not (_closed(silent) and _closed(trickle)):
+            assert time.monotonic() < deadline, "an idle connection stayed open"
+            time.sleep(0.1)
+        assert time.monotonic() - started < 5
+
+
+def test_idle_connections_of_one_client_are_capped(server: Server) -> None:
+    import socket
+
+    from searchkit.surfaces.http_server import PER_CLIENT
+
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=2)
+            for _ in range(PER_CLIENT + 40)]
+    try:
+        time.sleep(0.5)  # well inside the head timeout: only the cap closes any
+        closed = sum(_closed(s) for s in idle)
+        assert closed >= 40
+        assert not any(_closed(s) for s in idle[-PER_CLIENT // 2:])  # the oldest went first
+        assert server.get("/status")[0] == 200
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_a_full_connection_table_makes_room_for_a_new_client(tmp_path: Path) -> None:
+    import resource
+    import socket
+
+    def low_limit() -> None:  # max_connections() is then 64
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    for server in start_server(tmp_path, preexec_fn=low_limit):
+        idle = []
+        try:
+            for _ in range(100):  # connect, never send a request
+                idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=2))
+            time.sleep(0.3)
+            started = time.monotonic()
+            # At once, not once the head timeout frees a slot: the longest idle goes.
+            assert server.get("/status")[0] == 200
+            assert time.monotonic() - started < 2
+        finally:
+            for s in idle:
+                s.close()

@@ -152,3 +152,79 @@ def test_a_note_edited_between_two_searches_is_found(built: tuple[Path, Path]) -
         assert results[0]["heading"] == ["Rust ownership", "Airships"]
 
     run_session(index, body)
+
+
+# ---------------------------------------------------------------------------------------
+# One message never takes the server down (issue 23 item 3): raw lines over stdio.
+
+
+def _send(pipe: Any, line: bytes) -> None:
+    pipe.write(line + b"\n")
+    pipe.flush()
+
+
+def _exchange(index: Path, lines: list[bytes]) -> list[tuple[float, dict[str, Any]]]:
+    """Send each line to `searchkit mcp` and wait for its one answer; (seconds, answer)."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "mcp", "--index", str(index)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    timer = threading.Timer(90, proc.kill)  # a missing answer fails, never hangs
+    timer.start()
+    answers = []
+    try:
+        for line in lines:
+            started = time.monotonic()
+            # A writer thread: the server may answer before it has read the whole line.
+            writer = threading.Thread(target=_send, args=(proc.stdin, line))
+            writer.start()
+            answer = proc.stdout.readline()
+            writer.join()
+            assert answer, f"no answer; stderr: {proc.stderr.read()[-2000:]!r}"
+            answers.append((time.monotonic() - started, json.loads(answer)))
+    finally:
+        timer.cancel()
+        proc.stdin.close()
+        proc.wait(30)
+        proc.stderr.close()
+        proc.stdout.close()
+    return answers
+
+
+def _request(ident: int, method: str, **params: Any) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": ident, "method": method,
+                       "params": params}).encode()
+
+
+def test_a_deep_or_huge_message_gets_an_error_and_the_server_stays_up(
+    built: tuple[Path, Path],
+) -> None:
+    _, index = built
+    init = _request(0, "initialize", protocolVersion="2025-06-18", capabilities={},
+                    clientInfo={"name": "t", "version": "1"})
+    deep = b"[" * 2000 + b"]" * 2000  # ~4 KB; raised RecursionError in the reader
+    deep_request = (b'{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":'
+                    + b"[" * 2000 + b"]" * 2000 + b"}}")
+    huge = _request(3, "tools/call", name="search", arguments={"query": "a" * 2_400_000})
+    # The id last, as JSON.stringify({...request, jsonrpc, id}) puts it.
+    huge_id_last = (b'{"method":"tools/call","params":{"name":"search","arguments":{"query":"'
+                    + b"b" * 2_400_000 + b'"}},"jsonrpc":"2.0","id":"four"}')
+    search = _request(5, "tools/call", name="search", arguments={"query": "hippocampus"})
+    answers = _exchange(index, [init, deep, deep_request, huge, huge_id_last, search])
+    (_, first), (_, bare), (_, nested), (t_huge, big), (_, big_last), (_, found) = answers
+    assert first["id"] == 0 and "result" in first
+    assert bare["id"] is None and bare["error"]["code"] == -32600
+    assert "nested over" in bare["error"]["message"]
+    assert nested["id"] == 2 and nested["error"]["code"] == -32600
+    assert big["id"] == 3 and big["error"]["code"] == -32600
+    assert "KiB" in big["error"]["message"]
+    assert t_huge < 5  # refused by size before parsing (was 19.7 s)
+    assert big_last["id"] == "four" and big_last["error"]["code"] == -32600
+    # Still serving.
+    assert found["id"] == 5
+    top = json.loads(found["result"]["content"][0]["text"])["results"][0]
+    assert top["path"] == "sleep.md"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -280,7 +282,9 @@ def test_damaged_vector_file_is_reported(built: Path):
         check = ix.check()
         assert not check.sound and any("vector file" in p for p in check.problems)
         with pytest.raises(IndexCorruptError, match="vector file"):
-            ix.search(PARAPHRASE)
+            ix.search(PARAPHRASE, mode="semantic")
+        # A hybrid search ranks by words and names the file (issue 23 item 7).
+        assert "vector file" in ix.search("hippocampus").semantic["warning"]
 
 
 def test_time_budget_embeds_in_slices(vault: Path, tmp_path: Path,
@@ -383,3 +387,175 @@ def test_index_embeds_again_after_a_model_version_change(run, vault: Path):
     assert "another model" in run("status").output
     assert "Embedded 7 passages" in run("index").output
     assert "7 of 7 passages embedded (100 %)" in run("status").output
+
+
+def test_index_while_another_process_embeds_says_how_to_finish(run, vault: Path):
+    # A watcher embedding in the background holds the embedding lock: `index` indexed the
+    # words, skipped the vectors and said only "index is locked … try again" (issue 23
+    # item 9). One warning line now says what waits and how it gets done.
+    from searchkit.store.indexdir import write_lock
+
+    assert run("index", str(vault)).exit_code == 0
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    (vault / "lakes.md").write_text("# Lakes\n\n## Ice\nSkating on frozen ponds.\n")
+    key = json.loads((index / "vectors" / "model.json").read_text())["key"]
+    with write_lock(index / "vectors" / key, 1.0):  # the watcher's embedding slice
+        result = run("index", "--lock-timeout", "0.5")
+    assert result.exit_code == 0
+    assert "1 added" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "another process is embedding" in warnings[0]
+    assert "`searchkit watch`" in warnings[0] and "run `searchkit index` again" in warnings[0]
+    assert "7 of 8 passages embedded" in run("status").output
+
+
+# ---------------------------------------------------------------------------------------
+# The vectors folder is not trusted (issue 23 item 7): a planted or damaged model.json or
+# segment is reported as damage (IndexCorruptError: `--mode semantic`, `status --check`)
+# and a hybrid search ranks by words, saying so; nothing hangs, nothing is read from
+# outside the index.
+
+
+def _model_file(index: Path) -> Path:
+    return index / "vectors" / "model.json"
+
+
+def _plant_model(index: Path, **changes: Any) -> None:
+    path = _model_file(index)
+    record = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is _MISSING:
+            record.pop(key)
+        else:
+            record[key] = value
+    path.write_text(json.dumps(record))
+
+
+_MISSING = object()
+
+
+def _segment(index: Path) -> Path:
+    (segment,) = (index / "vectors").glob("*/seg-*.npy")
+    return segment
+
+
+def _segment_dtype(index: Path) -> np.dtype:
+    return np.load(_segment(index)).dtype
+
+
+def _npy_claiming(dtype: np.dtype, shape: tuple[int, ...], body: bytes) -> bytes:
+    """An .npy file whose header claims `shape` of `dtype`, followed by `body`."""
+    import io
+
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": shape})
+    return out.getvalue() + body
+
+
+def _assert_damage_reported(index: Path, damaged: str) -> None:
+    with searchkit.open_index(index) as ix:
+        hybrid = ix.search("hippocampus")  # words go on, and say why meaning did not
+        assert hybrid and hybrid[0].path == "sleep.md"
+        assert hybrid.semantic["mode"] == "lexical"
+        assert damaged in hybrid.semantic["warning"]
+        with pytest.raises(IndexCorruptError, match=damaged):
+            ix.search("hippocampus", mode="semantic")
+        check = ix.check()
+        assert not check.sound and any(damaged in p for p in check.problems), check
+        status = ix.semantic_status()
+        assert not status.enabled and damaged in status.reason
+
+
+@pytest.mark.parametrize("changes", [
+    {"key": _MISSING}, {"name": 5}, {"dimension": "abc"}, {"dimension": -5},
+    {"dimension": 10**15}, {"dimension": True}, {"key": ".."}, {"key": "a/b"},
+], ids=["no-key", "name-number", "dim-abc", "dim-negative", "dim-huge", "dim-bool",
+        "key-dotdot", "key-slash"])
+def test_a_damaged_model_record_is_reported_and_words_go_on(built: Path, changes: dict):
+    _plant_model(built, **changes)
+    _assert_damage_reported(built, "model.json is damaged")
+
+
+def test_a_model_key_outside_the_index_is_never_read(built: Path, tmp_path: Path):
+    # A key naming another folder made searches read the segments there.
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(_segment(built).parent, elsewhere)
+    _plant_model(built, key=str(elsewhere))
+    _assert_damage_reported(built, "model.json is damaged")
+
+
+def test_a_vectors_folder_that_is_a_symlink_is_not_followed(built: Path, tmp_path: Path):
+    folder = _segment(built).parent
+    elsewhere = tmp_path / "elsewhere"
+    folder.rename(elsewhere)
+    folder.symlink_to(elsewhere)
+    _assert_damage_reported(built, "is a symbolic link")
+
+
+@pytest.mark.parametrize("kind", ["2-D", "0-d", "10**12 rows", "float64", "truncated",
+                                  "symlink", "garbage header"])
+def test_a_damaged_segment_is_reported_and_words_go_on(built: Path, tmp_path: Path, kind: str):
+    segment = _segment(built)
+    dtype = _segment_dtype(built)
+    rows = np.load(segment)
+    if kind == "2-D":
+        np.save(segment.with_suffix(""), np.zeros((2, 3), dtype))  # np.save adds .npy
+    elif kind == "0-d":
+        np.save(segment.with_suffix(""), np.zeros((), dtype))
+    elif kind == "10**12 rows":
+        segment.write_bytes(_npy_claiming(dtype, (10**12,), rows.tobytes()))
+    elif kind == "float64":
+        np.save(segment.with_suffix(""), np.zeros(7))
+    elif kind == "truncated":
+        segment.write_bytes(segment.read_bytes()[:-10])
+    elif kind == "symlink":
+        outside = tmp_path / "outside.npy"
+        segment.rename(outside)
+        segment.symlink_to(outside)
+    else:
+        segment.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': (((( }  \n" + b"\0" * 64)
+    _assert_damage_reported(built, "is damaged")
+
+
+def _cli(index: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`searchkit ARGS --index INDEX` in a subprocess: a hang fails (timeout), never waits."""
+    return subprocess.run(
+        [sys.executable, "-m", "searchkit", *args, "--index", str(index)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "SEARCHKIT_SEMANTIC": "on", "SEARCHKIT_NO_SERVER": "1"},
+    )
+
+
+@pytest.mark.parametrize("which", ["model.json", "segment"])
+def test_a_fifo_in_the_vectors_folder_hangs_nothing(built: Path, which: str):
+    path = _model_file(built) if which == "model.json" else _segment(built)
+    path.unlink()
+    os.mkfifo(path)
+    found = _cli(built, "search", "hippocampus")
+    assert found.returncode == 0 and "sleep.md" in found.stdout
+    warning = [line for line in found.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "not a regular file" in warning[0], found.stderr
+    assert "searched by words only" in warning[0]
+    semantic = _cli(built, "search", "hippocampus", "--mode", "semantic")
+    assert semantic.returncode == 2 and "Traceback" not in semantic.stderr
+    assert semantic.stderr.startswith("Error: ") and len(semantic.stderr.splitlines()) == 1
+    check = _cli(built, "status", "--check")
+    assert check.returncode == 2 and "not a regular file" in check.stderr
+    assert "--rebuild" not in check.stderr  # a rebuild of the words would not fix it
+    status = _cli(built, "status")
+    assert status.returncode == 0 and "semantic     off:" in status.stdout
+    # The fix the messages name works.
+    shutil.rmtree(built / "vectors")
+    assert "Embedded 7 passages" in _cli(built, "index").stdout
+    assert _cli(built, "status", "--check").returncode == 0
+
+
+def test_embedding_again_replaces_a_damaged_model_record(built: Path):
+    _plant_model(built, dimension="abc")
+    with searchkit.open_index(built) as ix:
+        assert ix.embed().with_vectors == 7  # the pass records the model anew
+        assert ix.search(PARAPHRASE).semantic["share"] == 1.0
+        assert ix.check().sound

@@ -216,6 +216,8 @@ class SearchIndex:
             store = self._semantic().store() if self._embedder_choice is not None else None
         except ImportError:  # no semantic extra: no vectors to read
             store = None
+        except IndexCorruptError as exc:  # a damaged vectors/model.json
+            return dataclasses.replace(result, problems=(*result.problems, str(exc)))
         if store is None:
             return result
         return dataclasses.replace(result, problems=(*result.problems, *store.check()))
@@ -382,13 +384,14 @@ class SearchIndex:
 
     def embed(
         self, *, progress: Callable[[Any], None] | None = None, lock_timeout: float = 10.0,
-        max_seconds: float | None = None,
+        max_seconds: float | None = None, stop: Callable[[], bool] | None = None,
     ) -> Any:
         """Give every indexed passage without a vector one (search by meaning); returns an
         `EmbedReport` (`embedded`, `passages`, `with_vectors`, `remaining`, `seconds`).
         Resumable: Ctrl-C keeps what was embedded, and only passages whose text changed
         are embedded again. `max_seconds` stops after about that long (`remaining` says
-        what is left), for long-lived processes that embed between note changes. Raises
+        what is left), for long-lived processes that embed between note changes; `stop()`
+        returning True ends the pass after the current batch (a process shutting down). Raises
         `SemanticUnavailableError` when the `semantic` extra is missing or search by
         meaning was turned off, `IndexLockedError` when another process is embedding."""
         self._check_open()
@@ -399,7 +402,7 @@ class SearchIndex:
         self._opened(stale=None)  # the index must exist, with the usual messages
         return self._semantic().embed(
             lambda: self._opened(stale=None).ix.searcher(), progress=progress,
-            lock_timeout=lock_timeout, max_seconds=max_seconds,
+            lock_timeout=lock_timeout, max_seconds=max_seconds, stop=stop,
         )
 
     def semantic_status(self) -> Any:

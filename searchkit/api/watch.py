@@ -123,9 +123,11 @@ def watch_vault(
             rearm = started = False
             last_check = time.monotonic()
             try:
+                # raise_interrupt: with False, Ctrl-C only ends this one `watch` call, which
+                # the loop around it would start again; raised, it ends `watch_vault`.
                 for changes in watchfiles.watch(
                     vault_path, watch_filter=watch_filter, debounce=debounce_ms,
-                    stop_event=stop, raise_interrupt=False, rust_timeout=WAKE_MS,
+                    stop_event=stop, raise_interrupt=True, rust_timeout=WAKE_MS,
                     yield_on_timeout=True,
                 ):  # fmt: skip
                     started = True

@@ -10,7 +10,6 @@ Ctrl-C or a kill keeps it and the next pass resumes.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,13 +21,13 @@ import numpy as np
 from ..embed.text import passage_text
 from ..errors import IndexCorruptError
 from .indexdir import atomic_write_json, index_write_error
+from .vectorfiles import MODEL_FILE, ModelRecord, read_model_record
 from .vectors import VectorStore, model_key, vectors_root
 
 if TYPE_CHECKING:
     from ..embed.models import Embedder
 
 EKEY_COLUMN = "ekey"
-MODEL_FILE = "model.json"  # in vectors/: which model the index's vectors are from
 BATCH = 32  # texts per model call: long enough to amortise, short enough to stop quickly
 # A segment at least this often, and every FLUSH_PASSAGES: what a kill can lose.
 FLUSH_SECONDS = 5.0
@@ -79,23 +78,18 @@ def store_for(index_dir: Path, embedder: Embedder) -> VectorStore:
     )
 
 
-def recorded_model(index_dir: Path) -> dict[str, Any] | None:
-    """The model the index's vectors were made with ({"name", "version", "dimension",
-    "key"}), or None when nothing was embedded."""
-    try:
-        data = json.loads((vectors_root(index_dir) / MODEL_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and "name" in data else None
+def recorded_model(index_dir: Path) -> ModelRecord | None:
+    """The model the index's vectors were made with, or None when nothing was embedded.
+    Raises `IndexCorruptError` when `vectors/model.json` is damaged (vectorfiles.py)."""
+    return read_model_record(vectors_root(index_dir))
 
 
 def _record_model(index_dir: Path, embedder: Embedder, key: str) -> None:
     vectors_root(index_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write_json(
-        vectors_root(index_dir) / MODEL_FILE,
-        {"name": embedder.name, "version": embedder.version,
-         "dimension": embedder.dimension, "key": key},
-    )
+    # As strings and an int whatever a custom embedder holds: the record is read back
+    # against a schema.
+    record = ModelRecord(str(embedder.name), str(embedder.version), int(embedder.dimension), key)
+    atomic_write_json(vectors_root(index_dir) / MODEL_FILE, record.to_dict())
 
 
 def segment_keys(reader: Any) -> np.ndarray:
@@ -144,9 +138,12 @@ def embed_index(
     lock_timeout: float = 10.0,
     open_searcher: Callable[[], Any],
     max_seconds: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EmbedReport:
     """Embed every passage of the committed index that has no vector yet (or as many as
-    `max_seconds` allows: a long-lived process embeds in slices between note changes).
+    `max_seconds` allows: a long-lived process embeds in slices between note changes; or
+    until `stop()` says so, checked after each batch: a process stopping need not wait for
+    the slice to end).
 
     `open_searcher()` gives a Whoosh searcher over the committed index (the caller owns
     how indexes are opened). Raises `IndexLockedError` when another pass holds the lock.
@@ -154,7 +151,7 @@ def embed_index(
     """
     try:
         return _embed_index(
-            index_dir, embedder, progress, lock_timeout, open_searcher, max_seconds
+            index_dir, embedder, progress, lock_timeout, open_searcher, max_seconds, stop
         )
     except OSError as exc:
         raise index_write_error(exc, index_dir) from exc
@@ -167,6 +164,7 @@ def _embed_index(
     lock_timeout: float,
     open_searcher: Callable[[], Any],
     max_seconds: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EmbedReport:
     started = time.perf_counter()
     store = store_for(index_dir, embedder)
@@ -182,7 +180,7 @@ def _embed_index(
         finally:
             searcher.close()
         deadline = started + max_seconds if max_seconds is not None else None
-        embedded = _embed_all(store, embedder, todo, progress, started, deadline)
+        embedded = _embed_all(store, embedder, todo, progress, started, deadline, stop)
         compacted = False
         dropped: list[str] = []
         if embedded == len(todo):  # complete: tidy up
@@ -233,6 +231,7 @@ def _embed_all(
     progress: Callable[[EmbedProgress], None] | None,
     started: float,
     deadline: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     # Shortest first: batches of like lengths pad little, and the ETA is by characters.
     todo.sort(key=lambda kt: len(kt[1]))
@@ -273,6 +272,8 @@ def _embed_all(
                 progress(EmbedProgress(done, len(todo), chars_done, chars_total,
                                        time.perf_counter() - started))
             if deadline is not None and time.perf_counter() >= deadline:
+                break
+            if stop is not None and stop():
                 break
     finally:
         # Ctrl-C, a kill signal turned into an exception, a model error: keep what is done.

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .indexdir import VECTORS_DIR, write_lock
+from .vectorfiles import check_folder, fix_hint, read_segment
 
 _SEG_RE = re.compile(r"^seg-[0-9a-z-]+\.npy$")
 
@@ -89,6 +90,10 @@ class VectorStore:
     # -- reading ---------------------------------------------------------------------------
 
     def segments(self) -> list[Path]:
+        # Both folders must be folders of the index: a symlink would have searches read
+        # (and the embedding pass write) vectors somewhere else.
+        check_folder(self.root, self.root)
+        check_folder(self.folder, self.root)
         try:
             names = os.listdir(self.folder)
         except FileNotFoundError:
@@ -134,26 +139,16 @@ class VectorStore:
         return Vectors(np.ascontiguousarray(keys[last]), np.ascontiguousarray(matrix), stamp)
 
     def _read_segment(self, path: Path) -> np.ndarray:
-        try:
-            data = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError) as exc:
-            raise IndexCorruptError(
-                f"vector file {path} is damaged ({exc}); delete {self.folder} and run "
-                "`searchkit index` to embed again"
-            ) from exc
-        if data.dtype != _dtype(self.dimension):
-            raise IndexCorruptError(
-                f"vector file {path} holds {data.dtype}, not {self.dimension}-d vectors; "
-                f"delete {self.folder} and run `searchkit index` to embed again"
-            )
-        return data
+        return read_segment(path, _dtype(self.dimension), self.folder)
 
     def check(self) -> list[str]:
         """Problems found by reading every segment whole (for `status --check`)."""
         problems = []
-        for path in self.segments():
+        try:
+            paths = self.segments()
+        except IndexCorruptError as exc:
+            return [str(exc)]
+        for path in paths:
             try:
                 data = self._read_segment(path)
             except (IndexCorruptError, FileNotFoundError) as exc:
@@ -161,11 +156,13 @@ class VectorStore:
                 continue
             vec = data["vec"].astype(np.float32)
             if len(vec) and not np.all(np.isfinite(vec)):
-                problems.append(f"vector file {path} holds values that are not numbers")
+                problems.append(f"vector file {path} holds values that are not numbers; "
+                                f"{fix_hint(self.folder)}")
                 continue
             norms = np.linalg.norm(vec, axis=1) if len(vec) else np.ones(0)
             if len(norms) and (np.abs(norms - 1.0) > 0.02).any():
-                problems.append(f"vector file {path} holds vectors that are not unit length")
+                problems.append(f"vector file {path} holds vectors that are not unit "
+                                f"length; {fix_hint(self.folder)}")
         return problems
 
     # -- writing (callers hold `lock()`) ---------------------------------------------------
@@ -174,6 +171,8 @@ class VectorStore:
     def lock(self, timeout: float) -> Iterator[None]:
         """The embedding writer's lock: apart from the index's write lock, so that a long
         embedding pass never blocks a lexical update of the notes."""
+        check_folder(self.root, self.root)  # the lock file stays inside the index
+        check_folder(self.folder, self.root)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         with write_lock(self.folder, timeout):
             yield

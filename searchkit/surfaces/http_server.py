@@ -10,7 +10,9 @@ Starlette routes run by uvicorn (both come with the `mcp` SDK), three GET endpoi
 
 A server on localhost is reachable from any web page the user opens (DNS rebinding): every
 request whose `Host` is not a loopback name, or whose `Origin` (sent by browsers) is not
-a loopback origin, is refused before routing. `--token` adds a bearer token check.
+the server's own (`http://127.0.0.1:PORT`, `http://localhost:PORT`, or one configured with
+`--allow-origin`), is refused before routing: another local app's page
+(`http://localhost:3000`) is as foreign as any site. `--token` adds a bearer token check.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,12 +53,17 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 KINDS = ("intro", "section", "callout")
 
 # Slow and costly clients: a connection must send its request head within HEADER_TIMEOUT
-# (idle sockets otherwise pile up until the server runs out of file descriptors), at most
-# max_connections() are open at once, requests run on SEARCH_THREADS threads (each open
-# searcher holds memory), and a request taking over REQUEST_TIMEOUT is answered with an
-# error (its thread finishes in the background, still counted against SEARCH_THREADS).
-HEADER_TIMEOUT = 10.0
-KEEP_ALIVE_TIMEOUT = 5
+# of connecting or of its previous answer (idle sockets otherwise pile up until the server
+# runs out of file descriptors; a local client sends its request at once), at most
+# max_connections() are open at once and PER_CLIENT of them from one address, requests
+# run on SEARCH_THREADS threads (each open searcher holds memory), and a request taking
+# over REQUEST_TIMEOUT is answered with an error (its thread finishes in the background,
+# still counted against SEARCH_THREADS). At a cap, the connection idle the longest is
+# closed for the new one: 1,100 idle sockets held every client out for the 10 s the head
+# timeout then was.
+HEADER_TIMEOUT = 3.0
+KEEP_ALIVE_TIMEOUT = 2
+PER_CLIENT = 128
 SEARCH_THREADS = 8
 REQUEST_TIMEOUT = 20.0
 
@@ -78,21 +85,60 @@ def max_connections() -> int:
     return max(16, min(1024, soft // 2 - ACCEPT_BACKLOG))
 
 
-def _protocol(header_timeout: float, limit: int) -> Any:
-    """uvicorn's h11 protocol, with a deadline for the request head and a connection cap."""
+def _protocol(header_timeout: float, limit: int, per_client: int = PER_CLIENT) -> Any:
+    """uvicorn's h11 protocol, with a deadline for each request head and connection caps
+    (all connections, and those of one client address) that make room by closing the
+    connection idle the longest."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class Guarded(H11Protocol):  # type: ignore[misc]
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            if len(self.connections) > limit:
-                transport.abort()  # over the cap: refuse now, keep descriptors for others
+            self._idle_since = self.loop.time()
+            if not self._make_room():
+                transport.abort()  # every connection is busy: refuse this one
                 return
+            self._arm_head_timer()
+
+        def _idle(self) -> bool:
+            """Waiting for a request head: none yet, or the last one answered."""
+            return (self.cycle is None or self.cycle.response_complete) \
+                and not self.transport.is_closing()
+
+        def _make_room(self) -> bool:
+            """Close the longest idle connection of a cap this one goes over; False when
+            there is none to close."""
+            mine = self.client[0] if self.client else None
+            for same_client, cap in ((True, per_client), (False, limit)):
+                group = [c for c in self.connections if c is not self
+                         and (not same_client or (c.client and c.client[0] == mine))]
+                if len(group) < cap:
+                    continue
+                idle = [c for c in group if c._idle()]
+                if not idle:
+                    return False
+                victim = min(idle, key=lambda c: c._idle_since)
+                victim.transport.abort()
+                self.connections.discard(victim)  # counted out now, not on its callback
+            return True
+
+        def _arm_head_timer(self) -> None:
             self._head_timer = self.loop.call_later(header_timeout, self._head_timeout)
 
         def _head_timeout(self) -> None:
-            if self.cycle is None and not self.transport.is_closing():
+            if self._idle():
                 self.transport.abort()  # connected, yet no request head in time
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._idle_since = self.loop.time()
+            timer = getattr(self, "_head_timer", None)
+            if timer is not None:
+                timer.cancel()
+            if not self.transport.is_closing():
+                # The next head has the same deadline: without it, a client trickling a
+                # second request's head byte by byte held its connection for ever.
+                self._arm_head_timer()
 
         def connection_lost(self, exc: Exception | None) -> None:
             timer = getattr(self, "_head_timer", None)
@@ -131,15 +177,39 @@ def _hostname(value: str) -> str | None:
     return parts.hostname
 
 
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or URL, lower case, the port made explicit;
+    None when it is not an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a malformed port
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
 class LocalOnly:
     """ASGI middleware: refuse foreign `Host`/`Origin`/`Referer` and cross-site browser
-    requests (403), and a wrong token (401)."""
+    requests (403), and a wrong token (401).
 
-    def __init__(self, app: Any, *, allowed_hosts: frozenset[str], token: str | None) -> None:
+    A browser's `Origin` (and `Referer`) must be the server's own: http, a name in
+    `allowed_hosts` (loopback names are one another's equivalents) and `port`, the port it
+    listens on (None: the port the `Host` header names); or one of `origins`, configured.
+    """
+
+    def __init__(
+        self, app: Any, *, allowed_hosts: frozenset[str], token: str | None,
+        port: int | None = None, origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         # Compared as bytes: a header is latin-1 on the wire, a token typed as UTF-8.
         self.token = token.encode("utf-8") if token is not None else None
+        self.port = port
+        self.origins = frozenset(o for o in map(origin_of, origins) if o is not None)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -155,20 +225,34 @@ class LocalOnly:
             return
         await self.app(scope, receive, send)
 
-    def _local(self, url: str) -> bool:
-        name = _hostname(url)
-        return name is not None and name.lower() in self.allowed_hosts
+    def _own(self, url: str, host_header: str) -> bool:
+        """Whether `url` (an Origin or a Referer) is of this server's origin or a
+        configured one."""
+        origin = origin_of(url)
+        if origin is None:
+            return False  # `null` (a sandboxed frame, a file:// page) is no one's own
+        if origin in self.origins:
+            return True
+        scheme, name, port = origin
+        if self.port is not None:
+            own_port = self.port
+        else:
+            own = origin_of(f"http://{host_header}")
+            own_port = own[2] if own is not None else -1
+        return scheme == "http" and name in self.allowed_hosts and port == own_port
 
     def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
         host = _hostname(headers.get("host", ""))
         if host is None or host.lower() not in self.allowed_hosts:
             return 403, "refused: the Host header is not a local name (DNS rebinding guard)"
         origin = headers.get("origin")
-        if origin is not None and not self._local(origin):
-            return 403, "refused: requests from a non-local web origin are not served"
+        if origin is not None and not self._own(origin, headers["host"]):
+            return 403, ("refused: requests from another web origin are not served "
+                         "(--allow-origin adds one)")
         referer = headers.get("referer")
-        if referer is not None and not self._local(referer):
-            return 403, "refused: requests from a non-local web page are not served"
+        if referer is not None and not self._own(referer, headers["host"]):
+            return 403, ("refused: requests from another web page are not served "
+                         "(--allow-origin adds its origin)")
         # A browser says where a request comes from (Sec-Fetch-Site); a no-cors GET from
         # another site carries no Origin, and may carry no Referer either.
         site = headers.get("sec-fetch-site")
@@ -246,8 +330,11 @@ def create_app(
     secret: str = "",
     threads: int = SEARCH_THREADS,
     request_timeout: float = REQUEST_TIMEOUT,
+    port: int | None = None,
+    origins: frozenset[str] = frozenset(),
 ) -> Any:
-    """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard."""
+    """The ASGI app (Starlette) serving `live`, wrapped in the local-only guard (`port`,
+    the one it listens on, and `origins`: the web origins it serves; see `LocalOnly`)."""
     import anyio
     import anyio.to_thread
     from starlette.applications import Starlette
@@ -364,7 +451,7 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
-    return LocalOnly(app, allowed_hosts=allowed_hosts, token=token)
+    return LocalOnly(app, allowed_hosts=allowed_hosts, token=token, port=port, origins=origins)
 
 
 def serve(
@@ -374,11 +461,13 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     token: str | None = None,
+    origins: Sequence[str] = (),
     on_ready: Callable[[str], None] | None = None,
     on_report: Callable[[Any], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM. `port=0` picks a free port (`on_ready` gets the URL).
+    `origins`: web origins served besides the server's own (`https://notes.example`).
 
     While serving, `searchkit.serve.json` in the index directory tells `searchkit search`
     where to send queries (the warm CLI); it is removed on exit.
@@ -400,7 +489,8 @@ def serve(
         port = sock.getsockname()[1]
         allowed = LOOPBACK_NAMES | ({host} if host not in ("0.0.0.0", "::") else set())
         secret = secrets.token_hex(16)
-        app = create_app(live, token=token, allowed_hosts=frozenset(allowed), secret=secret)
+        app = create_app(live, token=token, allowed_hosts=frozenset(allowed), secret=secret,
+                         port=port, origins=frozenset(origins))
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off",
             http=_protocol(HEADER_TIMEOUT, max_connections()),

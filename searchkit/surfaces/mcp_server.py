@@ -10,11 +10,8 @@ strings/ints with defaults (no `anyOf null` schemas): about 500 tokens for all t
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -85,6 +82,9 @@ def compact_results(
             row["links"] = links
         rows.append(row)
     out: dict[str, Any] = {"query": results.query, "total": results.total, "results": rows}
+    meaning = getattr(results, "semantic", None) or {}
+    if meaning.get("warning"):  # the vectors could not be read: ranked by words only
+        out["warning"] = meaning["warning"]
     fixed = getattr(results, "corrected", ())
     if fixed:
         out["note"] = "; ".join(f"no {w!r} in the notes: also searched {c!r}" for w, c in fixed)
@@ -143,8 +143,8 @@ def build_server(live: LiveIndex) -> Any:
         except SearchkitError as exc:
             raise ToolError(str(exc)) from exc
         out = compact_results(results, ends, obsidian=links)
-        for warning in live.warnings():
-            out["warning"] = warning
+        for warning in live.warnings():  # after the vectors' warning, if any: both count
+            out["warning"] = f"{out['warning']}; {warning}" if "warning" in out else warning
         return _dumps(out)
 
     @server.tool(description=READ_DOC, annotations=read_only, structured_output=False)
@@ -227,107 +227,22 @@ def run_stdio_unavailable(reason: str) -> None:
 
 
 def serve_stdio(server: Any) -> None:
-    """Run `server` on stdin/stdout, answering malformed input with JSON-RPC errors.
-
-    The SDK's own stdio transport drops a line it cannot parse (or whose strings hold
-    lone surrogates) without an answer, and the client waits forever for one: here
-    such a line gets -32700 (not JSON, not UTF-8) or -32600 (not a request) at once.
-    """
+    """Run `server` on stdin/stdout; every line is checked first (`mcp_wire`): a malformed,
+    oversized or too deeply nested one gets a JSON-RPC error and the server stays up."""
     import anyio
     from mcp.server.stdio import stdio_server
 
+    from .mcp_wire import CheckedLines, LineWriter, claimed_stdio
+
     async def main() -> None:
-        with _claimed_stdio() as (raw_in, raw_out):
-            out = _LineWriter(raw_out)
-            lines = _CheckedLines(raw_in, out)
+        with claimed_stdio() as (raw_in, raw_out):
+            out = LineWriter(raw_out)
+            lines = CheckedLines(raw_in, out)
             async with stdio_server(stdin=lines, stdout=out) as (read, write):  # type: ignore[arg-type]
                 low = server._lowlevel_server  # what MCPServer.run_stdio_async runs
                 await low.run(read, write, low.create_initialization_options())
 
     anyio.run(main)
-
-
-@contextlib.contextmanager
-def _claimed_stdio() -> Iterator[tuple[Any, Any]]:
-    """Private copies of fds 0 and 1 for the wire; while serving, fd 0 reads /dev/null and
-    fd 1 writes to stderr, so stray output of a library never corrupts the protocol."""
-    import anyio
-
-    wire_in, wire_out = os.dup(0), os.dup(1)
-    saved_in, saved_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    try:
-        with open(wire_in, "rb", buffering=0) as fin, open(wire_out, "wb", buffering=0) as fout:
-            yield anyio.wrap_file(fin), anyio.wrap_file(fout)
-    finally:
-        os.dup2(saved_in, 0)
-        os.dup2(saved_out, 1)
-        os.close(saved_in)
-        os.close(saved_out)
-
-
-class _LineWriter:
-    """The SDK's stdout: whole lines, one writer at a time (the SDK and our errors)."""
-
-    def __init__(self, raw: Any) -> None:
-        import anyio
-
-        self._raw = raw
-        self._lock = anyio.Lock()
-
-    async def write(self, text: str) -> None:
-        data = text.encode("utf-8", errors="backslashreplace")
-        async with self._lock:
-            await self._raw.write(data)
-
-    async def flush(self) -> None:
-        pass  # unbuffered
-
-    async def error(self, ident: Any, code: int, message: str) -> None:
-        await self.write(_dumps({"jsonrpc": "2.0", "id": ident,
-                                 "error": {"code": code, "message": message}}) + "\n")
-
-
-class _CheckedLines:
-    """stdin as the SDK reads it (an async iterable of lines), without the lines it would
-    drop unanswered: those are answered here."""
-
-    def __init__(self, raw: Any, out: _LineWriter) -> None:
-        self._raw = raw
-        self._out = out
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._lines()
-
-    async def _lines(self) -> AsyncIterator[str]:
-        from mcp_types import jsonrpc_message_adapter
-
-        async for raw in self._raw:
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-                data = json.loads(line)
-            except ValueError:  # UnicodeDecodeError included
-                await self._out.error(None, -32700, "parse error: not a JSON text in UTF-8")
-                continue
-            ident = data.get("id") if isinstance(data, dict) else None
-            if not isinstance(ident, (str, int)) or isinstance(ident, bool):
-                ident = None
-            try:
-                line.encode("utf-8")  # a lone surrogate escaped as \\udXXX survives json
-                json.dumps(data, ensure_ascii=False).encode("utf-8")
-                jsonrpc_message_adapter.validate_json(line, by_name=False)
-            except (UnicodeError, ValueError) as exc:
-                problem = ("a string holds a lone surrogate (not Unicode text)"
-                           if isinstance(exc, UnicodeError) else "not a JSON-RPC 2.0 message")
-                if ident is not None or not isinstance(data, dict) or "method" not in data:
-                    await self._out.error(ident, -32600, f"invalid request: {problem}")
-                continue
-            yield line
 
 
 async def tool_definitions(live: LiveIndex) -> list[dict[str, Any]]:

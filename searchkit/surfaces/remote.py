@@ -100,6 +100,7 @@ class RemoteResults(list):  # list of passages, like `SearchResults`
         self.offset = int(data["offset"])
         self.suggestion = data.get("suggestion")
         self.corrected = tuple(tuple(pair) for pair in data.get("corrected") or ())
+        self.semantic = data.get("semantic")  # for the same notes a local search prints
         self.vault = Path(data["vault"]) if data.get("vault") else None
 
 

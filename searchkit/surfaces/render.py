@@ -392,7 +392,10 @@ def print_results(
 
 
 def semantic_note(semantic: dict[str, Any] | None) -> str | None:
-    """One line when search by meaning saw only part of the passages."""
+    """One line when search by meaning could not take part (damaged vector files) or saw
+    only part of the passages."""
+    if semantic and semantic.get("warning"):
+        return clean(f"warning: {semantic['warning']}")
     if not semantic or semantic.get("share", 1.0) >= 1.0:
         return None
     return (

@@ -221,20 +221,24 @@ class BackgroundEmbedder:
     def _run(self) -> None:
         from ..errors import IndexLockedError, SemanticUnavailableError
 
+        said = ""  # the last error reported: a damaged file fails every retry alike
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                report = self.ix.embed(max_seconds=self.SLICE, lock_timeout=0.5)
+                report = self.ix.embed(max_seconds=self.SLICE, lock_timeout=0.5,
+                                       stop=self._stop.is_set)
             except SemanticUnavailableError:
                 return  # off, or not installed: nothing to do in this process
             except IndexLockedError:
                 self._stop.wait(self.RETRY)  # `searchkit index` is embedding: let it
                 continue
-            except Exception as exc:  # the next update may fix it; say so and go on
-                if self._on_error is not None:
+            except Exception as exc:  # the next update may fix it; say so (once) and go on
+                if self._on_error is not None and str(exc) != said:
                     self._on_error(exc)
+                said = str(exc)
                 self._stop.wait(self.RETRY)
                 continue
+            said = ""
             self.remaining = report.remaining
             if report.remaining:
                 continue  # more to do: next slice (searches ran meanwhile)

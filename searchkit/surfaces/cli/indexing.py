@@ -118,7 +118,7 @@ def index_cmd(
         warn_all(report.warnings)
         click.echo(update_summary(report))
     try:
-        embedded = _embed(ix, as_json, semantic)
+        embedded = _embed(ix, as_json, semantic, lock_timeout)
     finally:
         ix.close()
     if as_json:
@@ -137,12 +137,14 @@ def semantic_line(meaning: Any, index_cmd: str) -> str:
     return line
 
 
-def _embed(ix: Any, as_json: bool, asked: bool | None) -> dict[str, Any] | None:
+def _embed(
+    ix: Any, as_json: bool, asked: bool | None, lock_timeout: float
+) -> dict[str, Any] | None:
     """The embedding pass after an update: vectors for passages that have none (all of
     them again when the index's vectors were made by another model)."""
     bar = EmbedBar(enabled=sys.stderr.isatty() and not as_json)
     try:
-        report = ix.embed(progress=bar)
+        report = ix.embed(progress=bar, lock_timeout=lock_timeout)
     except SemanticUnavailableError as exc:  # off, or the extra is not installed
         bar.close()
         if asked and not as_json:  # asked for by --semantic, and it cannot run
@@ -153,9 +155,21 @@ def _embed(ix: Any, as_json: bool, asked: bool | None) -> dict[str, Any] | None:
         click.echo("\nInterrupted; the passages embedded so far are kept, and the next "
                    "`searchkit index` embeds the rest.", err=True)  # fmt: skip
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except IndexLockedError:
+        # The words are indexed and searchable; only the vectors wait. The lock's holder is
+        # a `watch`, `serve` or `mcp` embedding in the background (whose next pass takes
+        # these passages too) or another `searchkit index`.
+        bar.close()
+        click.echo(
+            "warning: not embedding now: another process is embedding this index's passages "
+            f"(waited {lock_timeout:g} s); a running `searchkit watch`, `serve` or `mcp` "
+            "embeds the new ones within a minute, else run "
+            f"`{ix.fix_command()}` again when it is done", err=True,
+        )
+        return None
     except SearchkitError as exc:
         bar.close()
-        if isinstance(exc, (IndexLockedError, IndexWriteError)):
+        if isinstance(exc, IndexWriteError):
             # The words are indexed; vectors can come on a later run.
             click.echo(f"warning: not embedding now: {exc}", err=True)
             return None
@@ -242,7 +256,10 @@ def _check(ix: Any, as_json: bool) -> None:
         click.echo(f"index NOT sound: {len(result.problems)} problems", err=True)
         for problem in result.problems:
             click.echo(f"  {problem}", err=True)
-        click.echo("Rebuild it with `searchkit index --rebuild`.", err=True)
+        # Damaged vector files name their own fix (embed again); a rebuild of the words
+        # would not touch them.
+        if any(not p.endswith("to embed again") for p in result.problems):
+            click.echo("Rebuild it with `searchkit index --rebuild`.", err=True)
     if not result.sound:
         raise click.exceptions.Exit(EXIT_USAGE)
 

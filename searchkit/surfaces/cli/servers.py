@@ -119,9 +119,13 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
                    "a token on the command line shows in `ps`).")
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the token from this file (first line).")
+@click.option("--allow-origin", "origins", multiple=True, metavar="ORIGIN",
+              help="Serve browser requests from this web origin too, e.g. "
+                   "https://notes.example (repeatable; by default only pages of this "
+                   "server's own origin are served).")
 def serve_cmd(
     index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None,
-    token_file: Path | None,
+    token_file: Path | None, origins: tuple[str, ...],
 ) -> None:
     """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
 
@@ -129,7 +133,11 @@ def serve_cmd(
     index itself (same output, a fraction of the time). The index stays fresh: the server
     watches the vault.
     """
-    from ..http_server import is_loopback, other_users, serve
+    from ..http_server import is_loopback, origin_of, other_users, serve
+
+    bad = [o for o in origins if origin_of(o) is None]
+    if bad:
+        raise click.UsageError(f"--allow-origin {bad[0]}: not an origin (scheme://host[:port])")
 
     if token_file is not None:
         try:
@@ -148,7 +156,7 @@ def serve_cmd(
     ix.close()
     try:
         serve(
-            index_dir, vault_opt, host=host, port=port, token=token or None,
+            index_dir, vault_opt, host=host, port=port, token=token or None, origins=origins,
             on_ready=lambda url: click.echo(
                 f"Serving {index_dir} on {url} (Ctrl-C stops)"
                 + ("" if token or not other_users() else
