@@ -215,20 +215,9 @@ DUPLICATE_COLUMN = "_duplicate"
 
 
 def _text_keys(reader: Any, count: int) -> Any:
-    """The `ekey` column of one segment as uint64 (little-endian fixed bytes on disk), 0
-    for deleted passages (so a deleted copy never stands for a live one)."""
-    np = _numpy()
-    out = np.zeros(count, np.uint64)
-    if not reader.has_column(EKEY_COLUMN):
-        return out
-    creader = reader.column_reader(EKEY_COLUMN, translate=False)
-    try:
-        n = min(count, creader._count)
-        raw = creader._dbfile.get(creader._basepos, n * 8)
-        out[:n] = np.frombuffer(raw, "<u8", n)
-    except AttributeError:  # another column implementation: value by value
-        for i in range(count):
-            out[i] = int.from_bytes(creader[i], "little") if creader[i] else 0
+    """The `ekey` column of one segment (little-endian on disk), 0 for deleted passages
+    (so a deleted copy never stands for a live one)."""
+    out = _u64_column(reader, EKEY_COLUMN, count, "little")
     if reader.has_deletions():
         dead = [d for d in _segment_deleted(reader) if d < count]
         out[dead] = 0
@@ -267,19 +256,24 @@ def copies_of(searcher: Any, docnum: int) -> list[int]:
 
 
 def _note_keys(reader: Any, count: int) -> Any:
-    """The `notekey` column of one segment as uint64 (big-endian fixed bytes on disk)."""
+    """The `notekey` column of one segment (big-endian fixed bytes on disk)."""
+    return _u64_column(reader, NOTE_COLUMN, count, "big")
+
+
+def _u64_column(reader: Any, column: str, count: int, order: str) -> Any:
+    """An 8-byte fixed column of one segment as uint64, read in one piece (0 when absent)."""
     np = _numpy()
     out = np.zeros(count, np.uint64)
-    if not reader.has_column(NOTE_COLUMN):
+    if not reader.has_column(column):
         return out
-    creader = reader.column_reader(NOTE_COLUMN, translate=False)
+    creader = reader.column_reader(column, translate=False)
     try:
         n = min(count, creader._count)
         raw = creader._dbfile.get(creader._basepos, n * 8)
-        out[:n] = np.frombuffer(raw, ">u8", n)
+        out[:n] = np.frombuffer(raw, "<u8" if order == "little" else ">u8", n)
     except AttributeError:  # another column implementation: value by value
         for i in range(count):
-            out[i] = int.from_bytes(creader[i], "big") if creader[i] else 0
+            out[i] = int.from_bytes(creader[i], order) if creader[i] else 0  # type: ignore[arg-type]
     return out
 
 
