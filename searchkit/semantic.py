@@ -9,6 +9,7 @@ embedding and one matrix-vector product.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections import OrderedDict
@@ -84,6 +85,7 @@ class Semantic:
         self._lock = threading.Lock()
         self._embedder: Any = None
         self._problem: str | None = None
+        self._warming = False
         self._store: VectorStore | None = None
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._rows: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], Any]] = (
@@ -174,10 +176,27 @@ class Semantic:
                     f"extra installed ({self.problem() or 'then search again'})"
                 )
             return None, None
+        self._warm_up()
         return (side, mode), {
             "mode": mode, "embedded": embedded, "passages": passages,
             "share": round(embedded / passages, 4) if passages else 0.0,
         }
+
+    def _warm_up(self) -> None:
+        """Start building the model's session in the background, once: a cold search
+        scores the words meanwhile and embeds the query when it needs the vector (the
+        first query vector waits for it). Errors are left to that call to raise."""
+        emb = self.embedder()
+        warm = getattr(emb, "warm_up", None)
+        if warm is None or self._warming:
+            return
+        self._warming = True
+
+        def build() -> None:
+            with contextlib.suppress(Exception):
+                warm()
+
+        threading.Thread(target=build, name="searchkit-model", daemon=True).start()
 
     def _mismatch(self) -> str | None:
         """Why the stored vectors cannot be compared with this model's query vectors (made

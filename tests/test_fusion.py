@@ -169,3 +169,28 @@ def test_meaning_across_several_vaults_on_one_scale(tmp_path: Path):
     finally:
         for ix in indexes:
             ix.close()
+
+
+def test_vectors_are_mapped_from_the_matrix_a_finished_pass_leaves(tmp_path: Path):
+    vault = write_vault(tmp_path / "vault", {k: NOTES[k] for k in ("talks.md", "garden.md")})
+    index = tmp_path / "index"
+    with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
+        ix.update()
+        ix.embed()
+        mapped = ix.search("fear of public speaking")
+    folder = next(p for p in (index / "vectors").iterdir() if p.is_dir())
+    matrices = sorted(folder.glob("matrix-*.npy"))
+    assert len(matrices) == 1 and len(list(folder.glob("keys-*.npy"))) == 1
+    # Damaged or gone, the map is passed over: the segments are the truth.
+    matrices[0].write_bytes(matrices[0].read_bytes()[:100])
+    with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
+        read = ix.search("fear of public speaking")
+        assert ix.check().sound
+    assert [(p.path, p.score) for p in read] == [(p.path, p.score) for p in mapped]
+    # A later pass over changed notes leaves a matrix for the new segments only.
+    (vault / "sleep.md").write_text("# Sleep\n\n## Dreams\nREM sleep brings vivid dreams.\n")
+    with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
+        ix.update()
+        ix.embed()
+        assert ix.search("nightmares while asleep")[0].path == "sleep.md"
+    assert len(list(folder.glob("matrix-*.npy"))) == 1

@@ -38,7 +38,6 @@ from numpy.typing import NDArray
 from ..errors import SemanticUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import onnxruntime
     from tokenizers import Encoding, Tokenizer
 
 __all__ = [
@@ -131,6 +130,14 @@ def _installed_file(dist_name: str, file_name: str) -> tuple[Path, str, str | No
                 digest = raw.hex()
             return path, dist.version, digest
     raise EmbedderUnavailable(f"{file_name!r} not found in the installed package {dist_name!r}")
+
+
+def _require_installed(module: str) -> None:
+    """Say what to install when a backend's package is missing, without importing it."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        _require(module)  # raises the usual message
 
 
 def _require(module: str) -> Any:
@@ -232,12 +239,12 @@ class MiniLMEmbedder:
         model_path: Path | None = None,
         vocab_file: Path = VOCAB_FILE,
     ) -> None:
-        ort = _require("onnxruntime")
-
         if not 8 <= max_tokens <= 512:
             raise ValueError("max_tokens must be between 8 and 512 (BERT position limit)")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        _require_installed("onnxruntime")
+        _require_installed("tokenizers")
         if model_path is None:
             model_path, dist_version, digest = _installed_file(MINILM_DIST, MINILM_FILE)
             if digest is not None and digest != MINILM_SHA256:
@@ -251,36 +258,60 @@ class MiniLMEmbedder:
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.threads = intra_op_threads or available_cores()
-
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        # Explicit provider list: the PyPI wheel also lists AzureExecutionProvider.
-        self._session: onnxruntime.InferenceSession = ort.InferenceSession(
-            str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
-        inputs = {i.name for i in self._session.get_inputs()}
-        if not {"input_ids", "attention_mask"} <= inputs:
-            raise EmbedderUnavailable(f"unexpected ONNX inputs {sorted(inputs)}")
-        self._with_token_types = "token_type_ids" in inputs
-        output = self._session.get_outputs()[0]
-        self._output = output.name  # "last_hidden_state", shape [batch, seq, 384]
-        dim = output.shape[-1]
-        self.dimension = int(dim) if isinstance(dim, int) else 384
-
-        self._tokenizer = build_bert_uncased_tokenizer(vocab_file)
-        self._tokenizer.enable_truncation(max_length=max_tokens)
-        self._tokenizer.no_padding()
+        self.dimension = 384
         self.version = f"{model_tag}+bert-uncased-vocab-{VOCAB_SHA256[:8]}+mean+l2+t{max_tokens}"
+        # The session and tokenizer are built on first use (`warm_up`): what the model is
+        # (name, version, dimension) is known without them, so a search that only checks
+        # whether the index's vectors are this model's, or that needs no query vector,
+        # never pays for onnxruntime (~0.25 s and ~60 MB cold).
+        self._model_path = model_path
+        self._vocab_file = vocab_file
+        self._spin = spin
+        self._ready = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    def warm_up(self) -> None:
+        """Build the onnxruntime session and the tokenizer (once; thread-safe)."""
+        if self._session is not None:
+            return
+        with self._ready:
+            if self._session is not None:
+                return
+            ort = _require("onnxruntime")
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            opts.add_session_config_entry(
+                "session.intra_op.allow_spinning", "1" if self._spin else "0"
+            )
+            # Explicit provider list: the PyPI wheel also lists AzureExecutionProvider.
+            session = ort.InferenceSession(
+                str(self._model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            inputs = {i.name for i in session.get_inputs()}
+            if not {"input_ids", "attention_mask"} <= inputs:
+                raise EmbedderUnavailable(f"unexpected ONNX inputs {sorted(inputs)}")
+            self._with_token_types = "token_type_ids" in inputs
+            output = session.get_outputs()[0]
+            self._output = output.name  # "last_hidden_state", shape [batch, seq, 384]
+            dim = output.shape[-1]
+            if isinstance(dim, int) and dim != self.dimension:
+                raise EmbedderUnavailable(f"the model gives {dim}-d vectors, not 384")
+            tokenizer = build_bert_uncased_tokenizer(self._vocab_file)
+            tokenizer.enable_truncation(max_length=self.max_tokens)
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+            self._session = session
 
     # -- tokens ---------------------------------------------------------------
 
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
         """Untruncated WordPiece token counts, [CLS] and [SEP] included."""
+        self.warm_up()
         self._tokenizer.no_truncation()
         try:
             encodings = self._tokenizer.encode_batch(list(texts))
@@ -312,6 +343,7 @@ class MiniLMEmbedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        self.warm_up()
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(lengths, kind="stable")
@@ -322,12 +354,14 @@ class MiniLMEmbedder:
 
     def embed_passages_naive(self, texts: Sequence[str]) -> Vectors:
         """One onnxruntime call per text, in input order (for benchmarks)."""
+        self.warm_up()
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = self._run([self._tokenizer.encode(text)])[0]
         return out
 
     def embed_query(self, text: str) -> Vectors:
+        self.warm_up()
         return self._run([self._tokenizer.encode(text)])[0]
 
 

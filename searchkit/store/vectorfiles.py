@@ -134,10 +134,12 @@ def _model_problem(raw: bytes) -> ModelRecord | str:
     return ModelRecord(name, version, dimension, key)
 
 
-def read_segment(path: Path, dtype: np.dtype, folder: Path) -> np.ndarray:
+def read_segment(path: Path, dtype: np.dtype, folder: Path,
+                 rows_only: bool = False) -> np.ndarray:  # fmt: skip
     """The rows of one segment file, a 1-D array of `dtype`, read only after its header
     says exactly that and matches the file's size. Raises FileNotFoundError when the file
-    is gone (compacted meanwhile), else `IndexCorruptError` for any damage."""
+    is gone (compacted meanwhile), else `IndexCorruptError` for any damage. `rows_only`:
+    check the file without reading its rows (an empty array)."""
     damaged = f"vector file {path} is damaged"
     with open_regular(path, damaged, folder) as fh:
         try:
@@ -146,6 +148,8 @@ def read_segment(path: Path, dtype: np.dtype, folder: Path) -> np.ndarray:
             if size != start + rows * dtype.itemsize:
                 raise ValueError(f"{rows:,} rows of {dtype.itemsize} bytes do not make "
                                  f"its {size:,} bytes")  # fmt: skip
+            if rows_only:
+                return np.zeros(0, dtype)
             buf = bytearray(rows * dtype.itemsize)
             view, got = memoryview(buf), 0
             while got < len(buf):
@@ -182,3 +186,33 @@ def _header(fh: Any, dtype: np.dtype) -> tuple[int, int]:
     if len(shape) != 1 or not isinstance(shape[0], int) or shape[0] < 0:
         raise ValueError(f"its shape {shape} is not one row per passage")
     return shape[0], fh.tell()
+
+
+def map_array(path: Path, dtype: np.dtype, width: int | None, folder: Path) -> np.ndarray:
+    """A read-only memory map of an .npy file that must hold a C-order array of `dtype`,
+    1-D (`width` None) or of `width` columns, whose header matches the file's size.
+    Raises FileNotFoundError when the file is gone, else `IndexCorruptError`."""
+    damaged = f"vector file {path} is damaged"
+    fmt = np.lib.format
+    with open_regular(path, damaged, folder) as fh:
+        try:
+            version = fmt.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"numpy file format {version} is not one searchkit writes")
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, found = read(fh, max_header_size=10_000)
+            start = fh.tell()
+            size = os.fstat(fh.fileno()).st_size
+        except ValueError as exc:
+            raise IndexCorruptError(f"{damaged} ({exc}); {fix_hint(folder)}") from exc
+        except Exception as exc:  # an unreadable header: SyntaxError, EOFError…
+            raise IndexCorruptError(f"{damaged} (unreadable header: {type(exc).__name__}); "
+                                    f"{fix_hint(folder)}") from exc  # fmt: skip
+        want = (shape[0],) if width is None else (shape[0] if shape else -1, width)
+        if (found != dtype or fortran or tuple(shape) != want or shape[0] < 0
+                or size != start + int(np.prod(shape)) * dtype.itemsize):
+            raise IndexCorruptError(f"{damaged} (it holds {found} {shape}, not what searchkit "
+                                    f"writes); {fix_hint(folder)}")  # fmt: skip
+        if shape[0] == 0:
+            return np.zeros(shape, dtype)
+        return np.memmap(fh, dtype=dtype, mode="r", offset=start, shape=tuple(shape))

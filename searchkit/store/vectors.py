@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .indexdir import VECTORS_DIR, write_lock
-from .vectorfiles import check_folder, fix_hint, read_segment
+from .vectorfiles import check_folder, fix_hint, map_array, read_segment
 
 _SEG_RE = re.compile(r"^seg-[0-9a-z-]+\.npy$")
 
@@ -107,14 +107,17 @@ class VectorStore:
 
     def load(self) -> Vectors:
         """Every vector, read once per set of segment files (cached; cheap to call per
-        query: one directory listing)."""
+        query: one directory listing). The float32 matrix a finished embedding pass left
+        for these very segments is memory-mapped instead of read: a cold search does not
+        convert 73k float16 rows (0.3 s at 9k notes), and every process searching the
+        index shares its pages."""
         for _attempt in range(3):
             stamp = self.stamp()
             cached = self._cache
             if cached is not None and cached.stamp == stamp:
                 return cached
             try:
-                vectors = self._read(stamp)
+                vectors = self._mapped(stamp) or self._read(stamp)
             except FileNotFoundError:
                 continue  # compacted under us: list again
             with self._cache_lock:
@@ -137,6 +140,45 @@ class VectorStore:
         pick = order[last]
         matrix = rows["vec"][pick].astype(np.float32)
         return Vectors(np.ascontiguousarray(keys[last]), np.ascontiguousarray(matrix), stamp)
+
+    def _mapped(self, stamp: tuple[str, ...]) -> Vectors | None:
+        """The matrix written by `write_matrix` for `stamp`, mapped; None when there is
+        none or it is damaged (the segments are read instead, and stay the truth)."""
+        if not stamp:
+            return None
+        for seg in stamp:  # the segments stay the truth: damage is said as before
+            read_segment(self.folder / seg, _dtype(self.dimension), self.folder, rows_only=True)
+        name = _matrix_name(stamp)
+        try:
+            matrix = map_array(self.folder / f"matrix-{name}.npy", np.dtype("<f4"),
+                               self.dimension, self.folder)
+            keys = map_array(self.folder / f"keys-{name}.npy", np.dtype("<u8"), None,
+                             self.folder)
+        except (FileNotFoundError, IndexCorruptError):
+            return None
+        if len(keys) != len(matrix) or (len(keys) > 1 and not (keys[1:] > keys[:-1]).all()):
+            return None
+        return Vectors(keys, matrix, stamp)
+
+    def write_matrix(self) -> bool:
+        """Write the float32 matrix of the current segments for searches to map (callers
+        hold `lock()`), and remove the ones of earlier segment sets. Returns whether one
+        was written. Twice the disk of the float16 segments, for a cold search that does
+        not convert them."""
+        stamp = self.stamp()
+        if not stamp:
+            return False
+        name = _matrix_name(stamp)
+        if (self.folder / f"keys-{name}.npy").is_file():
+            return False
+        vectors = self._read(stamp)
+        _write_atomic(self.folder / f"matrix-{name}.npy", vectors.matrix)
+        _write_atomic(self.folder / f"keys-{name}.npy", vectors.keys)  # last: marks it whole
+        for old in os.listdir(self.folder):
+            if _MAPPED_RE.match(old) and name not in old:
+                with contextlib.suppress(OSError):
+                    (self.folder / old).unlink()
+        return True
 
     def _read_segment(self, path: Path) -> np.ndarray:
         return read_segment(path, _dtype(self.dimension), self.folder)
@@ -217,6 +259,16 @@ class VectorStore:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(name)
         return removed
+
+
+_MAPPED_RE = re.compile(r"^(matrix|keys)-[0-9a-f]{16}\.npy$")
+
+
+def _matrix_name(stamp: tuple[str, ...]) -> str:
+    """The name of the mapped matrix of one set of segment files."""
+    import hashlib
+
+    return hashlib.blake2b("\n".join(stamp).encode(), digest_size=8).hexdigest()
 
 
 def _write_atomic(path: Path, rows: np.ndarray) -> Path:
