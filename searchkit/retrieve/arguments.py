@@ -51,6 +51,27 @@ def _check_search_args(
     return clean
 
 
+def _deadline_arg(deadline: Any, cancel: Any = None) -> Any:
+    """The `Deadline` of a search from the API's `deadline` (seconds, or None: no limit)
+    and `cancel` (anything with `is_set()`, or None)."""
+    import math
+
+    from .deadline import Deadline, make
+
+    if isinstance(deadline, Deadline):
+        return deadline
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float))
+        or math.isnan(deadline) or deadline <= 0
+    ):
+        raise InvalidArgumentError(
+            f"deadline must be a number of seconds > 0 (or None: no limit), not {deadline!r}"
+        )
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise InvalidArgumentError("cancel must have an is_set() method (a threading.Event)")
+    return make(deadline, cancel)
+
+
 def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None:
     """Raise `QuerySyntaxError` when a query found nothing because it has nothing to look
     for: no words at all, or only words the index does not keep (stop words, 1 letter)."""
