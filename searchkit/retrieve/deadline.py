@@ -24,7 +24,8 @@ HINT = ("shorten it (fewer words, OR alternatives, \"phrases\" or -exclusions) "
 
 
 class Flag(Protocol):
-    """What `cancel` needs to be: a `threading.Event` will do."""
+    """What `cancel` needs to be: a `threading.Event` will do. A flag with a `reason`
+    attribute (a string, when set) gives it as the error's message instead."""
 
     def is_set(self) -> bool: ...
 
@@ -44,6 +45,10 @@ class Deadline:
         """Raise `QueryTooCostlyError` if the budget is spent or the search was called
         off; `doing` says what the search was doing ("scoring words")."""
         if self.cancel is not None and self.cancel.is_set():
+            # A flag may say why (a server's lane for costly queries: serving.py).
+            reason = getattr(self.cancel, "reason", None)
+            if reason:
+                raise QueryTooCostlyError(str(reason))
             raise QueryTooCostlyError(f"the search was called off while {doing}",
                                       cancelled=True)
         if time.monotonic() > self.until:
