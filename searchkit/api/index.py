@@ -44,7 +44,7 @@ from ..retrieve.arguments import (  # KINDS stays importable as api.KINDS
     _deadline_arg,
     _explain_nothing,
 )
-from ..retrieve.deadline import DEFAULT_DEADLINE
+from ..retrieve.deadline import DEFAULT_DEADLINE  # noqa: F401  # re-exported as api's
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
 from ..store import index as _index
@@ -306,7 +306,7 @@ class SearchIndex:
         explain: bool = False,
         mode: str = "hybrid",
         sort: str = "score",
-        deadline: float | None = DEFAULT_DEADLINE,
+        deadline: float | str | None = "default",
         cancel: Any = None,
         **filters: FilterValue | None,
     ) -> SearchResults:
@@ -328,8 +328,9 @@ class SearchIndex:
         that has no searchable word (empty, or only stop words), `IndexNotFoundError` if
         nothing has been indexed yet.
 
-        `deadline`: the search's budget in seconds of wall clock (`DEFAULT_DEADLINE`, 3 s;
-        None: no limit). Past it, or when `cancel` (anything with `is_set()`, such as a
+        `deadline`: the search's budget in seconds of wall clock (None: no limit; by
+        default `SEARCHKIT_DEADLINE` from the environment if set, else
+        `DEFAULT_DEADLINE`, 3 s). Past it, or when `cancel` (anything with `is_set()`, such as a
         `threading.Event`) is set, the search stops and raises `QueryTooCostlyError`,
         whose message says what to shorten. Queries holding too many phrases, `-word`
         exclusions, OR alternatives or required words raise it before any work.

@@ -17,7 +17,7 @@ from urllib.parse import quote
 # First: Whoosh is imported without urllib.request and reads segments in place.
 from .. import _fastimport  # noqa: F401
 from ..errors import InvalidArgumentError
-from ..retrieve.arguments import SORTS, FilterValue, _check_search_args
+from ..retrieve.arguments import SORTS, FilterValue, _check_search_args, _deadline_arg
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
 
@@ -44,6 +44,8 @@ def search_many(
     explain: bool = False,
     sort: str = "score",
     mode: str = "hybrid",
+    deadline: float | str | None = "default",
+    cancel: Any = None,
     **filters: FilterValue | None,
 ) -> MultiResults:
     """One ranked list over several indexes, as if their vaults were one: the segments of
@@ -53,13 +55,14 @@ def search_many(
     A note path found in two vaults counts as one note for `per_note`. `mode` as in
     `SearchIndex.search`: meaning takes part when the indexes' vectors come from one
     model (cosines are then on one scale too); otherwise words alone, or, for "semantic",
-    `SemanticUnavailableError`.
+    `SemanticUnavailableError`. `deadline` and `cancel` as in `SearchIndex.search`.
     """
     from whoosh.reading import MultiReader
     from whoosh.searching import Searcher
 
     if not indexes:
         raise InvalidArgumentError("search_many needs at least one index")
+    budget = _deadline_arg(deadline, cancel)
     clean = _check_search_args(query, limit, offset, per_note, filters)
     if sort not in SORTS:
         raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
@@ -87,7 +90,7 @@ def search_many(
     results = search(
         combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
         per_note=per_note, filters=clean or None, explain=explain, sort=sort,
-        semantic=meaning,
+        semantic=meaning, deadline=budget,
     )
     out = MultiResults(
         [], query=results.query, total=results.total, suggestion=results.suggestion,

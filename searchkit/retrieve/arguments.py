@@ -51,15 +51,33 @@ def _check_search_args(
     return clean
 
 
-def _deadline_arg(deadline: Any, cancel: Any = None) -> Any:
-    """The `Deadline` of a search from the API's `deadline` (seconds, or None: no limit)
-    and `cancel` (anything with `is_set()`, or None)."""
-    import math
+DEADLINE_ENV = "SEARCHKIT_DEADLINE"
 
-    from .deadline import Deadline, make
+
+def _deadline_arg(deadline: Any, cancel: Any = None) -> Any:
+    """The `Deadline` of a search from the API's `deadline` (seconds, None: no limit, or
+    "default": `SEARCHKIT_DEADLINE` if set, else DEFAULT_DEADLINE) and `cancel` (anything
+    with `is_set()`, or None)."""
+    import math
+    import os
+
+    from .deadline import DEFAULT_DEADLINE, Deadline, make
 
     if isinstance(deadline, Deadline):
         return deadline
+    if isinstance(deadline, str) and deadline == "default":
+        raw = os.environ.get(DEADLINE_ENV, "").strip().lower()
+        if raw in ("off", "none"):
+            deadline = None
+        elif raw:
+            try:
+                deadline = float(raw)
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"{DEADLINE_ENV}={raw!r}: give seconds (e.g. 3) or off"
+                ) from None
+        else:
+            deadline = DEFAULT_DEADLINE
     if deadline is not None and (
         isinstance(deadline, bool) or not isinstance(deadline, (int, float))
         or math.isnan(deadline) or deadline <= 0

@@ -107,6 +107,7 @@ def search(
         )
 
     want = offset + limit
+    deadline.check("searching")
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
