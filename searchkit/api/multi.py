@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 # First: Whoosh is imported without urllib.request and reads segments in place.
 from .. import _fastimport  # noqa: F401
-from ..errors import InvalidArgumentError
+from ..errors import IndexNotFoundError, InvalidArgumentError
 from ..retrieve.arguments import SORTS, FilterValue, _check_search_args, _deadline_arg
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
@@ -29,6 +29,9 @@ class MultiResults(SearchResults):
     """`search_many`'s page: `SearchResults` plus `vaults`, the vault of each passage."""
 
     vaults: tuple[Path, ...] = ()
+    # (vault, why) of each index left out because nothing in it is searchable yet (a first
+    # build in progress or interrupted, no index at all): the others were searched.
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 _PLACEHOLDER_VAULT = "\x00searchkit-vault\x00"
@@ -56,6 +59,10 @@ def search_many(
     `SearchIndex.search`: meaning takes part when the indexes' vectors come from one
     model (cosines are then on one scale too); otherwise words alone, or, for "semantic",
     `SemanticUnavailableError`. `deadline` and `cancel` as in `SearchIndex.search`.
+
+    An index with nothing searchable yet (its first build running or interrupted, or no
+    index at all) is left out and named in `.skipped` with the reason; when every one is,
+    its `IndexNotFoundError` is raised.
     """
     from whoosh.reading import MultiReader
     from whoosh.searching import Searcher
@@ -72,8 +79,15 @@ def search_many(
     spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
     sides: list[Any] = []
     base = 0
+    skipped: list[tuple[Path, str]] = []
+    missing: IndexNotFoundError | None = None
     for ix in indexes:
-        searcher, opened = ix._searcher()
+        try:
+            searcher, opened = ix._searcher()
+        except IndexNotFoundError as exc:
+            missing = missing or exc
+            skipped.append((ix._vault or ix.index_dir, str(exc)))
+            continue
         vault = ix._vault or Path(opened.meta.vault)
         start = base
         for leaf, _offset in searcher.reader().leaf_readers():
@@ -81,6 +95,8 @@ def search_many(
             base += leaf.doc_count_all()
         spans.append((start, base, vault))
         sides.append(ix._semantic_side(searcher, mode)[0] if mode != "lexical" else None)
+    if not spans and missing is not None:
+        raise missing
     # The leaves stay owned by each index's searcher: this searcher must not close them.
     combined = Searcher(MultiReader(leaves), closereader=False)
     # A passage copied into several notes of one vault is one result; the same notes in
@@ -108,6 +124,7 @@ def search_many(
         out.append(replace(p, links=replace(p.links, obsidian=obsidian)))
         vaults.append(vault)
     out.vaults = tuple(vaults)
+    out.skipped = tuple(skipped)
     if meaning is not None:
         rows = meaning[0].doc_rows
         out.semantic = {"mode": mode, "embedded": int((rows >= 0).sum()), "passages": len(rows),
