@@ -121,7 +121,7 @@ def main() -> int:
         secs, out = cpu(ix, qs[name], new_api)
         print(f"| {name} | {len(qs[name])} | {secs:.2f} | {out} |", flush=True)
     if args.http:
-        http(args.vault, [qs["words62"], qs["phr200"], qs["and400"], qs["neg300"]])
+        http(args.vault, [qs["or600"], qs["neg300"], qs["phr200"], qs["and400"], qs["words62"]])
     return 0
 
 
