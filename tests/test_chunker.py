@@ -664,3 +664,29 @@ def test_nesting_past_the_limit_flattens_only_the_block_that_holds_it():
     assert [w.message for w in note.warnings] == [
         "nested deeper than 100 levels (lists, quotes): lines 3–62 indexed as flat text"]
     assert summary(chunks)[-1] == ("section", ("T", "After"), "a quote\nnested zeppelin")
+
+
+def test_a_note_of_unclosed_brackets_chunks_fast_and_keeps_its_text():
+    """Issue 23, item 2: 80 kB of `[` took 11 s in markdown-it's link-label scan. Past
+    MAX_UNCLOSED_BRACKETS they are escaped first (linear); the text is what it was."""
+    import time
+
+    from searchkit.ingest import chunker
+
+    body = "intro words\n\n" + "[" * 80_000 + " tail words\n\n```\n[ [ [\n```\n"
+    start = time.perf_counter()
+    chunks = chunker.chunk_markdown(body, "brackets.md")
+    assert time.perf_counter() - start < 5  # ~0.25 s; 11 s before
+    text = "\n".join(c.text for c in chunks)
+    assert "intro words" in text and "tail words" in text and "[ [ [" in text
+    assert "\\[" not in text
+    # Below the parser's slow range, the escaping changes nothing.
+    for small in ("x [[wiki]] " + "[a " * 400 + "]\n\n## H\ntail [w] [[link]] [x](http://e.c)",
+                  "```\n" + "[ " * 400 + "\n```\nafter [[a]] [b] " + "[ " * 300):
+        escaped = [(c.text, c.line_start, c.line_end)
+                   for c in chunker.chunk_markdown(small, "s.md")]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(chunker, "MAX_UNCLOSED_BRACKETS", 10**9)
+            plain = [(c.text, c.line_start, c.line_end)
+                     for c in chunker.chunk_markdown(small, "s.md")]
+        assert escaped == plain

@@ -548,3 +548,47 @@ def test_rebuild_replaces_an_unreadable_index_record(run, vault, tmp_path):
     assert result.exit_code == 2 and f"--rebuild VAULT --index {ix}" in result.output
     assert run("index", str(vault), "--index", str(ix), "--rebuild").exit_code == 0
     assert run("search", "borrow", "--index", str(ix)).exit_code == 0
+
+
+def test_several_vaults_search_the_built_ones_while_one_is_mid_first_build(run, vault, tmp_path):
+    """Issue 23, item 8: a vault whose first build runs must not empty the others' results."""
+    import threading
+
+    import searchkit
+
+    assert run("index", str(vault)).exit_code == 0
+    other = tmp_path / "Other"
+    other.mkdir()
+    for i in range(3):
+        (other / f"o{i}.md").write_text(f"## Other {i}\nborrow words {i}\n")
+    reached, release = threading.Event(), threading.Event()
+
+    def slow(p):
+        reached.set()
+        release.wait(10)
+
+    def build():
+        with searchkit.open_index(None, other) as ix:
+            ix.update(progress=slow, jobs=1)
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    try:
+        assert reached.wait(10)
+        result = run("search", "borrow", "--vault", str(vault), "--vault", str(other),
+                     "--no-color", "--no-refresh")
+        assert result.exit_code == 0, result.output
+        assert "Rust ownership" in result.stdout
+        warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
+        assert len(warnings) == 1 and str(other) in warnings[0]
+        assert "first build" in warnings[0] and "in progress" in warnings[0]
+        as_json = run("search", "borrow", "--vault", str(vault), "--vault", str(other),
+                      "--json", "--no-refresh")
+        assert as_json.exit_code == 0 and json.loads(as_json.stdout)["results"]
+        # Nothing searchable in any of them: the error, as before.
+        alone = run("search", "borrow", "--vault", str(other), "--vault", str(other),
+                    "--no-refresh")
+        assert alone.exit_code == 2 and "first build" in alone.output
+    finally:
+        release.set()
+        worker.join(10)

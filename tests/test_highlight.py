@@ -73,3 +73,19 @@ def test_chunk_text_of_a_table_reaches_the_snippet_without_pipes(tmp_path):
         (passage,) = ix.search("probability")
     assert "|" not in passage.snippet
     assert passage.snippet == "Stat · Purpose z · Calculate probability"
+
+
+def test_a_huge_passage_is_highlighted_within_a_bounded_window():
+    """A 990k-word paragraph is one passage: only its first MAX_ANALYSED characters are
+    analysed, and at most MAX_SPANS matches kept."""
+    from whoosh.analysis import StemmingAnalyzer
+
+    from searchkit.retrieve import highlight
+
+    analyzer = StemmingAnalyzer()
+    text = "sleep well " * 500_000
+    spans = highlight.match_spans(analyzer, text, {"sleep"})
+    assert 0 < len(spans) <= highlight.MAX_SPANS
+    assert spans[-1][1] <= highlight.MAX_ANALYSED
+    snip = highlight.passage_snippet(text, spans)
+    assert "sleep" in snip.text and len(snip.text) <= highlight.MAX_SNIPPET + 2

@@ -219,9 +219,9 @@ def test_pruning_skips_candidates(ix, monkeypatch):
     checked: list[int] = []
     real = ranking.proximity
 
-    def counting(reader, concepts, docnums, window):
+    def counting(reader, concepts, docnums, window, *rest):
         checked.extend(docnums)
-        return real(reader, concepts, docnums, window)
+        return real(reader, concepts, docnums, window, *rest)
 
     monkeypatch.setattr(topk, "FIRST_ROUND", 4)
     monkeypatch.setattr(ranking, "proximity", counting)

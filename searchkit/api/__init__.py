@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "DEFAULT_PER_NOTE": "index", "KINDS": "index", "REFRESH_LOCK_TIMEOUT": "index",
+    "DEFAULT_DEADLINE": "index", "DEFAULT_PER_NOTE": "index", "KINDS": "index",
+    "REFRESH_LOCK_TIMEOUT": "index",
     "SearchIndex": "index", "open_index": "index",
     "MultiResults": "multi", "search_many": "multi",
     "IGNORE_FILE": "notes", "NOTE_SUFFIXES": "notes", "load_note": "notes",
@@ -34,7 +35,14 @@ if TYPE_CHECKING:
     from ..retrieve.reading import NoteLines
     from ..retrieve.results import Passage, SearchResults
     from ..store.index import IndexStatus, Progress, UpdateReport
-    from .index import DEFAULT_PER_NOTE, KINDS, REFRESH_LOCK_TIMEOUT, SearchIndex, open_index
+    from .index import (
+        DEFAULT_DEADLINE,
+        DEFAULT_PER_NOTE,
+        KINDS,
+        REFRESH_LOCK_TIMEOUT,
+        SearchIndex,
+        open_index,
+    )
     from .multi import MultiResults, search_many
     from .notes import IGNORE_FILE, NOTE_SUFFIXES, load_note, shorten_timestamps
     from .vaults import (
@@ -73,6 +81,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_PER_NOTE",
     "IGNORE_FILE",
     "KINDS",

@@ -32,6 +32,7 @@ from ..errors import (
     SemanticUnavailableError,
     VaultError,
 )
+from ..retrieve import deadline as _deadline
 
 # Re-exported: `searchkit.api.search_many` is the documented name (README "Python API").
 from ..retrieve import reading as _reading
@@ -40,8 +41,10 @@ from ..retrieve.arguments import (  # KINDS stays importable as api.KINDS
     SORTS,
     FilterValue,
     _check_search_args,
+    _deadline_arg,
     _explain_nothing,
 )
+from ..retrieve.deadline import DEFAULT_DEADLINE  # noqa: F401  # re-exported as api's
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
 from ..store import index as _index
@@ -305,6 +308,8 @@ class SearchIndex:
         explain: bool = False,
         mode: str = "hybrid",
         sort: str = "score",
+        deadline: float | str | None = "default",
+        cancel: Any = None,
         **filters: FilterValue | None,
     ) -> SearchResults:
         """Ranked passages for `query` (a list of `Passage`, with `.total` and
@@ -324,7 +329,15 @@ class SearchIndex:
         string), `QuerySyntaxError` for a query that cannot be understood even as text or
         that has no searchable word (empty, or only stop words), `IndexNotFoundError` if
         nothing has been indexed yet.
+
+        `deadline`: the search's budget in seconds of wall clock (None: no limit; by
+        default `SEARCHKIT_DEADLINE` from the environment if set, else
+        `DEFAULT_DEADLINE`, 3 s). Past it, or when `cancel` (anything with `is_set()`, such as a
+        `threading.Event`) is set, the search stops and raises `QueryTooCostlyError`,
+        whose message says what to shorten. Queries holding too many phrases, `-word`
+        exclusions, OR alternatives or required words raise it before any work.
         """
+        budget = _deadline_arg(deadline, cancel)
         clean = _check_search_args(query, limit, offset, per_note, filters)
         if mode not in ("hybrid", "lexical", "semantic"):
             raise InvalidArgumentError(
@@ -335,7 +348,8 @@ class SearchIndex:
         if sort != "score":
             clean["_sort"] = sort
         try:
-            results = self._search(query, limit, offset, per_note, explain, clean, mode)
+            results = self._search(query, limit, offset, per_note, explain, clean, mode,
+                                   budget)
         except SearchkitError:
             raise
         except Exception as exc:
@@ -356,6 +370,7 @@ class SearchIndex:
     def _search(
         self, query: str, limit: int, offset: int, per_note: int, explain: bool,
         clean: dict[str, Any], mode: str = "hybrid",
+        budget: _deadline.Deadline = _deadline.NO_DEADLINE,
     ) -> SearchResults:  # fmt: skip
         for attempt in range(_ATTEMPTS):
             searcher, opened = self._searcher()
@@ -367,7 +382,7 @@ class SearchIndex:
                 results = search(
                     searcher, query, vault_name=vault.name, limit=limit, offset=offset,
                     per_note=per_note, filters=filters or None, explain=explain,
-                    semantic=side, sort=clean.get("_sort", "score"),
+                    semantic=side, sort=clean.get("_sort", "score"), deadline=budget,
                 )
                 results.semantic = semantic
                 return results

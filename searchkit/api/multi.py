@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 # First: Whoosh is imported without urllib.request and reads segments in place.
 from .. import _fastimport  # noqa: F401
-from ..errors import InvalidArgumentError
-from ..retrieve.arguments import SORTS, FilterValue, _check_search_args
+from ..errors import IndexNotFoundError, InvalidArgumentError
+from ..retrieve.arguments import SORTS, FilterValue, _check_search_args, _deadline_arg
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
 
@@ -29,6 +29,9 @@ class MultiResults(SearchResults):
     """`search_many`'s page: `SearchResults` plus `vaults`, the vault of each passage."""
 
     vaults: tuple[Path, ...] = ()
+    # (vault, why) of each index left out because nothing in it is searchable yet (a first
+    # build in progress or interrupted, no index at all): the others were searched.
+    skipped: tuple[tuple[Path, str], ...] = ()
 
 
 _PLACEHOLDER_VAULT = "\x00searchkit-vault\x00"
@@ -44,6 +47,8 @@ def search_many(
     explain: bool = False,
     sort: str = "score",
     mode: str = "hybrid",
+    deadline: float | str | None = "default",
+    cancel: Any = None,
     **filters: FilterValue | None,
 ) -> MultiResults:
     """One ranked list over several indexes, as if their vaults were one: the segments of
@@ -53,13 +58,18 @@ def search_many(
     A note path found in two vaults counts as one note for `per_note`. `mode` as in
     `SearchIndex.search`: meaning takes part when the indexes' vectors come from one
     model (cosines are then on one scale too); otherwise words alone, or, for "semantic",
-    `SemanticUnavailableError`.
+    `SemanticUnavailableError`. `deadline` and `cancel` as in `SearchIndex.search`.
+
+    An index with nothing searchable yet (its first build running or interrupted, or no
+    index at all) is left out and named in `.skipped` with the reason; when every one is,
+    its `IndexNotFoundError` is raised.
     """
     from whoosh.reading import MultiReader
     from whoosh.searching import Searcher
 
     if not indexes:
         raise InvalidArgumentError("search_many needs at least one index")
+    budget = _deadline_arg(deadline, cancel)
     clean = _check_search_args(query, limit, offset, per_note, filters)
     if sort not in SORTS:
         raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
@@ -69,8 +79,15 @@ def search_many(
     spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
     sides: list[Any] = []
     base = 0
+    skipped: list[tuple[Path, str]] = []
+    missing: IndexNotFoundError | None = None
     for ix in indexes:
-        searcher, opened = ix._searcher()
+        try:
+            searcher, opened = ix._searcher()
+        except IndexNotFoundError as exc:
+            missing = missing or exc
+            skipped.append((ix._vault or ix.index_dir, str(exc)))
+            continue
         vault = ix._vault or Path(opened.meta.vault)
         start = base
         for leaf, _offset in searcher.reader().leaf_readers():
@@ -78,6 +95,8 @@ def search_many(
             base += leaf.doc_count_all()
         spans.append((start, base, vault))
         sides.append(ix._semantic_side(searcher, mode)[0] if mode != "lexical" else None)
+    if not spans and missing is not None:
+        raise missing
     # The leaves stay owned by each index's searcher: this searcher must not close them.
     combined = Searcher(MultiReader(leaves), closereader=False)
     # A passage copied into several notes of one vault is one result; the same notes in
@@ -87,7 +106,7 @@ def search_many(
     results = search(
         combined, query, vault_name=_PLACEHOLDER_VAULT, limit=limit, offset=offset,
         per_note=per_note, filters=clean or None, explain=explain, sort=sort,
-        semantic=meaning,
+        semantic=meaning, deadline=budget,
     )
     out = MultiResults(
         [], query=results.query, total=results.total, suggestion=results.suggestion,
@@ -105,6 +124,7 @@ def search_many(
         out.append(replace(p, links=replace(p.links, obsidian=obsidian)))
         vaults.append(vault)
     out.vaults = tuple(vaults)
+    out.skipped = tuple(skipped)
     if meaning is not None:
         rows = meaning[0].doc_rows
         out.semantic = {"mode": mode, "embedded": int((rows >= 0).sum()), "passages": len(rows),

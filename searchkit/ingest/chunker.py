@@ -89,7 +89,7 @@ def load_note(
 
 def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     """The note (title and tags completed from its body) and its chunks."""
-    tokens, flat = parse_within(_parser().parse, note.body, MAX_NESTING)
+    tokens, flat = parse_within(_parser().parse, _defuse_brackets(note.body), MAX_NESTING)
     if flat is not None:
         # markdown-it drops everything past its nesting limit without a word: the text of
         # those lines is kept, flat (no list or quote structure), and the warning says where.
@@ -107,6 +107,68 @@ def split_note(note: Note) -> tuple[Note, list[Chunk]]:
     note = replace(note, title=title, tags=tags)
     drafts = _assemble(blocks, callouts)
     return note, _finish(note, drafts)
+
+
+# markdown-it looks for the `]` of every `[` to the end of its paragraph, through every
+# `[` in between (parseLinkLabel → skipToken): 80 kB of unclosed `[` took 11 s to chunk.
+# A `[` that no `]` closes can never open a link, so past this many of them in a note,
+# they are escaped (`\[`) before parsing: the same text, read in linear time. Fenced code
+# is left as it is (an escape there would show); an inline `code span` would show it.
+MAX_UNCLOSED_BRACKETS = 256
+_BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
+
+
+def _defuse_brackets(text: str) -> str:
+    """`text` with its unclosed `[` escaped, when there are more than
+    MAX_UNCLOSED_BRACKETS of them (the line count is unchanged, so line maps hold)."""
+    if text.count("[") <= MAX_UNCLOSED_BRACKETS:
+        return text
+    open_at: list[int] = []
+    fenced = _fenced(text)
+    for m in _BRACKET.finditer(text):
+        if fenced and _inside(fenced, m.start()):
+            continue
+        c = m.group()
+        if c == "[":
+            open_at.append(m.start())
+        elif c == "]" and open_at:
+            open_at.pop()
+    if len(open_at) <= MAX_UNCLOSED_BRACKETS:
+        return text
+    parts = []
+    prev = 0
+    for at in open_at:
+        parts.append(text[prev:at])
+        parts.append("\\[")
+        prev = at + 1
+    parts.append(text[prev:])
+    return "".join(parts)
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _fenced(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced code block of `text` (to its end if unclosed)."""
+    spans: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    for m in _FENCE.finditer(text):
+        mark = m.group(1)
+        if opened is None:
+            opened = (m.start(), mark)
+        elif mark[0] == opened[1][0] and len(mark) >= len(opened[1]):
+            spans.append((opened[0], m.end()))
+            opened = None
+    if opened is not None:
+        spans.append((opened[0], len(text)))
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], at: int) -> bool:
+    import bisect
+
+    i = bisect.bisect_right([a for a, _ in spans], at) - 1
+    return i >= 0 and spans[i][0] <= at < spans[i][1]
 
 
 # markdown-it's CommonMark preset stops at 20 levels: a list nested 10 deep (two levels

@@ -51,6 +51,45 @@ def _check_search_args(
     return clean
 
 
+DEADLINE_ENV = "SEARCHKIT_DEADLINE"
+
+
+def _deadline_arg(deadline: Any, cancel: Any = None) -> Any:
+    """The `Deadline` of a search from the API's `deadline` (seconds, None: no limit, or
+    "default": `SEARCHKIT_DEADLINE` if set, else DEFAULT_DEADLINE) and `cancel` (anything
+    with `is_set()`, or None)."""
+    import math
+    import os
+
+    from .deadline import DEFAULT_DEADLINE, Deadline, make
+
+    if isinstance(deadline, Deadline):
+        return deadline
+    if isinstance(deadline, str) and deadline == "default":
+        raw = os.environ.get(DEADLINE_ENV, "").strip().lower()
+        if raw in ("off", "none"):
+            deadline = None
+        elif raw:
+            try:
+                deadline = float(raw)
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"{DEADLINE_ENV}={raw!r}: give seconds (e.g. 3) or off"
+                ) from None
+        else:
+            deadline = DEFAULT_DEADLINE
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float))
+        or math.isnan(deadline) or deadline <= 0
+    ):
+        raise InvalidArgumentError(
+            f"deadline must be a number of seconds > 0 (or None: no limit), not {deadline!r}"
+        )
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise InvalidArgumentError("cancel must have an is_set() method (a threading.Event)")
+    return make(deadline, cancel)
+
+
 def _explain_nothing(searcher: Any, query: str, filters: dict[str, Any]) -> None:
     """Raise `QuerySyntaxError` when a query found nothing because it has nothing to look
     for: no words at all, or only words the index does not keep (stop words, 1 letter)."""

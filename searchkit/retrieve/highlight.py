@@ -66,10 +66,19 @@ EMPTY = Snippet("", "", (), None)
 _WORDLIKE = re.compile(r"\.?\w[\w.+#]*")
 
 
+# Characters of a passage analysed for highlights, at most: a 990k-word paragraph is one
+# passage, and analysing all of it for a snippet of 360 characters cost seconds. Past it,
+# matches are looked for in the first MAX_ANALYSED characters only.
+MAX_ANALYSED = 100_000
+MAX_SPANS = 2_000  # matches kept per passage: enough for the best cluster
+
+
 def match_spans(analyzer: Any, text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """(start, end) of each word of `text` that `analyzer` turns into one of `terms`."""
+    """(start, end) of each word of `text` that `analyzer` turns into one of `terms`
+    (in its first MAX_ANALYSED characters, MAX_SPANS at most)."""
     if not text or not terms:
         return []
+    text = text[:MAX_ANALYSED]
     # Stems keep the first letters of their words nearly always ("dreaming" -> "dream"), so
     # only words starting like a query term are analysed (a 2,000-character passage is
     # analysed in ~0.6 ms; this is a few times faster).
@@ -82,6 +91,8 @@ def match_spans(analyzer: Any, text: str, terms: set[str]) -> list[tuple[int, in
         for tok in analyzer(word, chars=True, mode="index", removestops=False):
             if tok.text in terms:
                 spans.append((m.start() + tok.startchar, m.start() + tok.endchar))
+        if len(spans) >= MAX_SPANS:
+            break
     return spans
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from whoosh import query as Q
 
-from ..errors import QuerySyntaxError
+from ..errors import QuerySyntaxError, QueryTooCostlyError
 from .postings import SCORED_FIELDS
 from .ranking import FUNCTION_WORDS, Concept, top_prefix_terms
 from .syntax import (
@@ -35,6 +35,13 @@ MAX_FUZZY_WORDS = 8  # fuzzy words expanded per query; later ones are searched a
 # Prefix words expanded per query, likewise: each reads the term list and scores up to
 # MAX_PREFIX_TERMS words, and 800 two-letter prefixes in one query cost 12-18 s of CPU.
 MAX_PREFIX_WORDS = 8
+# Costly shapes, bounded by count rather than by the query's length (issue 23, item 2:
+# under the 4,096-character cap, 200 phrases cost 6.1 s and 300 exclusions 12.6 s of CPU
+# before matching read the cached postings). Scoring reads the first 62 concepts anyway
+# (ranking.MAX_CONCEPTS), so more alternatives than that could never all count.
+MAX_PHRASES = 32  # "quoted phrases" and text field clauses (title:"…")
+MAX_EXCLUSIONS = 64  # -word, NOT x
+MAX_ALTERNATIVES = 64  # the parts of OR chains, all ORs of the query together
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,20 @@ class _Compiler:
         self.concepts: list[Concept] = []
         self.phrases: dict[int, Q.Query] = {}
         self.required: list[Q.Query] | None = None  # set by a top-level bag of words
+        self.counts = {"phrases": 0, "exclusions": 0, "alternatives": 0}
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Count a costly shape; past its cap, QueryTooCostlyError saying what to cut."""
+        self.counts[what] += n
+        cap = {"phrases": MAX_PHRASES, "exclusions": MAX_EXCLUSIONS,
+               "alternatives": MAX_ALTERNATIVES}[what]
+        if self.counts[what] > cap:
+            shape = {"phrases": '"quoted phrases" (or title:/heading:/body: clauses)',
+                     "exclusions": "-word exclusions", "alternatives": "OR alternatives"}[what]
+            raise QueryTooCostlyError(
+                f"the query has more than {cap} {shape}; keep at most {cap} (shorten it, "
+                "or split it into several searches)"
+            )
 
     def _concepts(
         self, word: str, toks: list[str], fields: Sequence[str] = TEXT_FIELDS, phrase: bool = False
@@ -252,6 +273,7 @@ class _Compiler:
 
     def phrase(self, text: str, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query | None:
         self.has_text = True
+        self.count("phrases")
         toks = _analyze(self.schema, "body", text)
         if not toks:
             return None
@@ -285,6 +307,7 @@ class _Compiler:
                 return None
             return Q.Not(inner)
         if k == "or":
+            self.count("alternatives", len(node.children))
             first = len(self.concepts)
             subs = [q for c in node.children if (q := self.compile(c)) is not None]
             # Alternatives count once for coordination: "(alpha OR beta) gamma" is two
@@ -296,6 +319,7 @@ class _Compiler:
 
     def _negated(self, node: Node) -> Q.Query | None:
         # What is excluded does not make the query a ranked one, nor feed did-you-mean.
+        self.count("exclusions")
         saved = self.scoring, list(self.words), list(self.concepts), dict(self.phrases)
         q = self.compile(node)
         self.scoring, self.words, self.concepts, self.phrases = saved

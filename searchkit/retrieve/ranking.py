@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .deadline import NO_DEADLINE, Deadline
+
 # NOTE_COLUMN is re-exported: tests read it as ranking.NOTE_COLUMN.
 from .postings import NOTE_COLUMN, SCORED_FIELDS, _numpy, _Segment, _Stats, stats_for  # noqa: F401
 
@@ -188,6 +190,7 @@ def score_concepts(
     within: set[int] | None = None,
     exclude: set[int] | None = None,
     phrase_docs: Mapping[int, set[int]] | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Scored:
     """BM25F of every passage holding a gating concept (only those `within`, if given;
     none in `exclude`), with coordination and the hub penalty applied.
@@ -195,14 +198,17 @@ def score_concepts(
     Term-at-a-time over decoded posting arrays with numpy: the work per query is a few
     vector operations per posting list, not Python code per matching passage (which cost
     83 % of a query at 90k notes). The floating-point operations are the ones of the
-    scalar formula, in the same order, so scores are bit-identical to it."""
+    scalar formula, in the same order, so scores are bit-identical to it.
+
+    The clock (`deadline`) is looked at between concepts and between posting blocks (one
+    term of one segment): past it, `QueryTooCostlyError`."""
     np = _numpy()
     st = stats_for(searcher)
     n, size = st.n, st.ndocs
     k1 = params.k1
     # Each concept is one bit of a passage's int64 mask: a query of more words (a pasted
     # paragraph) is scored by its first MAX_CONCEPTS, which also bounds its cost.
-    concepts = _merged(expand(searcher, concepts))[:MAX_CONCEPTS]
+    concepts = _merged(expand(searcher, concepts, deadline))[:MAX_CONCEPTS]
     only_function = all(c.function for c in concepts)
     gating = [only_function or not c.function for c in concepts]
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
@@ -224,6 +230,7 @@ def score_concepts(
     # As `masses`, but a word no passage holds weighs as the rarest word could.
     asked: list[float] = [weights[i] * _idf(n, 0) for i in range(len(concepts))]
     for pos, i in enumerate(order):
+        deadline.check("scoring words")
         c = concepts[i]
         bterms = [t.encode("utf-8") for t in c.terms]
         # A multi-term concept (prefix, fuzzy) is as rare as its rarest member that occurs.
@@ -237,6 +244,7 @@ def score_concepts(
             idf = _idf(n, df)
             mult = weights[i] * idf * (k1 + 1)
             for si, seg in enumerate(st.segments):
+                deadline.check("scoring words")
                 ids, x, fpos = _field_sum(st, seg, c.fields, bt, params)
                 if not len(ids):
                     continue
@@ -367,11 +375,18 @@ def _field_sum(
     return docs, x, where
 
 
+# Positions of one word in one passage read for the proximity and phrase checks, at most:
+# a 990k-word paragraph is one passage, and its positions would be read in full per word.
+MAX_POSITIONS = 20_000
+
+
 def proximity(
-    reader: Any, concepts: Sequence[Concept], docnums: Sequence[int], window: int
+    reader: Any, concepts: Sequence[Concept], docnums: Sequence[int], window: int,
+    deadline: Deadline = NO_DEADLINE,
 ) -> dict[int, float]:
     """For each passage, the share of neighbouring pairs of (non-function, single-term)
-    query words that stand within `window` words of each other in its body."""
+    query words that stand within `window` words of each other in its body (within the
+    first MAX_POSITIONS occurrences of each)."""
     terms = [c.terms[0] for c in _merged(concepts) if not c.function and len(c.terms) == 1]
     pairs = list(itertools.pairwise(terms))
     if not pairs or not docnums:
@@ -379,22 +394,27 @@ def proximity(
     wanted = sorted(set(docnums))
     positions: dict[str, dict[int, list[int]]] = {}
     for t in set(terms):
+        deadline.check("checking which words stand close together")
         found: dict[int, list[int]] = {}
         try:
             m = reader.postings("body", t.encode("utf-8"))
         except Exception:  # not in the body of any passage
             positions[t] = found
             continue
-        for d in wanted:
+        for k, d in enumerate(wanted):
             if not m.is_active():
                 break
+            if not k % 256:
+                deadline.check("checking which words stand close together")
             if m.id() < d:
                 m.skip_to(d)
             if m.is_active() and m.id() == d:
-                found[d] = list(m.value_as("positions"))
+                found[d] = list(itertools.islice(m.value_as("positions"), MAX_POSITIONS))
         positions[t] = found
     out: dict[int, float] = {}
-    for d in wanted:
+    for k, d in enumerate(wanted):
+        if not k % 256:
+            deadline.check("checking which words stand close together")
         close = 0
         for a, b in pairs:
             pa, pb = positions[a].get(d), positions[b].get(d)
@@ -434,14 +454,16 @@ def _merged(concepts: Sequence[Concept]) -> list[Concept]:
 
 
 def explain_doc(
-    searcher: Any, docnum: int, concepts: Sequence[Concept], params: RankParams = DEFAULT_PARAMS
+    searcher: Any, docnum: int, concepts: Sequence[Concept], params: RankParams = DEFAULT_PARAMS,
+    deadline: Deadline = NO_DEADLINE,
 ) -> list[tuple[str, float]]:
     """(label, points) of each concept for one passage, before coordination and the hub
     penalty: `--explain` shows where a score comes from."""
     plain = RankParams(params.k1, params.field_weights, params.field_b, 1.0, 0.0, 0.0)
     parts: list[tuple[str, float]] = []
-    for c in _merged(expand(searcher, concepts)):
-        s = score_concepts(searcher, [replace(c, function=False, phrase=0)], plain, within={docnum})
+    for c in _merged(expand(searcher, concepts, deadline)):
+        s = score_concepts(searcher, [replace(c, function=False, phrase=0)], plain,
+                           within={docnum}, deadline=deadline)
         points = s.score_of(docnum)
         if c.function:
             points *= params.function_weight
@@ -466,11 +488,14 @@ def top_prefix_terms(reader: Any, fieldname: str, prefix: str, limit: int = MAX_
     return [text for text, _ in top]
 
 
-def expand(searcher: Any, concepts: Sequence[Concept]) -> list[Concept]:
+def expand(searcher: Any, concepts: Sequence[Concept], deadline: Deadline = NO_DEADLINE
+           ) -> list[Concept]:
     """Prefix and fuzzy concepts with their index terms filled in (others unchanged)."""
     out: list[Concept] = []
     reader = searcher.reader()
     for c in concepts:
+        if c.kind != "terms":
+            deadline.check("expanding prefix* and fuzzy~ words")
         if c.kind == "prefix":
             found: dict[bytes, int] = {}
             for key in c.terms:

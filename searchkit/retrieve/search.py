@@ -19,7 +19,8 @@ from whoosh import query as Q
 from whoosh import sorting
 
 from ..ingest.timestamps import nearest_timestamp
-from . import highlight, postings, ranking, spelling
+from . import highlight, matching, postings, ranking, spelling
+from .deadline import NO_DEADLINE, Deadline
 from .links import make_links
 from .query import (
     DEFAULT_TUNING,
@@ -72,8 +73,11 @@ def search(
     params: RankParams | None = None,
     semantic: tuple[hybrid.SemanticSide, str] | None = None,
     sort: str = "score",
+    deadline: Deadline = NO_DEADLINE,
 ) -> SearchResults:
-    """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand.
+    """Rank passages for `query`. Raises QuerySyntaxError for a query it cannot understand,
+    QueryTooCostlyError when the work runs past `deadline` (deadline.py) or the query
+    holds more of a costly shape than query.py allows.
 
     `per_note` caps passages per note (0 or less: no cap). `filters` keys: tag, path, title,
     heading, callout, kind, video, has; a list value means any of them. `tuning` and
@@ -103,10 +107,11 @@ def search(
         )
 
     want = offset + limit
+    deadline.check("searching")
     if comp.scoring and comp.concepts:
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
-            snippets, params or DEFAULT_PARAMS, semantic, sort,
+            snippets, params or DEFAULT_PARAMS, semantic, sort, deadline,
         )
     # Filters and exclusions only: every passage they let through, newest first.
     hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed,
@@ -141,6 +146,7 @@ def _ranked(
     params: RankParams,
     semantic: tuple[hybrid.SemanticSide, str] | None = None,
     sort: str = "score",
+    deadline: Deadline = NO_DEADLINE,
 ) -> SearchResults:
     """Score every passage the query matches (ranking.py), cap per note, rerank the top by
     the whole-query phrase, and build the page (`sort`: by score, or newest first)."""
@@ -150,15 +156,17 @@ def _ranked(
     concepts, applied = _corrected(comp.concepts, fixes)
     # Prefix and fuzzy words read the term dictionary to expand: once, for scoring,
     # snippets and explanations alike.
-    concepts = ranking.expand(searcher, concepts)
-    exclude = _docs(searcher, comp.mask) if comp.mask is not None else None
+    concepts = ranking.expand(searcher, concepts, deadline)
+    exclude = _docs(searcher, comp.mask, deadline) if comp.mask is not None else None
     within = allowed
     if comp.required is not None:
-        required = set(searcher.docs_for_query(comp.required))
+        required = _matching(searcher, comp.required, deadline, "matching the required words")
         within = required if within is None else within & required
-    phrase_docs = {pid: set(searcher.docs_for_query(q)) for pid, q in comp.phrases.items()}
+    phrase_docs = {pid: _matching(searcher, q, deadline, "matching phrases")
+                   for pid, q in comp.phrases.items()}
     scored = ranking.score_concepts(
-        searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs
+        searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs,
+        deadline=deadline,
     )
     # A passage written twice (a page copied into version folders) is one result, shown
     # as its first copy and saying where the others are: before the top k, so a page
@@ -174,11 +182,13 @@ def _ranked(
     if dated is not None:  # newest first; the score still decides between equal dates
         ranked = _dated_top(searcher, scored, per_note, want, dated)
     elif semantic is None:
-        ranked = rank_top(searcher, scored, concepts, comp, params, per_note, want)
+        ranked = rank_top(searcher, scored, concepts, comp, params, per_note, want,
+                          deadline=deadline)
     else:
         ranked, outcome = _hybrid_top(
             searcher, scored, concepts, comp, params, per_note, want, within, exclude,
             semantic, _holding_identifiers(searcher, query, comp, within, exclude),
+            deadline=deadline,
         )
         fused = outcome.parts
         if semantic[1] == "semantic":
@@ -189,6 +199,7 @@ def _ranked(
     analyzer = searcher.schema["body"].analyzer
     passages = []
     for i, (sc, mult, d, close) in enumerate(page):
+        deadline.check("cutting snippets")
         fields = searcher.stored_fields(d)
         spans = highlight.match_spans(analyzer, fields.get("body") or "", terms)
         passage = replace(
@@ -198,10 +209,10 @@ def _ranked(
         if explain:
             part = fused.get(d)
             if part is None:
-                why = _explain(searcher, d, concepts, params, sc / mult, mult, close)
+                why = _explain(searcher, d, concepts, params, sc / mult, mult, close, deadline)
             else:
                 why = _explain(searcher, d, concepts, params, part.lexical / mult if
-                               part.lexical else 0.0, mult, close)  # fmt: skip
+                               part.lexical else 0.0, mult, close, deadline)  # fmt: skip
                 if not part.lexical:
                     why = {**why, "parts": [], "factors": [], "text": "no query word"}
                 why = {
@@ -411,20 +422,14 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
     return set(searcher.docs_for_query(q))
 
 
-def _docs(searcher: Any, q: Q.Query) -> set[int]:
-    """The documents a query matches. A word in some fields (what `-word` excludes) is read
-    from the cached posting lists; anything else through Whoosh."""
-    terms = q.subqueries if isinstance(q, Q.Or) else [q]
-    if all(isinstance(t, Q.Term) for t in terms):
-        stats = postings.stats_for(searcher)
-        docs: set[int] = set()
-        for t in terms:
-            text = searcher.schema[t.fieldname].to_bytes(t.text)
-            for seg in stats.segments:
-                ids, _ = stats.postings(seg, t.fieldname, text)
-                docs.update(seg.offset + d for d in ids)
-        return docs
-    return set(searcher.docs_for_query(q))
+def _docs(searcher: Any, q: Q.Query, deadline: Deadline = NO_DEADLINE) -> set[int]:
+    """The documents a query matches (what `-word` excludes), from the cached posting
+    lists where it can (matching.py)."""
+    return _matching(searcher, q, deadline, "reading the excluded words")
+
+
+def _matching(searcher: Any, q: Q.Query, deadline: Deadline, doing: str) -> set[int]:
+    return set(matching.docs(searcher, q, deadline, doing).tolist())
 
 
 def _estimate(searcher: Any, q: Q.Query, n: int, limit: int) -> int:
@@ -527,12 +532,13 @@ def _explain(
     total: float,
     mult: float,
     close: float = 1.0,
+    deadline: Deadline = NO_DEADLINE,
 ) -> dict[str, Any]:
     """Where one passage's score comes from: each query word's BM25F points over title,
     aliases, headings and body (`parts`), then the rules of ranking.py that scale them
     (`factors`), and the same as one line of text, e.g.
     `14.20 = (dream 12.31 + why 0.52) x0.95 coordination x1.2 words close x3 phrase bonus`."""
-    parts = ranking.explain_doc(searcher, docnum, concepts, params)
+    parts = ranking.explain_doc(searcher, docnum, concepts, params, deadline)
     parts.sort(key=lambda p: -p[1])
     raw = sum(points for _, points in parts)
     terms = " + ".join(f"{label} {points:.2f}" for label, points in parts) or "no scored word"

@@ -9,10 +9,12 @@ with its own tests (tests/test_topk.py); search.py assembles results around it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import postings, ranking
+from .deadline import NO_DEADLINE, Deadline
 from .query import Compiled, Tuning
 from .ranking import RankParams
 
@@ -47,6 +49,7 @@ def _hybrid_top(
     exclude: set[int] | None,
     semantic: tuple[hybrid.SemanticSide, str],
     exact: set[int] | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> tuple[list[tuple[float, float, int, float]], hybrid.Fused]:
     """`rank_top`'s result when meaning takes part: the lexical top `lexical_pool` (not
     capped per note: the fusion may reorder a note's passages) fused with the passages
@@ -56,7 +59,8 @@ def _hybrid_top(
 
     side, mode = semantic
     pool = max(side.params.lexical_pool, want)
-    lexical = rank_top(searcher, scored, concepts, comp, params, 0, pool)
+    lexical = rank_top(searcher, scored, concepts, comp, params, 0, pool, deadline=deadline)
+    deadline.check("ranking by meaning")
     order = [d for _, _, d, _ in lexical]
     scores = {d: sc for sc, _, d, _ in lexical}
     bonus = {d: (mult, close) for _, mult, d, close in lexical}
@@ -109,6 +113,7 @@ def rank_top(
     want: int,
     *,
     exhaustive: bool = False,
+    deadline: Deadline = NO_DEADLINE,
 ) -> list[tuple[float, float, int, float]]:
     """The first `want` passages, best first, at most `per_note` per note (0: no cap), as
     (score, phrase multiplier, docnum, proximity multiplier).
@@ -123,6 +128,7 @@ def rank_top(
     ranking's first `want` (`exhaustive=True` computes that, reading positions for every
     match, for tests), so the first k
     results never depend on the page size and consecutive pages never repeat or skip.
+    `deadline` is looked at in every round (and inside its position reads).
     """
     import numpy as np
 
@@ -145,7 +151,7 @@ def rank_top(
         bound = bound * np.where(two, 1.0 + params.proximity, 1.0)
     phrase_mult = 1.0 + comp.tuning.phrase_boost
     if toks:
-        could = _could_phrase(searcher, toks, comp.tuning, scored.docs)
+        could = _could_phrase(searcher, toks, comp.tuning, scored.docs, deadline)
         bound = bound * np.where(could, phrase_mult, 1.0)
     if exhaustive:  # positions of every match: checks that the filters above lose none
         two = np.ones(m, bool) if pairs else None
@@ -158,6 +164,7 @@ def rank_top(
     rest = np.arange(m)
     size = m if exhaustive else max(FIRST_ROUND, 4 * want)
     while True:
+        deadline.check("ranking the best passages")
         if len(rest) <= size:
             take, rest, next_bound = rest, rest[:0], -1.0
         else:
@@ -168,14 +175,15 @@ def rank_top(
         # Positions are read only where the bonus is possible (the rest get none).
         close = (
             ranking.proximity(reader, concepts, scored.docs[take[two[take]]].tolist(),
-                              params.window)
+                              params.window, deadline)
             if two is not None else {}
         )
         near_take = np.array([1.0 + params.proximity * close.get(d, 0.0) for d in docs])
         with_prox = base[take] * near_take
         near[take] = near_take
         found = (
-            _phrase_docs(reader, toks, scored.docs[take[could[take]]].tolist(), comp.tuning)
+            _phrase_docs(reader, toks, scored.docs[take[could[take]]].tolist(), comp.tuning,
+                         deadline)
             if could is not None else set()
         )
         hit = np.array([d in found for d in docs], bool)
@@ -204,7 +212,8 @@ def _has_pairs(concepts: Sequence[ranking.Concept]) -> bool:
     return len(words) >= 2
 
 
-def _could_phrase(searcher: Any, toks: list[str], tuning: Tuning, docs: Any) -> Any:
+def _could_phrase(searcher: Any, toks: list[str], tuning: Tuning, docs: Any,
+                  deadline: Deadline = NO_DEADLINE) -> Any:
     """For each of `docs`, whether one of the phrase fields holds every token (a phrase
     match needs that), from the cached posting lists."""
     import numpy as np
@@ -214,6 +223,7 @@ def _could_phrase(searcher: Any, toks: list[str], tuning: Tuning, docs: Any) -> 
     for fieldname in tuning.phrase_fields:
         inter = None
         for t in toks:
+            deadline.check("checking the whole-query phrase")
             bt = t.encode("utf-8") if isinstance(t, str) else t
             held = np.concatenate(
                 [stats.postings(seg, fieldname, bt)[0] + seg.offset for seg in stats.segments]
@@ -261,7 +271,8 @@ def _cap_docs(notes: list[Any], order: list[int], per_note: int, want: int) -> l
     return out
 
 
-def _phrase_docs(reader: Any, toks: list[str], docnums: list[int], tuning: Tuning) -> set[int]:
+def _phrase_docs(reader: Any, toks: list[str], docnums: list[int], tuning: Tuning,
+                 deadline: Deadline = NO_DEADLINE) -> set[int]:
     found: set[int] = set()
     slop = max(1, tuning.phrase_slop)
     for fieldname in tuning.phrase_fields:
@@ -269,14 +280,17 @@ def _phrase_docs(reader: Any, toks: list[str], docnums: list[int], tuning: Tunin
             matchers = [reader.postings(fieldname, t) for t in toks]
         except Exception:
             continue
-        for doc in sorted(set(docnums) - found):
+        for k, doc in enumerate(sorted(set(docnums) - found)):
+            if not k % 64:
+                deadline.check("checking the whole-query phrase")
             positions = []
             for m in matchers:
                 if m.is_active() and m.id() < doc:
                     m.skip_to(doc)
                 if not m.is_active() or m.id() != doc:
                     break
-                positions.append(m.value_as("positions"))
+                positions.append(
+                    list(itertools.islice(m.value_as("positions"), ranking.MAX_POSITIONS)))
             else:
                 if _in_order(positions, slop):
                     found.add(doc)

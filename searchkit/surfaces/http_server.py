@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from ..errors import (
     NoteError,
     QuerySyntaxError,
+    QueryTooCostlyError,
     SearchkitError,
 )
 from .remote import (
@@ -66,6 +67,7 @@ KEEP_ALIVE_TIMEOUT = 2
 PER_CLIENT = 128
 SEARCH_THREADS = 8
 REQUEST_TIMEOUT = 20.0
+DISCONNECT_POLL = 0.1  # seconds between looks at whether a searching client is still there
 
 
 ACCEPT_BACKLOG = 64  # asyncio accepts up to this many connections in one go
@@ -308,7 +310,9 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
 #   usage (400, a bad parameter), query (400, a query that does not parse),
 #   not_found (404, a note or route), method (405), refused (403), unauthorized (401),
 #   unavailable (503: no index, a locked, broken or outdated one), timeout (503: the
-#   request took over REQUEST_TIMEOUT), internal (500).
+#   request took over REQUEST_TIMEOUT), query_too_costly (503: the search ran past its
+#   deadline, or gave way to another costly one; the message says what to shorten),
+#   internal (500).
 ENDPOINTS = {
     "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain, "
                "mode (hybrid|lexical|semantic): ranked passages",
@@ -318,6 +322,8 @@ ENDPOINTS = {
 
 
 def _error_status(exc: SearchkitError) -> tuple[int, str]:
+    if isinstance(exc, QueryTooCostlyError):
+        return 503, "query_too_costly"
     if isinstance(exc, QuerySyntaxError):
         return 400, "query"
     if isinstance(exc, NoteError):
@@ -356,29 +362,53 @@ def create_app(
     def fail(status: int, message: str, kind: str) -> JSONResponse:
         return JSONResponse({"error": message, "kind": kind}, status_code=status)
 
-    async def guarded(fn: Callable[[], Any], nonce: str | None = None) -> Any:
+    async def watch(request: Request, cancel: threading.Event) -> None:
+        """Set `cancel` when the client goes away: its search stops at the next look
+        at the clock instead of scoring for nobody."""
+        while not cancel.is_set():
+            if await request.is_disconnected():
+                cancel.set()
+                return
+            await anyio.sleep(DISCONNECT_POLL)
+
+    async def guarded(fn: Callable[[], Any], nonce: str | None = None,
+                      request: Request | None = None,
+                      cancel: threading.Event | None = None) -> Any:
+        if request is None or cancel is None:
+            data, code = await answer(fn)
+        else:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch, request, cancel)
+                try:
+                    data, code = await answer(fn)
+                finally:
+                    cancel.set()  # done, timed out or gone: stop the work and the watch
+                    tg.cancel_scope.cancel()
+        if nonce and secret and isinstance(data, dict):
+            data["proof"] = proof(secret, nonce)  # for the warm CLI: see remote.py
+        return JSONResponse(data, status_code=code)
+
+    async def answer(fn: Callable[[], Any]) -> tuple[Any, int]:
         try:
             with anyio.fail_after(request_timeout):
-                data, code = await anyio.to_thread.run_sync(
+                return await anyio.to_thread.run_sync(
                     fn, abandon_on_cancel=True, limiter=limiter()
                 ), 200
         except TimeoutError:
-            data, code = {
+            return {
                 "error": f"the request took over {request_timeout:g} s and was abandoned; "
                          "narrow the query (fewer prefix* and ~ words)",
                 "kind": "timeout",
             }, 503
         except _BadRequest as exc:
-            data, code = {"error": str(exc), "kind": "usage"}, 400
+            return {"error": str(exc), "kind": "usage"}, 400
         except SearchkitError as exc:
             code, kind = _error_status(exc)
-            data = {"error": str(exc), "kind": kind}
-        if nonce and secret and isinstance(data, dict):
-            data["proof"] = proof(secret, nonce)  # for the warm CLI: see remote.py
-        return JSONResponse(data, status_code=code)
+            return {"error": str(exc), "kind": kind}, code
 
     async def search(request: Request) -> Any:
         params = request.query_params
+        cancel = threading.Event()
 
         def run() -> Any:
             query = params.get("q", "").strip()
@@ -401,6 +431,7 @@ def create_app(
                 callout=params.get("callout") or None,
                 kind=kind,
                 mode=mode,
+                cancel=cancel,
             )
             out = results_json(results, live.vault, live.ix.index_dir)
             warnings = live.warnings()
@@ -408,7 +439,7 @@ def create_app(
                 out["warnings"] = warnings
             return out
 
-        return await guarded(run, request.headers.get(PROOF_HEADER))
+        return await guarded(run, request.headers.get(PROOF_HEADER), request, cancel)
 
     async def read(request: Request) -> Any:
         params = request.query_params

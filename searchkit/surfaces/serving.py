@@ -10,6 +10,7 @@ results are never older than the vault, only slower.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +36,43 @@ WATCH_DEBOUNCE_MS = 200
 # the searchers, and the memory they hold, that 40 clients can make the server open.
 SEARCH_THREADS = 2
 RELEASE_WAIT_SECONDS = 5.0
+# A search still running after this long is a costly one, and only one costly search runs
+# at a time: another one stops there with `QueryTooCostlyError`. So a burst of costly
+# queries holds one search thread for at most the search deadline (3 s) and the other
+# for SLOW_AFTER each, and ordinary queries keep answering (issue 23, item 2: 8 costly
+# requests used to make every /search answer 503 for minutes).
+SLOW_AFTER = 0.25
+
+
+class _Lane:
+    """The cancel flag of one search on a shared server (`SearchIndex.search(cancel=)`):
+    set when the caller calls it off (`cancel`, a client that left) or when the search
+    runs past SLOW_AFTER while another costly search holds the lane."""
+
+    def __init__(self, lane: threading.Semaphore, cancel: Any = None) -> None:
+        self.lane = lane
+        self.cancel = cancel
+        self.start = time.monotonic()
+        self.held = False
+        self.reason: str | None = None
+
+    def is_set(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set():
+            return True
+        if not self.held and time.monotonic() - self.start > SLOW_AFTER:
+            if not self.lane.acquire(blocking=False):
+                self.reason = (
+                    "the query is too costly while the server answers another costly one "
+                    f"(it ran past {SLOW_AFTER:g} s); try again shortly, or shorten it"
+                )
+                return True
+            self.held = True
+        return False
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lane.release()
 
 
 class LiveIndex:
@@ -69,6 +107,7 @@ class LiveIndex:
         # would): the last failed update's error, cleared by the next good one.
         self._problem: str | None = None
         self._pool = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="searchkit-search")
+        self._costly = threading.Semaphore(1)  # see SLOW_AFTER
         self.watching = False
         # Passages get vectors in the background, a slice at a time, after every update.
         self.embedder = BackgroundEmbedder(self.ix, on_error=on_error)
@@ -170,10 +209,19 @@ class LiveIndex:
         except RuntimeError:  # shut down
             pass
 
-    def search(self, query: str, **kwargs: Any) -> SearchResults:
+    def search(self, query: str, *, cancel: Any = None, **kwargs: Any) -> SearchResults:
+        """`SearchIndex.search` on a pool thread. `cancel` (an Event) calls it off; a
+        costly search gives way as SLOW_AFTER says."""
+
         def run() -> SearchResults:
+            if cancel is not None and cancel.is_set():  # the client left while it queued
+                return self.ix.search(query, cancel=cancel, **kwargs)
             self._fresh()
-            return self.ix.search(query, **kwargs)
+            lane = _Lane(self._costly, cancel)
+            try:
+                return self.ix.search(query, cancel=lane, **kwargs)
+            finally:
+                lane.release()
 
         return self._run(run)
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ...errors import IndexNotFoundError, SearchkitError
-from ..render import print_results, results_json, terminal_width
+from ..render import clean, print_results, results_json, terminal_width
 from .base import (
     EXIT_NO_RESULTS,
     _echo_json,
@@ -226,6 +226,8 @@ def _search_many(
         dated = {k: params.pop(k) for k in ("after", "before") if params.get(k)}
         params = {k: v for k, v in params.items() if k != "after" and k != "before"}
         results = search_many(indexes, q, explain=explain, mode=rank_mode, **params, **dated)
+        for vault, why in results.skipped:  # the others were searched
+            click.echo(clean(f"warning: {vault} was not searched: {why}"), err=True)
     except SearchkitError as exc:
         raise _fail(exc, as_json) from exc
     finally:
