@@ -131,7 +131,10 @@ def search_cmd(
     Phrase:     "slow wave sleep"
     Boolean:    sleep OR rest, "sleep -caffeine", NOT caffeine, (a OR b) c
     Prefix:     consolid*          Fuzzy: memroy~
-    Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
+    Fields:     title: heading: tag: path: file: callout: kind: video: has:timestamp
+    Obsidian:   file:Canvas (file name)  line:(mix flour) (one line)  section:(a b)
+                content:x  match-case:HappyCat  ignore-case:x  /regex/ (/\\d{4}-\\d/)
+                task:, task-todo:, task-done:, block:, [property]: not supported (exit 2)
     Dates:      after:2024-01 before:2024-06-15 (frontmatter date/created, else mtime)
     Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}', -0
 
