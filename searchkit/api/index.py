@@ -449,6 +449,10 @@ class SearchIndex:
         return _reading.read_lines(
             vault, path, start_line, max_lines,
             is_indexed=lambda p: searcher.document_number(source=p) is not None,
+            note_paths=lambda: (
+                b.decode("utf-8", "surrogateescape")
+                for b in searcher.reader().lexicon("source")
+            ),
         )
 
     def line_ends(self, chunk_ids: Sequence[str]) -> dict[str, int]:

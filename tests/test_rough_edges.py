@@ -1,0 +1,44 @@
+"""Rough edges from the new-user run (issue 25, section 3), through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from vaults import write_vault
+
+from searchkit.surfaces.cli import main
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SEARCHKIT_INDEX", "SEARCHKIT_VAULT", "COLUMNS", "SEARCHKIT_MAX_NOTE_MB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def test_read_resolves_a_unique_bare_file_name(run, tmp_path):
+    write_vault(tmp_path / "v", {
+        "Help/Embed files.md": "# Embed files\n\nline two\nline three\n",
+        "a/Twice.md": "# A\n\ntext\n", "b/Twice.md": "# B\n\ntext\n",
+    })
+    assert run("index", "v", "--no-semantic").exit_code == 0
+    result = run("read", "--vault", "v", "Embed files.md:3", "-n", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "3  line two\n"
+    # As Obsidian links write it: no extension, any case.
+    result = run("read", "--vault", "v", "embed files:1", "--json")
+    assert json.loads(result.stdout)["path"] == "Help/Embed files.md"
+    result = run("read", "--vault", "v", "Twice.md")
+    assert result.exit_code == 2
+    assert "ambiguous: 2 notes have this name: a/Twice.md, b/Twice.md" in result.output
+    assert run("read", "--vault", "v", "Nothing.md").exit_code == 2
