@@ -42,3 +42,24 @@ def test_read_resolves_a_unique_bare_file_name(run, tmp_path):
     assert result.exit_code == 2
     assert "ambiguous: 2 notes have this name: a/Twice.md, b/Twice.md" in result.output
     assert run("read", "--vault", "v", "Nothing.md").exit_code == 2
+
+
+def test_after_a_year_or_month_keeps_that_year_or_month(run, tmp_path):
+    write_vault(tmp_path / "v", {
+        "y23.md": "---\ndate: 2023-12-31\n---\n# A\n\nquokka\n",
+        "jan.md": "---\ndate: 2024-01-01\n---\n# B\n\nquokka\n",
+        "may.md": "---\ndate: 2024-05-31\n---\n# C\n\nquokka\n",
+        "jun.md": "---\ndate: 2024-06-01\n---\n# D\n\nquokka\n",
+    })
+    assert run("index", "v", "--no-semantic").exit_code == 0
+
+    def found(*args: str) -> list[str]:
+        return sorted(run("search", "quokka", "--vault", "v", "--files", *args).stdout.split())
+
+    assert found("--after", "2024") == ["v/jan.md", "v/jun.md", "v/may.md"]
+    assert found("--after", "2024-05") == ["v/jun.md", "v/may.md"]
+    assert found("--after", "2024-05-31") == ["v/jun.md"]  # a day: from the next day on
+    assert run("search", "quokka after:2024-06", "--vault", "v", "--files").stdout.split() == [
+        "v/jun.md"]
+    assert found("--before", "2024") == ["v/y23.md"]
+    assert "that month or year on" in " ".join(run("search", "--help").output.split())

@@ -434,10 +434,12 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
         return _labelled(FileMatch(value), f"file:{value}")
     if name in ("after", "before"):
         # The note's date (frontmatter date/created, else mtime): after a day means from
-        # the next day on, before a day means up to the day before it.
+        # the next day on, before a day means up to the day before it. After a year or a
+        # month means during it or later (`--after 2024` keeps 2024), as people read it.
         start, end = date_range(value)
-        q = Q.NumericRange("created", end, None) if name == "after" else Q.NumericRange(
-            "created", None, start - 1)
+        whole = re.fullmatch(r"\d{4}(-\d{1,2})?", value) is not None
+        q = Q.NumericRange("created", start if whole else end, None) if name == "after" \
+            else Q.NumericRange("created", None, start - 1)
         return _labelled(q, f"{name}:{value}")
     if name == "kind" and value.lower() not in (*PASSAGE_KINDS, "*"):
         # As the API's kind= and the CLI's --kind: a usage error, not "no match".
