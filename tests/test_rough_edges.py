@@ -63,3 +63,20 @@ def test_after_a_year_or_month_keeps_that_year_or_month(run, tmp_path):
         "v/jun.md"]
     assert found("--before", "2024") == ["v/y23.md"]
     assert "that month or year on" in " ".join(run("search", "--help").output.split())
+
+
+def test_note_size_cap_is_a_setting_named_in_the_warning(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_MAX_NOTE_MB", "10")  # restored after the test
+    big = "# Big\n\n" + "zebra words in a long transcript line.\n" * 40_000  # ~1.6 MB
+    write_vault(tmp_path / "v", {"big.md": big, "small.md": "# Small\n\nzebra\n"})
+    result = run("index", "v", "--no-semantic", "--max-note-mb", "1")
+    assert result.exit_code == 0, result.output
+    assert "over the 1 MB note size cap" in result.output
+    assert "--max-note-mb" in result.output and "SEARCHKIT_MAX_NOTE_MB" in result.output
+    assert run("search", "zebra", "--vault", "v", "--files").stdout.split() == ["v/small.md"]
+    # A higher cap reads the skipped note on the next update, unchanged as it is.
+    result = run("index", "v", "--no-semantic", "--max-note-mb", "2")
+    assert result.exit_code == 0 and "size cap" not in result.output
+    assert sorted(run("search", "zebra", "--vault", "v", "--files").stdout.split()) == [
+        "v/big.md", "v/small.md"]
+    assert run("index", "v", "--max-note-mb", "0").exit_code == 2
