@@ -80,3 +80,14 @@ def test_note_size_cap_is_a_setting_named_in_the_warning(run, tmp_path, monkeypa
     assert sorted(run("search", "zebra", "--vault", "v", "--files").stdout.split()) == [
         "v/big.md", "v/small.md"]
     assert run("index", "v", "--max-note-mb", "0").exit_code == 2
+
+
+def test_a_callout_that_is_only_its_title_shows_it_once(run, tmp_path):
+    write_vault(tmp_path / "v", {"s.md": (
+        "# Sync\n\nIntro.\n\n> [!Example] You use Obsidian Sync to keep notes in step.\n\n"
+        "> [!tip] Keep going\n> Sync often with Obsidian.\n")})
+    assert run("index", "v", "--no-semantic").exit_code == 0
+    out = run("search", "obsidian sync", "--vault", "v", "--no-color").stdout
+    assert out.count("You use Obsidian Sync") == 1
+    assert "Sync › [!example]\n" in out
+    assert "[!tip] Keep going" in out  # a title that is not the text stays in the heading
