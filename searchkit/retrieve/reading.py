@@ -156,7 +156,8 @@ def read_lines(
     Line numbers are file lines, frontmatter counted, as in `Passage.line`.
     """
     bare = rel_path.strip()
-    if note_paths is not None and bare and "/" not in bare.replace("\\", "/") and not (
+    if note_paths is not None and bare and is_utf8_name(bare) and "/" not in bare.replace(
+        "\\", "/") and "\x00" not in bare and not (
         is_note_name(bare) and is_indexed(bare)
     ):
         rel_path = _by_file_name(bare, note_paths()) or rel_path
