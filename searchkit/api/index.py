@@ -322,7 +322,8 @@ class SearchIndex:
         Filters (keyword arguments, a string or a list meaning any of them): `tag`, `path`,
         `title`, `heading`, `callout`, `kind`, `video`, `has` (e.g. `has="timestamp"`),
         `after`/`before` (`YYYY-MM-DD`, `YYYY-MM` or `YYYY`: the note's frontmatter `date`
-        or `created`, else its modification time). `sort`: `score` (relevance), `modified`
+        or `created`, else its modification time; after a day is from the next day, after
+        a month or year from its first day). `sort`: `score` (relevance), `modified`
         or `created` (newest first, among the passages the query matches).
         Raises `InvalidArgumentError` for arguments the CLI refuses too (limit < 1,
         offset < 0, per_note < 0, an unknown filter or kind, a query that is not a
@@ -467,6 +468,10 @@ class SearchIndex:
         return _reading.read_lines(
             vault, path, start_line, max_lines,
             is_indexed=lambda p: searcher.document_number(source=p) is not None,
+            note_paths=lambda: (
+                b.decode("utf-8", "surrogateescape")
+                for b in searcher.reader().lexicon("source")
+            ),
         )
 
     def line_ends(self, chunk_ids: Sequence[str]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .inline_text import Piece, TextBuilder, Timestamp
 from .nesting import parse_within
-from .notes import MAX_NOTE_BYTES, Note, NoteWarning, parse_note, read_note
+from .notes import Note, NoteWarning, parse_note, read_note
 from .slugs import slugify
 from .timestamps import note_reads_frames
 from .version import CHUNKER_VERSION as _CHUNKER_VERSION
@@ -80,7 +80,7 @@ def chunk_note(note: Note) -> list[Chunk]:
 
 
 def load_note(
-    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int = MAX_NOTE_BYTES
+    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int | None = None
 ) -> tuple[Note, list[Chunk]]:
     """Read and chunk one file of a vault. Raises `NoteError` when the file is skipped;
     softer problems are listed in the returned note's `warnings`."""

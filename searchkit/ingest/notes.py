@@ -20,7 +20,21 @@ from urllib.parse import parse_qs, urlparse
 
 from ..errors import NoteError, VaultError
 
-MAX_NOTE_BYTES = 10 * 1024 * 1024
+MAX_NOTE_BYTES = 10 * 1024 * 1024  # the default note size cap
+# The cap in MB (a positive number; `index --max-note-mb` sets it): read at each note, so
+# the indexer's worker processes, which inherit the environment, use it too.
+ENV_MAX_NOTE_MB = "SEARCHKIT_MAX_NOTE_MB"
+SIZE_CAP_WHY = "note size cap"
+
+
+def max_note_bytes() -> int:
+    """The note size cap: `SEARCHKIT_MAX_NOTE_MB` megabytes (MiB), else 10 MB."""
+    raw = os.environ.get(ENV_MAX_NOTE_MB, "").strip()
+    try:
+        mb = float(raw)
+    except ValueError:
+        return MAX_NOTE_BYTES
+    return int(mb * 1024 * 1024) if 0 < mb < 1e6 else MAX_NOTE_BYTES
 NOTE_SUFFIXES = (".md", ".markdown")
 IGNORE_FILE = ".searchkitignore"
 # Sniffing the head is enough: real text never holds NUL, binaries almost always do early.
@@ -290,7 +304,7 @@ def _unify_newlines(text: str) -> str:
 
 
 def read_note(
-    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int = MAX_NOTE_BYTES
+    root: str | os.PathLike[str], rel_path: str, *, max_bytes: int | None = None
 ) -> Note:
     """Read `root/rel_path` into a `Note`.
 
@@ -299,7 +313,7 @@ def read_note(
     """
     full = Path(root) / rel_path
     try:
-        data, st = _read_capped(full, rel_path, max_bytes)
+        data, st = _read_capped(full, rel_path, max_bytes or max_note_bytes())
     except NoteError:
         raise
     except OSError as exc:
@@ -312,7 +326,8 @@ def read_note(
 def _too_big(rel_path: str, size: int, max_bytes: int) -> NoteError:
     return NoteError(
         rel_path,
-        f"skipped: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB note size cap",
+        f"skipped: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB {SIZE_CAP_WHY} "
+        f"(raise it with `searchkit index --max-note-mb N` or {ENV_MAX_NOTE_MB}=N)",
     )
 
 
@@ -351,11 +366,11 @@ def _read_capped(full: Path, rel_path: str, max_bytes: int) -> tuple[bytes, os.s
     return data, st
 
 
-def read_note_bytes(full: Path, rel_path: str, max_bytes: int = MAX_NOTE_BYTES) -> bytes:
+def read_note_bytes(full: Path, rel_path: str, max_bytes: int | None = None) -> bytes:
     """The bytes of one note, read as the indexer reads them (regular files only, never
     blocking on a FIFO, size-capped); `NoteError` naming `rel_path` otherwise."""
     try:
-        return _read_capped(full, rel_path, max_bytes)[0]
+        return _read_capped(full, rel_path, max_bytes or max_note_bytes())[0]
     except NoteError:
         raise
     except OSError as exc:

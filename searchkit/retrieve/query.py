@@ -16,6 +16,7 @@ from typing import Any
 from whoosh import query as Q
 
 from ..errors import QuerySyntaxError, QueryTooCostlyError
+from .operators import Check, make_check
 from .postings import SCORED_FIELDS
 from .ranking import FUNCTION_WORDS, Concept, top_prefix_terms
 from .syntax import (
@@ -27,6 +28,7 @@ from .syntax import (
     WORD_RE,
     Node,
     parse_tree,
+    render,
 )
 
 _GLOB_CHARS = set("*?[")
@@ -95,6 +97,14 @@ class PathMatch(Q.Wildcard):
                 yield btext
 
 
+class FileMatch(PathMatch):
+    """`file:` as Obsidian reads it: the text anywhere in the note's file name (the last
+    part of its path, extension included), ignoring case; with `*?[` a glob over it."""
+
+    def matches(self, path: str) -> bool:
+        return super().matches(path.rpartition("/")[2])
+
+
 def filter_label(q: Any) -> str:
     """The filter a query came from as the user would write it (`path:x`, `tag:y`)."""
     return str(getattr(q, "searchkit_label", "") or q)
@@ -138,6 +148,10 @@ class Compiled:
     required: Q.Query | None = None
     # Concept.phrase id -> the Whoosh phrase its concepts must stand in.
     phrases: dict[int, Q.Query] = field(default_factory=dict)
+    # Checks of the stored text (`line:`, `match-case:`, `/regex/`: operators.py), and the
+    # soft words any passage they pass must hold one of (None: no soft word).
+    checks: list[Check] = field(default_factory=list)
+    narrow: Q.Query | None = None
 
 
 def _analyze(schema: Any, fieldname: str, text: str) -> list[str]:
@@ -162,6 +176,8 @@ class _Compiler:
         self.concepts: list[Concept] = []
         self.phrases: dict[int, Q.Query] = {}
         self.required: list[Q.Query] | None = None  # set by a top-level bag of words
+        self.checks: list[Check] = []
+        self.narrow: Q.Query | None = None
         self.counts = {"phrases": 0, "exclusions": 0, "alternatives": 0}
 
     def count(self, what: str, n: int = 1) -> None:
@@ -301,6 +317,11 @@ class _Compiler:
             return self.phrase(node.text)
         if k == "field":
             return self.field(node)
+        if k in _CHECKED:
+            raise QuerySyntaxError(
+                f"{render(node)} works among the query's words, not inside OR or a "
+                "negated group"
+            )
         if k == "not":
             inner = self._negated(node.children[0])
             if inner is None:
@@ -337,10 +358,20 @@ class _Compiler:
             else:
                 children.append(c)
         for c in children:
+            if top and c.kind == "not" and c.children[0].kind in _CHECKED:
+                self.checks.append(make_check(c.children[0], negated=True))
+                continue
             if c.kind == "not":
                 q = self._negated(c.children[0])
                 if q is not None:
                     negative.append(q)
+                continue
+            if top and c.kind in _CHECKED:
+                self.checks.append(make_check(c))
+                if c.kind != "regex":  # the operand's words: required, and they rank
+                    q = self.compile(c.children[0])
+                    if q is not None:
+                        required.append(q)
                 continue
             if top and c.kind == "field" and c.name not in TEXT_FILTERS:
                 flt = keyword_filter(c.name, c.text)
@@ -364,7 +395,9 @@ class _Compiler:
             # The whole-query phrase bonus is applied by search.py to the top candidates
             # only: as an AndMaybe(Phrase) clause it doubled latency on tubegraph.
             self.phrase_tokens = list(soft_tokens)
-        if self.filters and top and primary is None:
+        if top and not node.explicit and self.checks and soft:
+            self.narrow = _or(soft)
+        if (self.filters or self.checks) and top and primary is None:
             primary = Q.Every()  # only filters: every passage they let through
         if negative and top:
             # Whoosh's AndNotMatcher can crash under block-quality skipping (IndexError in
@@ -376,6 +409,9 @@ class _Compiler:
             neg = _or(negative)
             primary = Q.AndNot(primary if primary is not None else Q.Every(), neg)
         return primary
+
+
+_CHECKED = ("line", "case", "regex")  # operators checked on the stored text
 
 
 def _or(subs: list[Q.Query]) -> Q.Query | None:
@@ -418,12 +454,16 @@ def keyword_filter(name: str, value: str) -> Q.Query | None:
         if not path:
             return Q.Every()
         return _labelled(PathMatch(path), f"path:{value}")
+    if name == "file":
+        return _labelled(FileMatch(value), f"file:{value}")
     if name in ("after", "before"):
         # The note's date (frontmatter date/created, else mtime): after a day means from
-        # the next day on, before a day means up to the day before it.
+        # the next day on, before a day means up to the day before it. After a year or a
+        # month means during it or later (`--after 2024` keeps 2024), as people read it.
         start, end = date_range(value)
-        q = Q.NumericRange("created", end, None) if name == "after" else Q.NumericRange(
-            "created", None, start - 1)
+        whole = re.fullmatch(r"\d{4}(-\d{1,2})?", value) is not None
+        q = Q.NumericRange("created", start if whole else end, None) if name == "after" \
+            else Q.NumericRange("created", None, start - 1)
         return _labelled(q, f"{name}:{value}")
     if name == "kind" and value.lower() not in (*PASSAGE_KINDS, "*"):
         # As the API's kind= and the CLI's --kind: a usage error, not "no match".
@@ -511,6 +551,9 @@ def compile_query(
     """Parse and compile; filters are folded in as required, non-scoring clauses.
     With the index's `reader`, fuzzy words are expanded against the notes' words here."""
     tree = parse_tree(text)
+    if tree is not None and (tree.kind in _CHECKED or (
+            tree.kind == "not" and tree.children[0].kind in _CHECKED)):
+        tree = Node("and", children=(tree,))  # a lone check: read as the query's words are
     comp = _Compiler(schema, tuning, reader)
     if tree is not None and tree.kind == "not":
         neg = comp._negated(tree.children[0])
@@ -544,6 +587,8 @@ def compile_query(
         concepts=comp.concepts,
         required=required,
         phrases=comp.phrases,
+        checks=comp.checks,
+        narrow=comp.narrow,
     )
 
 

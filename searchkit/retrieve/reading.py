@@ -10,13 +10,14 @@ stay closed even if they sit inside the vault).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import NoteError
 from ..ingest.notes import (
+    NOTE_SUFFIXES,
     decode_note_bytes,
     is_note_name,
     is_utf8_name,
@@ -117,6 +118,26 @@ def vault_note_path(vault: Path, rel_path: str) -> tuple[str, Path]:
     return norm, real
 
 
+def _by_file_name(name: str, paths: Iterable[str]) -> str | None:
+    """The one note path whose file name is `name` (or `name` plus a note suffix), exact
+    case first, else ignoring case; None when none is; NoteError when several are."""
+    want = {name, *(name + s for s in NOTE_SUFFIXES)}
+    folded = {w.casefold() for w in want}
+    exact, loose = [], []
+    for p in paths:
+        file = p.rpartition("/")[2]
+        if file in want:
+            exact.append(p)
+        elif file.casefold() in folded:
+            loose.append(p)
+    found = sorted(exact or loose)
+    if len(found) > 1:
+        shown = ", ".join(found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+        raise NoteError(name, f"ambiguous: {len(found)} notes have this name: {shown}; "
+                        "give the path")
+    return found[0] if found else None
+
+
 def read_lines(
     vault: Path,
     rel_path: str,
@@ -124,12 +145,22 @@ def read_lines(
     max_lines: int = DEFAULT_MAX_LINES,
     *,
     is_indexed: Callable[[str], bool],
+    note_paths: Callable[[], Iterable[str]] | None = None,
 ) -> NoteLines:
     """Up to `max_lines` lines of the note from `start_line` (clamped to the note).
 
-    `is_indexed(path)` says whether the index holds the note; others are refused.
+    `is_indexed(path)` says whether the index holds the note; others are refused. A bare
+    file name (`Embed files.md`, or `Embed files` as Obsidian links write it) that is not a
+    note at the vault's top names the one indexed note of that name (`note_paths()` lists
+    them); several are an error that lists them.
     Line numbers are file lines, frontmatter counted, as in `Passage.line`.
     """
+    bare = rel_path.strip()
+    if note_paths is not None and bare and is_utf8_name(bare) and "/" not in bare.replace(
+        "\\", "/") and "\x00" not in bare and not (
+        is_note_name(bare) and is_indexed(bare)
+    ):
+        rel_path = _by_file_name(bare, note_paths()) or rel_path
     norm, real = vault_note_path(vault, rel_path)
     if not is_indexed(norm):
         raise NoteError(norm, "not an indexed note (search first; paths are as results give them)")

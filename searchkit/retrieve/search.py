@@ -19,7 +19,7 @@ from whoosh import query as Q
 from whoosh import sorting
 
 from ..ingest.timestamps import nearest_timestamp
-from . import highlight, matching, postings, ranking, spelling
+from . import highlight, matching, operators, postings, ranking, spelling
 from .deadline import NO_DEADLINE, Deadline
 from .links import make_links
 from .query import (
@@ -105,6 +105,11 @@ def search(
             empty_filters=empty or [filter_label(p) for p in parts],
             filters_empty_alone=bool(empty),
         )
+
+    if comp.checks:  # line:, match-case:, /regex/: the candidates' stored text is read
+        allowed = operators.checked_docs(searcher, comp, allowed)
+        if not allowed:
+            return SearchResults(query=query, total=0, offset=offset)
 
     want = offset + limit
     deadline.check("searching")
@@ -251,7 +256,7 @@ def _holding_identifiers(
     from .hybrid import is_identifier
 
     tokens = [t.strip("\"'+") for t in query.split()]
-    idents = [t for t in tokens if is_identifier(t) and ":" not in t]
+    idents = [t for t in tokens if is_identifier(t) and ":" not in t and "/" not in t]
     if not idents:
         return None
     held: set[int] | None = None
@@ -387,7 +392,7 @@ def _filter_docs(searcher: Any, q: Q.Query) -> set[int]:
         # folder of 1,000 notes is 1,000 posting lists otherwise: ~100 ms).
         stats = postings.stats_for(searcher)
         notes = stats.notes(searcher)
-        key = ("PathMatch", q.text)
+        key = (type(q).__name__, q.text)
         found = stats.memo.get(key)
         if found is None:
             hit = {note for note in set(notes) if q.matches(note)}
@@ -456,6 +461,8 @@ def _passage(
     snippets: bool = True,
 ) -> Passage:
     body = f.get("body", "") or ""
+    if comp.checks:
+        spans = operators.with_check_spans(comp.checks, body, spans)
     snip = (
         highlight.passage_snippet(body, spans, f.get("callout_title"))
         if snippets

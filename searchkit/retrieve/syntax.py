@@ -29,7 +29,9 @@ from ..errors import QuerySyntaxError
 TEXT_FIELDS = ("title", "aliases", "headings", "body", "meta")
 # Query-string field name → index field. `heading`/`headings` and `tag`/`tags` are synonyms.
 TEXT_FILTERS = {"title": "title", "heading": "headings", "headings": "headings", "body": "body"}
-KEYWORD_FILTERS = ("tag", "tags", "path", "callout", "kind", "video", "has", "after", "before")
+KEYWORD_FILTERS = (
+    "tag", "tags", "path", "file", "callout", "kind", "video", "has", "after", "before"
+)
 FILTER_KEYS = (*TEXT_FILTERS, *KEYWORD_FILTERS)
 # has:X → the stored/indexed field whose presence it tests.
 HAS_FIELDS = {
@@ -42,6 +44,20 @@ HAS_FIELDS = {
     "alias": "aliases",
     "aliases": "aliases",
 }
+# Obsidian's operators that take a word, a quoted phrase or a group: `line:(mix flour)`.
+# `section:` (one section = one passage here) and `content:` read as a required group,
+# `ignore-case:` as its words; `line:` and `match-case:` also check the stored text
+# (retrieve/operators.py).
+OPERATORS = ("line", "section", "content", "match-case", "ignore-case")
+# Obsidian's operators searchkit cannot answer: an error names them (never a word search).
+UNSUPPORTED = {
+    "task": "tasks are not indexed apart from the text around them",
+    "task-todo": "tasks are not indexed apart from the text around them",
+    "task-done": "tasks are not indexed apart from the text around them",
+    "block": "blocks (paragraphs) are not kept apart in a passage",
+}
+# `[property]`, `[property:value]`: Obsidian's frontmatter property search.
+_PROPERTY_RE = re.compile(r"\[([^\W\d][\w\- ]*)(?::([^\]]*))?\]")
 MAX_QUERY_CHARS = 4096
 MAX_DEPTH = 32
 MIN_PREFIX = 2  # "a*" would expand to a large part of the lexicon
@@ -53,9 +69,9 @@ _FUZZY_RE = re.compile(r"^(.+?)~([12]?)$")
 
 @dataclass(frozen=True)
 class Tok:
-    kind: str  # LP RP OR AND NOT WORD PHRASE FIELD
+    kind: str  # LP RP OR AND NOT WORD PHRASE FIELD OP REGEX
     text: str = ""  # the raw text (operators keep theirs so they can fall back to words)
-    name: str = ""  # FIELD: the canonical field name
+    name: str = ""  # FIELD, OP: the canonical field or operator name
     quoted: bool = False  # FIELD: value was a quoted phrase
 
 
@@ -95,6 +111,12 @@ def _lex(s: str) -> list[Tok]:
             out.append(Tok("PHRASE", s[i + 1 : j]))
             i = j + 1
             continue
+        if c == "/" and (k := _regex_end(s, i)) > 0:
+            # `/regex/` (Obsidian's, as ripgrep reads it): a slash at a word's start, up to
+            # the next unescaped slash that ends a word.
+            out.append(Tok("REGEX", s[i + 1 : k]))
+            i = k + 1
+            continue
         j = i
         while j < n and not s[j].isspace() and s[j] not in '()"':
             j += 1
@@ -105,6 +127,25 @@ def _lex(s: str) -> list[Tok]:
             continue
         name, colon, value = word.partition(":")
         key = name.lower()
+        if colon and (key in OPERATORS or key in UNSUPPORTED):
+            rest = s[i] if i < n else ""
+            if value or rest in ('"', "("):
+                if key in UNSUPPORTED:
+                    hint = f'quote them: "{word}"' if value else f"leave out {name}:"
+                    raise QuerySyntaxError(
+                        f"{name}: is an Obsidian operator searchkit does not support "
+                        f"({UNSUPPORTED[key]}); to search the words, {hint}"
+                    )
+                out.append(Tok("OP", word, name=key))
+                if value:  # `line:word`: the operand is the rest of the word
+                    out.append(Tok("WORD", value))
+                continue
+        if (m := _PROPERTY_RE.fullmatch(word)) is not None:
+            raise QuerySyntaxError(
+                f"{word} is Obsidian's property search, which searchkit does not support "
+                f"(frontmatter values are searched as words: type {m.group(2) or m.group(1)!r}"
+                f" alone); to search the text, quote it: \"{word}\""
+            )
         if colon and key in FILTER_KEYS:
             if not value and i < n and s[i] == '"':
                 k = s.find('"', i + 1)
@@ -119,8 +160,26 @@ def _lex(s: str) -> list[Tok]:
     return _repair(out)
 
 
-_OPERAND_START = {"WORD", "PHRASE", "FIELD", "LP", "NOT"}
-_OPERAND_END = {"WORD", "PHRASE", "FIELD", "RP"}
+def _regex_end(s: str, i: int) -> int:
+    """The index of the slash closing a `/regex/` that starts at `i`, or -1."""
+    if i > 0 and not (s[i - 1].isspace() or s[i - 1] in "(-"):
+        return -1
+    k = i + 1
+    while k < len(s):
+        if s[k] == "\\":
+            k += 2
+            continue
+        if s[k] == "/":
+            if k == i + 1:
+                return -1  # `//` is text
+            if k + 1 == len(s) or s[k + 1].isspace() or s[k + 1] == ")":
+                return k
+        k += 1
+    return -1
+
+
+_OPERAND_START = {"WORD", "PHRASE", "FIELD", "LP", "NOT", "OP", "REGEX"}
+_OPERAND_END = {"WORD", "PHRASE", "FIELD", "RP", "REGEX"}
 
 
 def _repair(toks: list[Tok]) -> list[Tok]:
@@ -153,7 +212,9 @@ def _repair(toks: list[Tok]) -> list[Tok]:
         if t.kind in ("OR", "AND"):
             if prev not in _OPERAND_END or nxt not in _OPERAND_START:
                 t = Tok("WORD", t.text)
-        elif t.kind == "NOT" and nxt not in _OPERAND_START - {"NOT"}:
+        elif (t.kind == "NOT" and nxt not in _OPERAND_START - {"NOT"}) or (
+            t.kind == "OP" and nxt not in ("WORD", "PHRASE", "LP")
+        ):
             t = Tok("WORD", t.text)
         out.append(t)
     return out
@@ -164,7 +225,7 @@ def _repair(toks: list[Tok]) -> list[Tok]:
 
 @dataclass(frozen=True)
 class Node:
-    kind: str  # word prefix fuzzy phrase field not and or
+    kind: str  # word prefix fuzzy phrase field not and or regex line case
     text: str = ""
     name: str = ""
     quoted: bool = False
@@ -252,11 +313,65 @@ class _Parser:
             return Node("phrase", text=t.text)
         if t.kind == "FIELD":
             return Node("field", text=t.text, name=t.name, quoted=t.quoted)
+        if t.kind == "REGEX":
+            return Node("regex", text=t.text)
+        if t.kind == "OP":
+            return self.parse_operator(t)
         if t.kind == "NOT":  # "- -x", "NOT -x": double negation reads as the plain atom
             return self.parse_atom()
         if t.kind == "RP":  # cannot happen after _repair; be lenient anyway
             return None
         return _word_node(t.text)
+
+
+    def parse_operator(self, t: Tok) -> Node | None:
+        """Obsidian's `line:`, `section:`, `content:`, `match-case:`, `ignore-case:` and
+        their operand (a word, a quoted phrase or a group)."""
+        operand = self.parse_atom()
+        if operand is None:
+            return None
+        if t.name == "ignore-case":  # searchkit ignores case anyway
+            return operand
+        if t.name in ("section", "content"):
+            # One section is one passage here: its words are all required in it.
+            kids = operand.children if operand.kind == "and" else (operand,)
+            return Node("and", children=kids, explicit=True)
+        if t.name == "match-case":
+            if operand.kind not in ("word", "phrase"):
+                raise QuerySyntaxError(
+                    f"{t.text} takes a word or a quoted phrase (match-case:Word, "
+                    'match-case:"Two Words")'
+                )
+            return Node("case", text=operand.text, children=(operand,))
+        return Node("line", children=(operand,))
+
+
+def render(node: Node) -> str:
+    """A node as the user would type it (for messages: `line:(mix flour)`, `/x+/`)."""
+    k = node.kind
+    if k == "regex":
+        return f"/{node.text}/"
+    if k == "case":
+        inner = node.children[0]
+        return "match-case:" + (f'"{inner.text}"' if inner.kind == "phrase" else inner.text)
+    if k == "line":
+        return "line:" + render(node.children[0])
+    if k == "phrase":
+        return f'"{node.text}"'
+    if k == "prefix":
+        return f"{node.text}*"
+    if k == "fuzzy":
+        return f"{node.text}~" + ("2" if node.dist == 2 else "")
+    if k == "field":
+        return f'{node.name}:"{node.text}"' if node.quoted else f"{node.name}:{node.text}"
+    if k == "not":
+        return "-" + render(node.children[0])
+    if k == "or":
+        return "(" + " OR ".join(render(c) for c in node.children) + ")"
+    if k == "and":
+        joiner = " AND " if node.explicit and not node.paren else " "
+        return "(" + joiner.join(render(c) for c in node.children) + ")"
+    return node.text
 
 
 def _word_node(text: str) -> Node:

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError
-from ..ingest.notes import IGNORE_FILE, FileInfo, NoteWarning, ScanLog, content_hash, scan_vault
+from ..ingest.notes import (
+    IGNORE_FILE,
+    SIZE_CAP_WHY,
+    FileInfo,
+    NoteWarning,
+    ScanLog,
+    content_hash,
+    max_note_bytes,
+    scan_vault,
+)
 from .indexdir import (
     REBUILD_HINT,
     Manifest,
@@ -202,11 +211,14 @@ def unchanged_skips(
     scan: Mapping[str, FileInfo], records: Mapping[str, NoteRecord],
     skipped: Mapping[str, tuple[int, int, str]],
 ) -> set[str]:
-    """Files of `scan` that were skipped before and have not changed since: not new."""
+    """Files of `scan` that were skipped before and have not changed since: not new (a
+    note skipped for its size that the cap now lets through is new again)."""
+    cap = max_note_bytes()
     return {
         p for p, info in scan.items()
         if p not in records and (s := skipped.get(p)) is not None
         and (s[0], s[1]) == (info.mtime_ns, info.size)
+        and not (SIZE_CAP_WHY in s[2] and info.size <= cap)
     }
 
 

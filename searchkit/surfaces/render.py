@@ -362,7 +362,10 @@ def print_results(
     for p, vault in _each(results, vault):  # noqa: B020  (each passage's own vault)
         crumbs = [clean(c) for c in _crumbs(p)]
         if p.kind == "callout":
-            label = f"[!{p.callout_type}]" + (f" {p.callout_title}" if p.callout_title else "")
+            # A callout that is only its title shows the title as its snippet: once.
+            title = p.callout_title if p.callout_title and " ".join(
+                p.callout_title.split()) != " ".join(p.snippet.split()) else None
+            label = f"[!{p.callout_type}]" + (f" {title}" if title else "")
             crumbs.append(clean(label))
         for row in _title_rows(f"{p.rank:>2}. ", crumbs, width, color):
             click.echo(row, color=color)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -59,10 +60,16 @@ from .base import (
 @click.option("--semantic/--no-semantic", default=None,
               help="After the words, embed new passages for search by meaning (default: on "
               "when the semantic extra is installed; `searchkit config semantic off`).")
+@click.option("--max-note-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              envvar="SEARCHKIT_MAX_NOTE_MB", show_envvar=True,
+              help="Skip notes larger than this many MB (default 10); a note skipped for "
+              "its size is read once the cap lets it through. Set the environment variable "
+              "for searches, watch and serve too.")
 def index_cmd(
     vault: Path | None, index_dir: Path, vault_opt: Path | None, rebuild: bool,
     as_json: bool, jobs: int | None, lock_timeout: float, follow_symlinks: bool | None,
     allow_mass_delete: bool, nested: bool, verify: bool, semantic: bool | None,
+    max_note_mb: float | None,
 ) -> None:
     """Build or update the index of VAULT (default: the vault the index remembers).
 
@@ -71,6 +78,8 @@ def index_cmd(
     vector are embedded for search by meaning (Ctrl-C keeps what is done; the next run
     resumes).
     """
+    if max_note_mb is not None:  # read by the indexer and its worker processes
+        os.environ["SEARCHKIT_MAX_NOTE_MB"] = repr(max_note_mb)
     vault = _resolve_vault(vault, vault_opt)
     ix = _open(index_dir, vault, as_json, semantic)
     if ix.vault is None and not ix.exists():

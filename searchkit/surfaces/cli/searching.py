@@ -87,8 +87,9 @@ class _SearchCommand(click.Command):
 @click.option("--callout", help="Only callouts of this type (info, tip…).")
 @click.option("--kind", type=click.Choice(["intro", "section", "callout"]),
               help="Only passages of this kind.")
-@click.option("--after", metavar="DATE", help="Only notes dated after DATE (YYYY-MM-DD, "
-              "YYYY-MM, YYYY): frontmatter date/created, else modification time.")
+@click.option("--after", metavar="DATE", help="Only notes dated after DATE (YYYY-MM-DD: "
+              "from the next day; YYYY-MM, YYYY: that month or year on): frontmatter "
+              "date/created, else modification time.")
 @click.option("--before", metavar="DATE", help="Only notes dated before DATE.")
 @click.option("--sort", type=click.Choice(["score", "modified", "created"]), default="score",
               show_default=True, help="Order: relevance, or newest first by modification "
@@ -131,8 +132,12 @@ def search_cmd(
     Phrase:     "slow wave sleep"
     Boolean:    sleep OR rest, "sleep -caffeine", NOT caffeine, (a OR b) c
     Prefix:     consolid*          Fuzzy: memroy~
-    Fields:     title: heading: tag: path: callout: kind: video: has:timestamp
-    Dates:      after:2024-01 before:2024-06-15 (frontmatter date/created, else mtime)
+    Fields:     title: heading: tag: path: file: callout: kind: video: has:timestamp
+    Obsidian:   file:Canvas (file name)  line:(mix flour) (one line)  section:(a b)
+                content:x  match-case:HappyCat  ignore-case:x  /regex/ (/\\d{4}-\\d/)
+                task:, task-todo:, task-done:, block:, [property]: not supported (exit 2)
+    Dates:      after:2024 (2024 on) after:2024-05-31 (June on) before:2024-06-15
+                (frontmatter date/created, else modification time)
     Output:     --json, --jsonl, --files, --vimgrep, --format '{path}:{line}', -0
 
     A word starting with - excludes it: quote the query, or put it after --.

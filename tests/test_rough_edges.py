@@ -1,0 +1,93 @@
+"""Rough edges from the new-user run (issue 25, section 3), through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from vaults import write_vault
+
+from searchkit.surfaces.cli import main
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SEARCHKIT_INDEX", "SEARCHKIT_VAULT", "COLUMNS", "SEARCHKIT_MAX_NOTE_MB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEARCHKIT_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def test_read_resolves_a_unique_bare_file_name(run, tmp_path):
+    write_vault(tmp_path / "v", {
+        "Help/Embed files.md": "# Embed files\n\nline two\nline three\n",
+        "a/Twice.md": "# A\n\ntext\n", "b/Twice.md": "# B\n\ntext\n",
+    })
+    assert run("index", "v", "--no-semantic").exit_code == 0
+    result = run("read", "--vault", "v", "Embed files.md:3", "-n", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "3  line two\n"
+    # As Obsidian links write it: no extension, any case.
+    result = run("read", "--vault", "v", "embed files:1", "--json")
+    assert json.loads(result.stdout)["path"] == "Help/Embed files.md"
+    result = run("read", "--vault", "v", "Twice.md")
+    assert result.exit_code == 2
+    assert "ambiguous: 2 notes have this name: a/Twice.md, b/Twice.md" in result.output
+    assert run("read", "--vault", "v", "Nothing.md").exit_code == 2
+
+
+def test_after_a_year_or_month_keeps_that_year_or_month(run, tmp_path):
+    write_vault(tmp_path / "v", {
+        "y23.md": "---\ndate: 2023-12-31\n---\n# A\n\nquokka\n",
+        "jan.md": "---\ndate: 2024-01-01\n---\n# B\n\nquokka\n",
+        "may.md": "---\ndate: 2024-05-31\n---\n# C\n\nquokka\n",
+        "jun.md": "---\ndate: 2024-06-01\n---\n# D\n\nquokka\n",
+    })
+    assert run("index", "v", "--no-semantic").exit_code == 0
+
+    def found(*args: str) -> list[str]:
+        return sorted(run("search", "quokka", "--vault", "v", "--files", *args).stdout.split())
+
+    assert found("--after", "2024") == ["v/jan.md", "v/jun.md", "v/may.md"]
+    assert found("--after", "2024-05") == ["v/jun.md", "v/may.md"]
+    assert found("--after", "2024-05-31") == ["v/jun.md"]  # a day: from the next day on
+    assert run("search", "quokka after:2024-06", "--vault", "v", "--files").stdout.split() == [
+        "v/jun.md"]
+    assert found("--before", "2024") == ["v/y23.md"]
+    assert "that month or year on" in " ".join(run("search", "--help").output.split())
+
+
+def test_note_size_cap_is_a_setting_named_in_the_warning(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_MAX_NOTE_MB", "10")  # restored after the test
+    big = "# Big\n\n" + "zebra words in a long transcript line.\n" * 40_000  # ~1.6 MB
+    write_vault(tmp_path / "v", {"big.md": big, "small.md": "# Small\n\nzebra\n"})
+    result = run("index", "v", "--no-semantic", "--max-note-mb", "1")
+    assert result.exit_code == 0, result.output
+    assert "over the 1 MB note size cap" in result.output
+    assert "--max-note-mb" in result.output and "SEARCHKIT_MAX_NOTE_MB" in result.output
+    assert run("search", "zebra", "--vault", "v", "--files").stdout.split() == ["v/small.md"]
+    # A higher cap reads the skipped note on the next update, unchanged as it is.
+    result = run("index", "v", "--no-semantic", "--max-note-mb", "2")
+    assert result.exit_code == 0 and "size cap" not in result.output
+    assert sorted(run("search", "zebra", "--vault", "v", "--files").stdout.split()) == [
+        "v/big.md", "v/small.md"]
+    assert run("index", "v", "--max-note-mb", "0").exit_code == 2
+
+
+def test_a_callout_that_is_only_its_title_shows_it_once(run, tmp_path):
+    write_vault(tmp_path / "v", {"s.md": (
+        "# Sync\n\nIntro.\n\n> [!Example] You use Obsidian Sync to keep notes in step.\n\n"
+        "> [!tip] Keep going\n> Sync often with Obsidian.\n")})
+    assert run("index", "v", "--no-semantic").exit_code == 0
+    out = run("search", "obsidian sync", "--vault", "v", "--no-color").stdout
+    assert out.count("You use Obsidian Sync") == 1
+    assert "Sync › [!example]\n" in out
+    assert "[!tip] Keep going" in out  # a title that is not the text stays in the heading
