@@ -37,6 +37,7 @@ from ..errors import (
     QuerySyntaxError,
     SearchkitError,
 )
+from . import page
 from .remote import (
     PROOF_HEADER,
     ServerInfo,
@@ -216,7 +217,8 @@ class LocalOnly:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self._problem(headers)
+        public = page.is_public(scope.get("method", ""), scope.get("path", ""), headers)
+        problem = self._problem(headers, public=public)
         if problem is not None:
             status, message = problem
             kind = "unauthorized" if status == 401 else "refused"
@@ -241,7 +243,7 @@ class LocalOnly:
             own_port = own[2] if own is not None else -1
         return scheme == "http" and name in self.allowed_hosts and port == own_port
 
-    def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
+    def _problem(self, headers: dict[str, str], public: bool = False) -> tuple[int, str] | None:
         host = _hostname(headers.get("host", ""))
         if host is None or host.lower() not in self.allowed_hosts:
             return 403, "refused: the Host header is not a local name (DNS rebinding guard)"
@@ -262,7 +264,8 @@ class LocalOnly:
             and origin is None and referer is None
         ):
             return 403, "refused: a cross-site browser request"
-        if self.token is not None and not self._token_ok(headers.get("authorization", "")):
+        if self.token is not None and not public \
+                and not self._token_ok(headers.get("authorization", "")):
             return 401, "a valid `Authorization: Bearer TOKEN` header is required"
         return None
 
@@ -311,7 +314,7 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
 #   request took over REQUEST_TIMEOUT), internal (500).
 ENDPOINTS = {
     "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain, "
-               "mode (hybrid|lexical|semantic): ranked passages",
+               "mode (hybrid|lexical|semantic), after, before: ranked passages",
     "/read": "path, start, lines: numbered lines of an indexed note",
     "/status": "what is indexed and how fresh it is",
 }
@@ -323,6 +326,11 @@ def _error_status(exc: SearchkitError) -> tuple[int, str]:
     if isinstance(exc, NoteError):
         return 404, "not_found"
     return 503, "unavailable"  # no index, a locked, broken or outdated one
+
+
+def _obsidian(vault: Path | None) -> bool:
+    """Whether `vault` is an Obsidian vault (the page opens notes there)."""
+    return vault is not None and (vault / ".obsidian").is_dir()
 
 
 def create_app(
@@ -401,6 +409,8 @@ def create_app(
                 callout=params.get("callout") or None,
                 kind=kind,
                 mode=mode,
+                after=params.get("after") or None,
+                before=params.get("before") or None,
             )
             out = results_json(results, live.vault, live.ix.index_dir)
             warnings = live.warnings()
@@ -423,11 +433,14 @@ def create_app(
         return await guarded(run)
 
     async def status(request: Request) -> Any:
-        return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching})
+        return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching,
+                                      "obsidian": _obsidian(live.vault)})
 
     async def root(request: Request) -> Any:
         from .. import __version__
 
+        if page.wants_page(request.headers):
+            return page.response("/")  # a browser: the search page (docs/page.md)
         return JSONResponse({"service": "searchkit", "version": __version__,
                              "endpoints": ENDPOINTS})
 
@@ -448,6 +461,7 @@ def create_app(
             Route("/search", search, methods=["GET"]),
             Route("/read", read, methods=["GET"]),
             Route("/status", status, methods=["GET"]),
+            *page.routes(),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
