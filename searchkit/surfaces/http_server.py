@@ -8,6 +8,9 @@ Starlette routes run by uvicorn (both come with the `mcp` SDK), three GET endpoi
 - `/read?path=…&start=…&lines=…` → numbered lines of an indexed note;
 - `/status` → `IndexStatus.to_dict()` plus whether the watcher runs.
 
+A browser asking for `/` gets the search page instead of the endpoint list (`page`,
+docs/page.md); the page and its files are the only routes served without the token.
+
 A server on localhost is reachable from any web page the user opens (DNS rebinding): every
 request whose `Host` is not a loopback name, or whose `Origin` (sent by browsers) is not
 the server's own (`http://127.0.0.1:PORT`, `http://localhost:PORT`, or one configured with
