@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from vaults import SLEEP, write_vault
+from vaults import RUST, SLEEP, write_vault
 
 import searchkit
 from searchkit.surfaces.remote import SERVE_FILE
@@ -46,7 +46,7 @@ class Served:
 
 def _notes() -> dict[str, str]:
     notes = {"podcasts/sleep.md": SLEEP,
-             "rust.md": "# Rust ownership\n\n## Borrowing\nReferences borrow values.\n"}
+             "rust.md": RUST, "archive/rust.md": RUST}  # a copy: one result, `also in`
     for i in range(NOTES):
         notes[f"notes/night {i:02d}.md"] = (
             f"---\ntags: [{'dreams' if i % 2 else 'rest'}]\ndate: 2024-0{1 + i % 9}-15\n---\n"
@@ -222,6 +222,18 @@ def test_markup_in_a_note_stays_text(browser: Any, open_server: Served) -> None:
     # Text that looks like HTML is shown as text, never parsed.
     assert 'x<y & "z" <b>and</b> deep sleep' in snippet.text
     assert not snippet.find_elements("css selector", "b")
+
+
+def test_a_copied_passage_is_one_result_that_names_its_copies(
+    browser: Any, open_server: Served,
+) -> None:
+    fresh(browser, open_server.url + "/?q=borrow+ownership")
+    wait(browser, lambda d: results(d))
+    found = results(browser)
+    assert len(found) == 1
+    also = found[0].find_element("css selector", ".also").text
+    loc = found[0].find_element("css selector", ".loc").text
+    assert {loc.split(":")[0], also.removeprefix("also in ")} == {"rust.md", "archive/rust.md"}
 
 
 def test_paging_uses_available_and_keeps_the_offset_in_the_url(

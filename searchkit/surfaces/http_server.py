@@ -445,7 +445,7 @@ def create_app(
         if page.wants_page(request.headers):
             return page.response("/")  # a browser: the search page (docs/page.md)
         return JSONResponse({"service": "searchkit", "version": __version__,
-                             "endpoints": ENDPOINTS})
+                             "endpoints": ENDPOINTS}, headers={"vary": "Accept"})
 
     async def http_error(request: Request, exc: Exception) -> Any:
         code = getattr(exc, "status_code", 500)
