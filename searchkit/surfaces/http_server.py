@@ -8,6 +8,9 @@ Starlette routes run by uvicorn (both come with the `mcp` SDK), three GET endpoi
 - `/read?path=…&start=…&lines=…` → numbered lines of an indexed note;
 - `/status` → `IndexStatus.to_dict()` plus whether the watcher runs.
 
+A browser asking for `/` gets the search page instead of the endpoint list (`page`,
+docs/page.md); the page and its files are the only routes served without the token.
+
 A server on localhost is reachable from any web page the user opens (DNS rebinding): every
 request whose `Host` is not a loopback name, or whose `Origin` (sent by browsers) is not
 the server's own (`http://127.0.0.1:PORT`, `http://localhost:PORT`, or one configured with
@@ -38,6 +41,7 @@ from ..errors import (
     QueryTooCostlyError,
     SearchkitError,
 )
+from . import page
 from .remote import (
     PROOF_HEADER,
     ServerInfo,
@@ -218,7 +222,8 @@ class LocalOnly:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self._problem(headers)
+        public = page.is_public(scope.get("method", ""), scope.get("path", ""), headers)
+        problem = self._problem(headers, public=public)
         if problem is not None:
             status, message = problem
             kind = "unauthorized" if status == 401 else "refused"
@@ -243,7 +248,7 @@ class LocalOnly:
             own_port = own[2] if own is not None else -1
         return scheme == "http" and name in self.allowed_hosts and port == own_port
 
-    def _problem(self, headers: dict[str, str]) -> tuple[int, str] | None:
+    def _problem(self, headers: dict[str, str], public: bool = False) -> tuple[int, str] | None:
         host = _hostname(headers.get("host", ""))
         if host is None or host.lower() not in self.allowed_hosts:
             return 403, "refused: the Host header is not a local name (DNS rebinding guard)"
@@ -264,7 +269,8 @@ class LocalOnly:
             and origin is None and referer is None
         ):
             return 403, "refused: a cross-site browser request"
-        if self.token is not None and not self._token_ok(headers.get("authorization", "")):
+        if self.token is not None and not public \
+                and not self._token_ok(headers.get("authorization", "")):
             return 401, "a valid `Authorization: Bearer TOKEN` header is required"
         return None
 
@@ -315,7 +321,7 @@ def _int(params: Any, name: str, default: int, low: int, high: int | None = None
 #   internal (500).
 ENDPOINTS = {
     "/search": "q, limit, offset, per_note, tag, path, callout, kind, explain, "
-               "mode (hybrid|lexical|semantic): ranked passages",
+               "mode (hybrid|lexical|semantic), after, before: ranked passages",
     "/read": "path, start, lines: numbered lines of an indexed note",
     "/status": "what is indexed and how fresh it is",
 }
@@ -329,6 +335,11 @@ def _error_status(exc: SearchkitError) -> tuple[int, str]:
     if isinstance(exc, NoteError):
         return 404, "not_found"
     return 503, "unavailable"  # no index, a locked, broken or outdated one
+
+
+def _obsidian(vault: Path | None) -> bool:
+    """Whether `vault` is an Obsidian vault (the page opens notes there)."""
+    return vault is not None and (vault / ".obsidian").is_dir()
 
 
 def create_app(
@@ -432,6 +443,8 @@ def create_app(
                 kind=kind,
                 mode=mode,
                 cancel=cancel,
+                after=params.get("after") or None,
+                before=params.get("before") or None,
             )
             out = results_json(results, live.vault, live.ix.index_dir)
             warnings = live.warnings()
@@ -454,13 +467,16 @@ def create_app(
         return await guarded(run)
 
     async def status(request: Request) -> Any:
-        return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching})
+        return await guarded(lambda: {**live.status().to_dict(), "watching": live.watching,
+                                      "obsidian": _obsidian(live.vault)})
 
     async def root(request: Request) -> Any:
         from .. import __version__
 
+        if page.wants_page(request.headers):
+            return page.response("/")  # a browser: the search page (docs/page.md)
         return JSONResponse({"service": "searchkit", "version": __version__,
-                             "endpoints": ENDPOINTS})
+                             "endpoints": ENDPOINTS}, headers={"vary": "Accept"})
 
     async def http_error(request: Request, exc: Exception) -> Any:
         code = getattr(exc, "status_code", 500)
@@ -479,6 +495,7 @@ def create_app(
             Route("/search", search, methods=["GET"]),
             Route("/read", read, methods=["GET"]),
             Route("/status", status, methods=["GET"]),
+            *page.routes(),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )

@@ -127,7 +127,8 @@ def serve_cmd(
     index_dir: Path, vault_opt: Path | None, host: str, port: int, token: str | None,
     token_file: Path | None, origins: tuple[str, ...],
 ) -> None:
-    """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops).
+    """Serve a read-only local HTTP JSON API: /search, /read, /status (Ctrl-C stops),
+    and a search page for a browser at / (http://127.0.0.1:8765/).
 
     While it runs, `searchkit search` on the same index asks it instead of opening the
     index itself (same output, a fraction of the time). The index stays fresh: the server
