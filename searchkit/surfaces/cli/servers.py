@@ -98,9 +98,12 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
     except SearchkitError as exc:
         # Desktop clients start servers from `/` and show only "Connection closed" when
         # one exits: stay up, say why on stderr (the client's log) and in every tool.
-        reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
-                  "(or --index INDEX) in the client's config, args "
-                  '["mcp", "--vault", "/path/to/notes"].')
+        if isinstance(exc, (IndexNotFoundError, VaultError)):
+            reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
+                      "(or --index INDEX) in the client's config, args "
+                      '["mcp", "--vault", "/path/to/notes"].')
+        else:  # e.g. a bad setting: say that, not "no index"
+            reason = f"searchkit mcp cannot start: {exc}"
         click.echo(f"Error: {reason}", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             run_stdio_unavailable(reason)
