@@ -91,3 +91,55 @@ def test_a_callout_that_is_only_its_title_shows_it_once(run, tmp_path):
     assert out.count("You use Obsidian Sync") == 1
     assert "Sync › [!example]\n" in out
     assert "[!tip] Keep going" in out  # a title that is not the text stays in the heading
+
+
+def test_utf16_and_latin1_notes_are_read_as_text(run, tmp_path):
+    """UTF-16 with a BOM (Windows Notepad's "Unicode") is read by its BOM, not skipped as
+    binary; bytes that are not UTF-8 are Windows-1252 (one warning naming the file), so
+    `Café` shows as itself and `pâté` finds the note instead of being "corrected"."""
+    v = tmp_path / "v"
+    v.mkdir()
+    (v / "le.md").write_bytes("\ufeff# Ünïcode le\n\nquokka in UTF-16 LE\n".encode("utf-16-le"))
+    (v / "be.md").write_bytes("\ufeff# Big end\n\nwombat in UTF-16 BE\n".encode("utf-16-be"))
+    (v / "latin.md").write_bytes(
+        "# Café notes\n\nA pâté recipe, “quoted” for 5 €.\n".encode("cp1252"))
+    (v / "mixed.md").write_bytes(  # UTF-8 with one damaged byte stays UTF-8
+        "# Naïve\n\nnaïve text\n".encode() + b"broken \xff byte\n")
+    (v / "bin.md").write_bytes(b"\x00\x01binary")
+    result = run("index", "v", "--no-semantic")
+    assert result.exit_code == 0, result.output
+    assert "Built 4 notes" in result.stdout, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len([w for w in warnings if "latin.md" in w]) == 1
+    assert "latin.md: not UTF-8 (byte 5): read as Windows-1252 (Latin-1)" in result.stderr
+    assert "mixed.md: invalid UTF-8 at byte" in result.stderr
+    assert "bin.md: skipped: binary content" in result.stderr
+    assert not [w for w in warnings if "le.md" in w or "be.md" in w]
+
+    def hits(query: str) -> list[dict]:
+        out = run("search", query, "--vault", "v", "--json")
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)["results"]
+
+    found = hits("pâté")
+    assert [(r["path"], r["title"]) for r in found] == [("latin.md", "Café notes")]
+    assert "“quoted” for 5 €" in found[0]["snippet"]
+    assert [r["path"] for r in hits("quokka")] == ["le.md"]
+    assert hits("quokka")[0]["title"] == "Ünïcode le"
+    assert [r["path"] for r in hits("wombat")] == ["be.md"]
+    assert [r["path"] for r in hits("naïve")] == ["mixed.md"]
+    read = run("read", "--vault", "v", "latin.md:3", "-n", "1")
+    assert read.stdout == "3  A pâté recipe, “quoted” for 5 €.\n"
+    assert run("read", "--vault", "v", "le.md:3", "-n", "1").stdout == "3  quokka in UTF-16 LE\n"
+
+
+def test_a_note_skipped_as_binary_by_an_older_version_is_read_again():
+    """An index built before UTF-16 was read by its BOM remembers the note as skipped with
+    the old reason: it is read again (once), not left out until it changes."""
+    from searchkit.ingest.notes import BINARY_SKIP, FileInfo
+    from searchkit.store.records import unchanged_skips
+
+    scan = {p: FileInfo(p, 5, 10) for p in ("old.md", "now.md")}
+    skipped = {"old.md": (5, 10, "skipped: binary content in a markdown file"),
+               "now.md": (5, 10, BINARY_SKIP)}
+    assert unchanged_skips(scan, {}, skipped) == {"now.md"}
