@@ -143,3 +143,35 @@ def test_a_note_skipped_as_binary_by_an_older_version_is_read_again():
     skipped = {"old.md": (5, 10, "skipped: binary content in a markdown file"),
                "now.md": (5, 10, BINARY_SKIP)}
     assert unchanged_skips(scan, {}, skipped) == {"now.md"}
+
+
+def test_a_misspelt_hyphenated_name_is_corrected_to_the_whole_name(run, tmp_path):
+    """`Invok-Comand` finds Invoke-Command first: its parts are corrected together, as the
+    name the notes write whole, not one part alone ("command" is also in Invoke-Expression's
+    text). Of corrections as close, the one the notes write as the name wins over the most
+    written word ("Commant": "comment" is written more, "Invoke-Comment" never)."""
+    write_vault(tmp_path / "v", {
+        "cmd.md": "# Invoke-Command\n\nInvoke-Command runs commands on remote computers.\n",
+        "expr.md": "# Invoke-Expression\n\nInvoke-Expression evaluates a string as a "
+                   "command. A command, a command: avoid it.\n",
+        "item.md": "# Invoke-Item\n\nInvoke-Item opens an item with its default action.\n",
+        "review.md": "# Review\n\nA comment on a comment, another comment, comment again.\n",
+    })
+    assert run("index", "v", "--no-semantic").exit_code == 0
+
+    def search(query: str) -> dict:
+        out = run("search", query, "--vault", "v", "--json")
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    for typed, name, path in [("Invok-Comand", "Invoke-Command", "cmd.md"),
+                              ("Invok-Commant", "Invoke-Command", "cmd.md"),
+                              ("invoke-expresion", "Invoke-Expression", "expr.md"),
+                              ("Invoke-Iten", "Invoke-Item", "item.md")]:
+        found = search(typed)
+        assert found["results"][0]["path"] == path, (typed, found["results"])
+        assert found["corrected"] == [[typed, name]], typed
+        assert found["suggestion"] == name, typed
+    text = run("search", "Invok-Comand", "--vault", "v", "--no-color")
+    assert "also searched for 'Invoke-Command'" in text.output
+    assert search("Invoke-Command")["corrected"] == []  # a name as written: nothing to fix
