@@ -175,3 +175,50 @@ def test_a_misspelt_hyphenated_name_is_corrected_to_the_whole_name(run, tmp_path
     text = run("search", "Invok-Comand", "--vault", "v", "--no-color")
     assert "also searched for 'Invoke-Command'" in text.output
     assert search("Invoke-Command")["corrected"] == []  # a name as written: nothing to fix
+
+
+class _Vectors:
+    """A tiny embedder: no model runs."""
+
+    name, version, dimension = "tiny", "1", 4
+
+    def embed_passages(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, float(len(t) % 7), 0.0, 1.0] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0, 1.0]
+
+
+def test_watch_says_when_a_change_is_searchable_by_meaning(run, tmp_path, monkeypatch):
+    """After "Updated …", `watch` prints one line when the background embedder has given
+    the new passages vectors, e.g. `12:00:01 Embedded 2 passages: searchable by meaning`."""
+    import re
+    import time
+
+    from searchkit import api
+
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n\nquokka\n"})
+    opened = api.open_index
+    with opened(tmp_path / "index", vault, embedder=_Vectors()) as ix:
+        ix.update()
+        ix.embed()  # nothing left to embed when watch starts: no line for that
+    monkeypatch.setattr(api, "open_index", lambda *a, **kw: opened(
+        *a, **{**kw, "embedder": _Vectors()}))
+
+    def watch_vault(index_dir, vault_dir, on_report, **kw):
+        (vault_dir / "b.md").write_text("# B\n\n## One\nwombat\n\n## Two\nnumbat\n")
+        with opened(index_dir, vault_dir) as writer:
+            on_report(writer.update())
+        with opened(index_dir, vault_dir, embedder=_Vectors()) as reader:
+            deadline = time.monotonic() + 20
+            while reader.semantic_status().embedded < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        raise KeyboardInterrupt  # Ctrl-C: the embedder finishes its line before it stops
+
+    monkeypatch.setattr(api, "watch_vault", watch_vault)
+    result = run("watch", str(vault), "--index", str(tmp_path / "index"))
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.output
+    assert re.fullmatch(r"\d\d:\d\d:\d\d Updated .*\(1 added.*", lines[0]), lines
+    assert re.fullmatch(r"\d\d:\d\d:\d\d Embedded 2 passages: searchable by meaning",
+                        lines[1]), lines

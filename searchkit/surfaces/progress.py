@@ -85,6 +85,14 @@ def update_summary(report: Any) -> str:
     )
 
 
+def embedded_summary(n: int, remaining: int) -> str:
+    """One line saying that passages got vectors in the background (`watch`, `serve`)."""
+    what = f"Embedded {n:,} passage{'' if n == 1 else 's'}"
+    if remaining:
+        return f"{what} ({remaining:,} to go before all are searchable by meaning)"
+    return f"{what}: searchable by meaning"
+
+
 def list_removals(exc: MassDeleteError, shown: int = 20) -> None:
     click.echo(f"This update would remove {len(exc.would_remove)} of {exc.indexed} indexed "
                "notes:", err=True)  # fmt: skip
