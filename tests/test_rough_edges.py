@@ -222,3 +222,40 @@ def test_watch_says_when_a_change_is_searchable_by_meaning(run, tmp_path, monkey
     assert re.fullmatch(r"\d\d:\d\d:\d\d Updated .*\(1 added.*", lines[0]), lines
     assert re.fullmatch(r"\d\d:\d\d:\d\d Embedded 2 passages: searchable by meaning",
                         lines[1]), lines
+
+
+def test_the_commit_after_the_last_note_shows_time_and_segments(run, tmp_path, capsys):
+    """"Merging and committing…" ran minutes with nothing moving: the build reports the
+    segments it writes at commit, and on a terminal the line shows the time and the
+    segments, redrawn at most once a second; not on a pipe."""
+    import time
+
+    import searchkit
+    from searchkit.surfaces.progress import ProgressBar
+
+    notes = {f"n{i}.md": f"# Note {i}\n\nword{i} and quokka {i}\n" for i in range(70)}
+    vault = write_vault(tmp_path / "v", notes)
+    events = []
+    with searchkit.open_index(tmp_path / "index", vault) as ix:
+        ix.update(progress=events.append, jobs=2)
+    committing = [e for e in events if e.phase == "committing"]
+    assert committing and committing[0].notes_done == 70
+    last = committing[-1]
+    if last.segments_total:  # parallel writers: one segment each
+        assert last.segments_done == last.segments_total >= 1
+
+    bar = ProgressBar(enabled=True)
+    for e in events:
+        bar(e)
+    time.sleep(1.3)  # one redraw with the time
+    bar.close()
+    err = capsys.readouterr().err
+    line = err[err.index("Merging and committing"):]
+    assert line.count("\r") <= 2, line  # a redraw a second, and the last one
+    written = f", {last.segments_done} of {last.segments_total} segments written"
+    assert line.rstrip("\n").endswith(" 0:01" + (written if last.segments_total else ""))
+    assert line.endswith("\n")
+
+    # Not a terminal (a pipe, CI, --json): no bar and no commit line.
+    result = run("index", str(vault), "--rebuild")
+    assert result.exit_code == 0 and "Merging" not in result.output
