@@ -127,10 +127,18 @@ def test_bom_and_crlf(tmp_path):
 
 
 def test_invalid_utf8_is_replaced_with_warning(tmp_path):
-    (tmp_path / "latin.md").write_bytes(b"caf\xe9 au lait\n")
+    (tmp_path / "bad.md").write_bytes("naïve ".encode() + b"caf\xe9 au lait\n")
+    note, chunks = load_note(tmp_path, "bad.md")
+    assert chunks[0].text == "naïve caf\ufffd au lait"
+    assert "invalid UTF-8" in note.warnings[0].message and note.warnings[0].path == "bad.md"
+
+
+def test_bytes_that_are_not_utf8_are_windows_1252(tmp_path):
+    (tmp_path / "latin.md").write_bytes(b"caf\xe9 au lait \x93x\x94 \x81\n")
     note, chunks = load_note(tmp_path, "latin.md")
-    assert chunks[0].text == "caf\ufffd au lait"
-    assert "invalid UTF-8" in note.warnings[0].message and note.warnings[0].path == "latin.md"
+    assert chunks[0].text == "café au lait “x” \x81"  # undefined in cp1252: Latin-1
+    assert len(note.warnings) == 1 and note.warnings[0].path == "latin.md"
+    assert "read as Windows-1252" in note.warnings[0].message
 
 
 def test_empty_file(tmp_path):

@@ -216,7 +216,8 @@ def test_index_json_report_and_update(run, vault):
     again = json.loads(run("index", "--json").output)  # the index remembers its vault
     assert (again["added"], again["changed"], again["removed"]) == (0, 1, 1)
     assert again["warnings"] == [
-        {"path": "bad.md", "message": "skipped: binary content in a markdown file"}
+        {"path": "bad.md",
+         "message": "skipped: binary content in a markdown file (NUL bytes and no UTF-16 BOM)"}
     ]
 
 

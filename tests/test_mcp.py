@@ -35,11 +35,12 @@ def built(tmp_path: Path) -> tuple[Path, Path]:
     return vault, index
 
 
-def run_session(index: Path, body: Callable[[Client], Awaitable[None]]) -> None:
+def run_session(index: Path, body: Callable[[Client], Awaitable[None]],
+                env: dict[str, str] | None = None) -> None:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "searchkit", "mcp", "--index", str(index)],
         # The SDK passes only a few variables on; words only, as conftest.py sets it.
-        env={**get_default_environment(), "SEARCHKIT_SEMANTIC": "off"},
+        env={**get_default_environment(), "SEARCHKIT_SEMANTIC": "off", **(env or {})},
     )
 
     async def main() -> None:
@@ -130,6 +131,22 @@ def test_errors_are_tool_errors_and_the_server_lives_on(built: tuple[Path, Path]
         assert not err and json.loads(text)["results"][0]["path"] == "rust.md"
 
     run_session(index, body)
+
+
+def test_an_empty_semantic_setting_is_not_set(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """`SEARCHKIT_SEMANTIC=` (set, empty) is the default: the config decides (off here, so no
+    model runs), and the server serves, where it used to claim it "has no index"."""
+    _, index = built
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('semantic = "off"\n', encoding="utf-8")
+
+    async def body(client: Client) -> None:
+        err, text = await call(client, "search", query="borrow")
+        assert not err, text
+        assert json.loads(text)["results"][0]["path"] == "rust.md"
+
+    run_session(index, body, env={"SEARCHKIT_SEMANTIC": "", "SEARCHKIT_HOME": str(home)})
 
 
 def test_a_note_edited_between_two_searches_is_found(built: tuple[Path, Path]) -> None:

@@ -150,6 +150,22 @@ def test_no_semantic_opt_out_and_config(run, vault: Path, monkeypatch: pytest.Mo
     assert "Embedded 7 passages" in run("index").output
 
 
+def test_an_empty_semantic_variable_means_the_default(run, vault: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    """`SEARCHKIT_SEMANTIC=` (set but empty) is not set: on, unless the config says off."""
+    assert run("index", str(vault), "--no-semantic").exit_code == 0
+    monkeypatch.setenv("SEARCHKIT_SEMANTIC", "")
+    result = run("status")
+    assert result.exit_code == 0 and "semantic     on" in result.output, result.output
+    from searchkit.api import semantic_enabled
+
+    assert semantic_enabled()
+    assert run("config", "semantic", "off").exit_code == 0
+    assert "semantic     off" in run("status").output
+    monkeypatch.setenv("SEARCHKIT_SEMANTIC", "maybe")  # a wrong value is still an error
+    assert "semantic must be on or off" in run("status").output
+
+
 def test_interrupted_embedding_keeps_its_work_and_resumes(vault: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(embedding, "BATCH", 2)

@@ -7,6 +7,7 @@ single file becomes a `NoteWarning` (soft: the note is still read) or a `NoteErr
 
 from __future__ import annotations
 
+import codecs
 import errno
 import hashlib
 import os
@@ -286,16 +287,68 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# Byte order marks of the encodings read by their mark (UTF-32 first: its LE mark starts
+# with UTF-16's). Without a mark, UTF-16 holds NULs and is skipped as binary.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+BINARY_SKIP = "skipped: binary content in a markdown file (NUL bytes and no UTF-16 BOM)"
+BINARY_WHY = "binary content"
+# Anything else non-ASCII that is not a replacement: what decoded as real UTF-8.
+_REAL_UTF8 = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _c1_as_latin1(exc: UnicodeError) -> tuple[str, int]:
+    """The five bytes Windows-1252 leaves undefined read as Latin-1 (C1 controls), as
+    browsers do (WHATWG's windows-1252), so no byte is lost."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("searchkit-latin1", _c1_as_latin1)
+
+
+def _bom(data: bytes) -> tuple[int, str, str] | None:
+    for mark, codec, label in _BOMS:
+        if data.startswith(mark):
+            return len(mark), codec, label
+    return None
+
+
 def decode_note_bytes(data: bytes, path: str) -> tuple[str, list[NoteWarning]]:
-    """Bytes → text: BOM dropped, invalid UTF-8 replaced (with a warning), newlines unified."""
+    """Bytes → text, newlines unified. UTF-8 (a BOM dropped); UTF-16 or UTF-32 when a BOM
+    says so; bytes that are not UTF-8 and hold none of it are Windows-1252 (Latin-1, as
+    older editors on Windows and macOS saved them), with a warning. UTF-8 with a few bad
+    bytes in it keeps its UTF-8 and shows the bad bytes as U+FFFD, with a warning."""
     warnings: list[NoteWarning] = []
+    bom = _bom(data)
+    if bom is not None:
+        skip, codec, label = bom
+        try:
+            text = data[skip:].decode(codec)
+        except UnicodeDecodeError as exc:
+            text = data[skip:].decode(codec, errors="replace")
+            warnings.append(NoteWarning(
+                path, f"invalid {label} at byte {exc.start + skip}; bad bytes shown as U+FFFD"
+            ))
+        return _unify_newlines(text), warnings
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8-sig", errors="replace")
-        warnings.append(
-            NoteWarning(path, f"invalid UTF-8 at byte {exc.start}; bad bytes shown as U+FFFD")
-        )
+        if _REAL_UTF8.search(text) is not None:  # UTF-8, damaged: keep what is good
+            warnings.append(NoteWarning(
+                path, f"invalid UTF-8 at byte {exc.start}; bad bytes shown as U+FFFD"
+            ))
+        else:
+            text = data.decode("cp1252", errors="searchkit-latin1")
+            warnings.append(NoteWarning(
+                path, f"not UTF-8 (byte {exc.start}): read as Windows-1252 (Latin-1); "
+                "save it as UTF-8 to be sure"
+            ))
     return _unify_newlines(text), warnings
 
 
@@ -318,8 +371,8 @@ def read_note(
         raise
     except OSError as exc:
         raise NoteError(rel_path, f"cannot read: {exc.strerror or exc}") from exc
-    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        raise NoteError(rel_path, "skipped: binary content in a markdown file")
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES] and _bom(data) is None:
+        raise NoteError(rel_path, BINARY_SKIP)
     return parse_note(data, rel_path, mtime_ns=st.st_mtime_ns)
 
 

@@ -148,6 +148,10 @@ class Compiled:
     required: Q.Query | None = None
     # Concept.phrase id -> the Whoosh phrase its concepts must stand in.
     phrases: dict[int, Q.Query] = field(default_factory=dict)
+    # Concept.phrase id -> its terms and the fields the phrase is searched in (so a
+    # corrected punctuated word, `Invok-Comand`, can be searched as `invoke command` too).
+    phrase_terms: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict)
     # Checks of the stored text (`line:`, `match-case:`, `/regex/`: operators.py), and the
     # soft words any passage they pass must hold one of (None: no soft word).
     checks: list[Check] = field(default_factory=list)
@@ -175,6 +179,7 @@ class _Compiler:
         self.phrase_tokens: list[str] = []
         self.concepts: list[Concept] = []
         self.phrases: dict[int, Q.Query] = {}
+        self.phrase_terms: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.required: list[Q.Query] | None = None  # set by a top-level bag of words
         self.checks: list[Check] = []
         self.narrow: Q.Query | None = None
@@ -204,6 +209,9 @@ class _Compiler:
             # parts stand together.
             pid = len(self.phrases) + 1
             self.phrases[pid] = self._multi(lambda f, b: Q.Phrase(f, toks), fields)
+            boosts = self.t.field_boosts
+            self.phrase_terms[pid] = (
+                tuple(toks), tuple(f for f in fields if boosts.get(f, 1.0) > 0))
         for tok in toks:
             self.concepts.append(
                 Concept(
@@ -587,6 +595,7 @@ def compile_query(
         concepts=comp.concepts,
         required=required,
         phrases=comp.phrases,
+        phrase_terms={p: t for p, t in comp.phrase_terms.items() if p in comp.phrases},
         checks=comp.checks,
         narrow=comp.narrow,
     )

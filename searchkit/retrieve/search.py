@@ -158,7 +158,8 @@ def _ranked(
     # A word the index does not hold is searched as its correction too ("dopmaine" finds
     # dopamine), and the correction is offered as "did you mean".
     fixes = spelling.corrections(searcher, comp.words)
-    concepts, applied = _corrected(comp.concepts, fixes)
+    concepts, applied = _corrected(comp.concepts, fixes, comp.phrase_terms)
+    phrases = _corrected_phrases(comp, fixes)
     # Prefix and fuzzy words read the term dictionary to expand: once, for scoring,
     # snippets and explanations alike.
     concepts = ranking.expand(searcher, concepts, deadline)
@@ -168,7 +169,7 @@ def _ranked(
         required = _matching(searcher, comp.required, deadline, "matching the required words")
         within = required if within is None else within & required
     phrase_docs = {pid: _matching(searcher, q, deadline, "matching phrases")
-                   for pid, q in comp.phrases.items()}
+                   for pid, q in phrases.items()}
     scored = ranking.score_concepts(
         searcher, concepts, params, within=within, exclude=exclude, phrase_docs=phrase_docs,
         deadline=deadline,
@@ -282,21 +283,47 @@ def _also_in(searcher: Any, docnum: int) -> tuple[str, ...]:
 
 
 def _corrected(
-    concepts: list[ranking.Concept], fixes: list[spelling.Correction]
+    concepts: list[ranking.Concept], fixes: list[spelling.Correction],
+    phrase_terms: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
 ) -> tuple[list[ranking.Concept], list[tuple[str, str]]]:
     """The concepts with each unknown word's correction added to its terms, and the
     (word, correction) pairs applied."""
     # Only words that look like words: "topic1" or "k8s" is a name, not a typo of another.
     usable = [f for f in fixes if f.word.isalpha() and len(f.word) >= 4 and f.near]
-    if not usable:
+    names = [f for f in fixes if f.parts and f.near]  # `Invok-Comand`: by part, in its phrase
+    if not usable and not names:
         return concepts, []
     better = {f.term: f.best for f in usable}
-    return [
-        replace(c, terms=(*c.terms, better[c.terms[0]]))
-        if c.kind == "terms" and len(c.terms) == 1 and c.terms[0] in better
-        else c
-        for c in concepts
-    ], [(f.word, f.surface) for f in usable]
+    by_name = {tuple(f.term.split()): dict(f.parts) for f in names}
+    in_phrase = {pid: by_name[toks] for pid, (toks, _) in (phrase_terms or {}).items()
+                 if toks in by_name}
+    out = []
+    for c in concepts:
+        if c.kind == "terms" and len(c.terms) == 1 and c.terms[0] in better:
+            c = replace(c, terms=(*c.terms, better[c.terms[0]]))
+        elif c.kind == "terms" and len(c.terms) == 1 and c.phrase in in_phrase:
+            new = in_phrase[c.phrase].get(c.terms[0], c.terms[0])
+            if new != c.terms[0]:
+                c = replace(c, terms=(*c.terms, new))
+        out.append(c)
+    return out, [(f.word, f.surface) for f in (*usable, *names)]
+
+
+def _corrected_phrases(
+    comp: Compiled, fixes: list[spelling.Correction]
+) -> dict[int, Q.Query]:
+    """The query's phrases, each punctuated word with a corrected name (`Invok-Comand`)
+    matching where the corrected parts stand together too (`invoke command`)."""
+    names = {tuple(f.term.split()): tuple(new for _, new in f.parts)
+             for f in fixes if f.parts and f.near}
+    if not names:
+        return comp.phrases
+    phrases = dict(comp.phrases)
+    for pid, (toks, fields) in comp.phrase_terms.items():
+        new = names.get(toks)
+        if new is not None and pid in phrases:
+            phrases[pid] = Q.Or([phrases[pid], *(Q.Phrase(f, list(new)) for f in fields)])
+    return phrases
 
 
 def _dates(searcher: Any, sort: str) -> Any:

@@ -38,6 +38,9 @@ class Correction:
     # Close enough to search for as well (`near_miss`); a far-fetched one is only offered
     # as "did you mean", so a word that is not in the notes still finds nothing.
     near: bool = True
+    # A punctuated word (`Invok-Comand`): each part's term and the term it is corrected to,
+    # in order; the corrected parts are searched as a phrase, as the word's are.
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def edit_distance(a: str, b: str, limit: int = MAX_EDITS) -> int:
@@ -58,8 +61,16 @@ def known(reader: Any, term: str) -> bool:
 def closest_term(reader: Any, term: str, word: str | None = None) -> str | None:
     """The indexed term closest to `term` (the typed `word` analysed), the most often
     written among the closest, or None."""
-    if not term or len(term) > MAX_WORD or not term[0].isalnum():
+    found = _close_found(reader, term, word)
+    if not found:
         return None
+    closest = min(found.values())
+    return min((c for c in found if found[c] == closest), key=lambda c: (-_written(reader, c), c))
+
+
+def _close_found(reader: Any, term: str, word: str | None = None) -> dict[str, int]:
+    if not term or len(term) > MAX_WORD or not term[0].isalnum():
+        return {}
     typed = (word or term).lower()
     lo, hi = len(term) - MAX_EDITS, len(term) + MAX_EDITS
     names: set[str] = set()
@@ -86,10 +97,14 @@ def closest_term(reader: Any, term: str, word: str | None = None) -> str | None:
     for cand in names:
         if cand not in found and _stem_of(typed, cand):
             found[cand] = MAX_EDITS
-    if not found:
-        return None
-    closest = min(found.values())
-    return min((c for c in found if found[c] == closest), key=lambda c: (-_written(reader, c), c))
+    return found
+
+
+def close_terms(reader: Any, term: str, word: str | None = None) -> list[tuple[str, int]]:
+    """The indexed terms within two edits of `term` (as `closest_term` finds them), with
+    their distance, closest first, then most written."""
+    found = _close_found(reader, term, word)
+    return sorted(found.items(), key=lambda kv: (kv[1], -_written(reader, kv[0]), kv[0]))
 
 
 def _stem_of(typed: str, cand: str) -> bool:
@@ -112,6 +127,11 @@ def corrections(searcher: Any, words: list[str]) -> list[Correction]:
     out: list[Correction] = []
     for word in dict.fromkeys(words):
         toks = list(analyzer.process_text(word, mode="query"))
+        if len(toks) > 1:
+            fix = _name_correction(searcher, analyzer, word, toks)
+            if fix is not None:
+                out.append(fix)
+            continue
         if len(toks) != 1 or known(reader, toks[0]):
             continue
         best = closest_term(reader, toks[0], word)
@@ -125,6 +145,108 @@ def corrections(searcher: Any, words: list[str]) -> list[Correction]:
         written = _written(reader, best)
         out.append(Correction(word, toks[0], best, surface, near_miss(word, surface, written)))
     return out
+
+
+# --- punctuated names (`Invok-Comand` → `Invoke-Command`) -----------------------------------
+
+_PART_CANDIDATES = 4  # corrections tried per misspelt part of a punctuated word
+_COMBINATIONS = 16  # combinations of them looked up as phrases, at most
+_NAME_DOCS_READ = 5  # passages read for how the notes write the corrected name
+_PUNCTUATED = re.compile(r"\w+(?:[^\w\s]\w+)+")
+
+
+def _name_correction(
+    searcher: Any, analyzer: Any, word: str, toks: list[str]
+) -> Correction | None:
+    """The correction of a punctuated word with a misspelt part: the parts corrected
+    together, preferring names the notes write whole. "Invok-Comand" → "Invoke-Command",
+    written as a name in the notes, rather than the closest part alone, which may be a
+    word of another name ("Invoke-Expression … a command")."""
+    reader = searcher.reader()
+    typed = _WORD.findall(word)
+    if len(typed) != len(toks):  # a part analysed away (a stop word): leave it
+        return None
+    options: list[list[tuple[str, int]]] = []
+    for tok, part in zip(toks, typed, strict=True):
+        if known(reader, tok) or not part.isalpha() or len(part) < 4:
+            options.append([(tok, 0)])  # "ADR-016": a number or short code is a name
+            continue
+        cands = close_terms(reader, tok, part)[:_PART_CANDIDATES]
+        if not cands:
+            return None
+        options.append(cands)
+    if all(len(o) == 1 and o[0][1] == 0 for o in options):
+        return None
+    best: tuple[tuple[bool, int, int], tuple[str, ...], list[int]] | None = None
+    for combo in itertools.islice(itertools.product(*options), _COMBINATIONS):
+        terms = tuple(t for t, _ in combo)
+        docs = _phrase_docs(searcher, terms)
+        # Written whole somewhere first, then the fewest edits, then the most written.
+        key = (bool(docs), -sum(d for _, d in combo), len(docs))
+        if best is None or key > best[0]:
+            best = (key, terms, docs)
+    assert best is not None
+    _, terms, docs = best
+    surface = _name_surface(reader, analyzer, terms, docs) or _joined_surface(
+        reader, analyzer, word, typed, toks, terms)
+    near = all(
+        near_miss(part, _part_surface(reader, analyzer, part, tok, new), _written(reader, new))
+        for part, tok, new in zip(typed, toks, terms, strict=True) if tok != new
+    )
+    return Correction(word, " ".join(toks), " ".join(terms), surface, near,
+                      tuple(zip(toks, terms, strict=True)))
+
+
+def _phrase_docs(searcher: Any, terms: tuple[str, ...]) -> list[int]:
+    from whoosh import query as Q
+
+    q = Q.Or([Q.Phrase(f, list(terms)) for f in _FIELDS])
+    try:
+        return sorted(searcher.docs_for_query(q))
+    except Exception:  # a field the index does not hold positions for
+        return []
+
+
+def _name_surface(
+    reader: Any, analyzer: Any, terms: tuple[str, ...], docs: list[int]
+) -> str | None:
+    """How the first passages holding the name write it, most often ("Invoke-Command")."""
+    counts: Counter[str] = Counter()
+    verdict: dict[str, bool] = {}
+    for d in docs[:_NAME_DOCS_READ]:
+        fields = reader.stored_fields(d)
+        text = " ".join(str(fields.get(f) or "") for f in ("title", "headings", "body"))
+        for name in _PUNCTUATED.findall(text[:20_000]):
+            if len(_WORD.findall(name)) != len(terms):
+                continue
+            ok = verdict.get(name)
+            if ok is None:
+                ok = verdict[name] = tuple(analyzer.process_text(name, mode="query")) == terms
+            if ok:
+                counts[name] += 1
+    return max(counts, key=lambda n: (counts[n], n)) if counts else None
+
+
+def _part_surface(reader: Any, analyzer: Any, part: str, tok: str, new: str) -> str:
+    forms = written_forms(reader, analyzer, new)
+    if forms:
+        return max(forms, key=lambda f: (forms[f], -len(f), f))
+    return _surface(analyzer, part, tok, new) or new
+
+
+def _joined_surface(
+    reader: Any, analyzer: Any, word: str, typed: list[str], toks: list[str],
+    terms: tuple[str, ...],
+) -> str:
+    """The typed word with each corrected part written as the notes write it."""
+    out, at = [], 0
+    for part, tok, new in zip(typed, toks, terms, strict=True):
+        start = word.index(part, at)
+        out.append(word[at:start])
+        out.append(part if tok == new else _part_surface(reader, analyzer, part, tok, new))
+        at = start + len(part)
+    out.append(word[at:])
+    return "".join(out)
 
 
 NEAR_WRITTEN = 3  # a two-edit correction must be written at least this often

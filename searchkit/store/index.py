@@ -70,6 +70,11 @@ class Progress:
     notes_done: int
     notes_total: int
     chunks: int
+    # "reading" the notes, then "committing": segments written and merged, of how many
+    # (0: not known ahead, as for the segments an update merges).
+    phase: str = "reading"
+    segments_done: int = 0
+    segments_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,28 @@ class _Ticker:
     def finish(self) -> None:
         if self.progress is not None:
             self.progress(Progress(self.done, self.total, self.chunks))
+
+    def committing(self, writer: Any) -> None:
+        """Report the commit as it goes: the segments `writer` writes and merges."""
+        if self.progress is None:
+            return
+        self.progress(Progress(self.done, self.total, self.chunks, "committing"))
+        report = self._segment
+        if hasattr(writer, "on_segment"):  # DyingMpWriter: one segment per sub-writer
+            writer.on_segment = report
+        else:  # one writer: each older segment merged into the new one (MERGE_SMALL)
+            add_reader, merged = writer.add_reader, [0]
+
+            def counted(reader: Any) -> None:
+                add_reader(reader)
+                merged[0] += 1
+                report(merged[0], 0)
+
+            writer.add_reader = counted
+
+    def _segment(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.done, self.total, self.chunks, "committing", done, total))
 
 
 # ---------------------------------------------------------------------------------------
@@ -446,6 +473,7 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
         check_vault_still_there(job.vault, job.vault_id)
         missing = [p for p in old_kept if p not in records]
         check_removals(job.vault, len(old_kept), len(records), missing, job.allow_mass_delete)
+        ticker.committing(writer)
         writer.commit()
     except BaseException:
         _abort(writer)
@@ -540,6 +568,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
             gone = [p for p in records if p not in new_records]
             check_removals(job.vault, len(records), len(new_records), gone, job.allow_mass_delete)
             if counts:
+                ticker.committing(writer)
                 writer.commit()
             else:  # only notes that failed to load: keep the generation as it is
                 writer.cancel()

@@ -155,13 +155,15 @@ def read_config() -> dict[str, str]:
 
 def semantic_enabled() -> bool:
     """Whether search by meaning is on by default: `SEARCHKIT_SEMANTIC`, else the config's
-    `semantic` key (on/off), else on."""
-    value = os.environ.get(ENV_SEMANTIC)
+    `semantic` key (on/off), else on. An empty value counts as not set."""
+    # Set but empty (`SEARCHKIT_SEMANTIC=`, as a shell or a client's config leaves it) is
+    # not set, as for every other variable: the config decides, else on.
+    value = os.environ.get(ENV_SEMANTIC, "").strip() or None
     if value is None:
-        value = read_config().get("semantic")
+        value = read_config().get("semantic", "").strip() or None
     if value is None:
         return True
-    norm = value.strip().lower()
+    norm = value.lower()
     if norm in _OFF:
         return False
     if norm in _ON:

@@ -18,6 +18,8 @@ from typing import Any
 
 from ..errors import IndexCorruptError
 from ..ingest.notes import (
+    BINARY_SKIP,
+    BINARY_WHY,
     IGNORE_FILE,
     SIZE_CAP_WHY,
     FileInfo,
@@ -212,13 +214,15 @@ def unchanged_skips(
     skipped: Mapping[str, tuple[int, int, str]],
 ) -> set[str]:
     """Files of `scan` that were skipped before and have not changed since: not new (a
-    note skipped for its size that the cap now lets through is new again)."""
+    note skipped for its size that the cap now lets through is new again, and so is one
+    skipped as binary by a version that did not read UTF-16 by its BOM)."""
     cap = max_note_bytes()
     return {
         p for p, info in scan.items()
         if p not in records and (s := skipped.get(p)) is not None
         and (s[0], s[1]) == (info.mtime_ns, info.size)
         and not (SIZE_CAP_WHY in s[2] and info.size <= cap)
+        and not (BINARY_WHY in s[2] and s[2] != BINARY_SKIP)
     }
 
 

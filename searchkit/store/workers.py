@@ -15,6 +15,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -258,16 +259,27 @@ class DyingMpWriter(MpWriter):
                 raise OSError(err, f"{os.strerror(err)} (in an indexing process)")
             raise OSError(errno.EIO, f"an indexing process failed (exit code {code})")
 
+    # Called with (segments finished, segments) as each sub-writer finishes its segment at
+    # commit (merging its sorted runs: most of a big build's commit).
+    on_segment: Callable[[int, int], None] | None = None
+
     def _commit(self, mergetype: Any, optimize: Any, merge: Any) -> None:
         # Finish the sub-writers and check them before Whoosh collects their segments.
         if self.docbuffer:
             self._enqueue()
         for _task in self.tasks:
             self._put(None)
-        for task in self.tasks:
-            while task.is_alive():
-                task.join(0.2)
-                self._raise_if_failed()
+        finished: set[int] = set()
+        total = len(self.tasks)
+        while len(finished) < total:
+            for i, task in enumerate(self.tasks):
+                if i not in finished and not task.is_alive():
+                    finished.add(i)
+                    if self.on_segment is not None:
+                        self.on_segment(len(finished), total)
+            self._raise_if_failed()
+            if len(finished) < total:
+                time.sleep(0.2)
         self._raise_if_failed()
         # Whoosh's commit sends its own end markers again (harmless: nobody reads them)
         # and joins the finished tasks at once.

@@ -512,6 +512,7 @@ def serve(
     origins: Sequence[str] = (),
     on_ready: Callable[[str], None] | None = None,
     on_report: Callable[[Any], None] | None = None,
+    on_embedded: Callable[[int, int], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM. `port=0` picks a free port (`on_ready` gets the URL).
@@ -522,7 +523,8 @@ def serve(
     """
     import uvicorn
 
-    live = LiveIndex(index_dir, vault, on_report=on_report, on_error=on_error)
+    live = LiveIndex(index_dir, vault, on_report=on_report, on_error=on_error,
+                     on_embedded=on_embedded)
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only

@@ -9,6 +9,7 @@ results are never older than the vault, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class LiveIndex:
         watch: bool = True,
         on_report: Callable[[UpdateReport], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        on_embedded: Callable[[int, int], None] | None = None,
     ) -> None:
         from ..api import semantic_enabled
 
@@ -110,7 +112,7 @@ class LiveIndex:
         self._costly = threading.Semaphore(1)  # see SLOW_AFTER
         self.watching = False
         # Passages get vectors in the background, a slice at a time, after every update.
-        self.embedder = BackgroundEmbedder(self.ix, on_error=on_error)
+        self.embedder = BackgroundEmbedder(self.ix, on_error=on_error, on_embedded=on_embedded)
         if watch:
             self.watching = True
             self._thread = threading.Thread(target=self._watch, name="searchkit-watch",
@@ -247,11 +249,17 @@ class BackgroundEmbedder:
     SLICE = 10.0  # seconds of embedding before the thread looks up again
     RECHECK = 60.0  # seconds between passes with no poke (another process may have indexed)
     RETRY = 5.0  # seconds to wait when another process holds the embedding lock
+    PROGRESS = 60.0  # seconds between `on_embedded` calls during a long pass
 
     def __init__(self, ix: SearchIndex,
-                 on_error: Callable[[Exception], None] | None = None) -> None:  # fmt: skip
+                 on_error: Callable[[Exception], None] | None = None,
+                 on_embedded: Callable[[int, int], None] | None = None) -> None:  # fmt: skip
+        """`on_embedded(n, remaining)`: `n` passages got vectors since the last call; called
+        when a pass ends (`remaining` 0: all searchable by meaning), and during a long
+        pass at most every `PROGRESS` seconds."""
         self.ix = ix
         self._on_error = on_error
+        self._on_embedded = on_embedded
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.remaining: int | None = None  # passages left without a vector, once known
@@ -270,6 +278,8 @@ class BackgroundEmbedder:
         from ..errors import IndexLockedError, SemanticUnavailableError
 
         said = ""  # the last error reported: a damaged file fails every retry alike
+        done = 0  # passages embedded and not yet reported
+        told = time.monotonic()
         while not self._stop.is_set():
             self._wake.clear()
             try:
@@ -288,6 +298,13 @@ class BackgroundEmbedder:
                 continue
             said = ""
             self.remaining = report.remaining
+            done += report.embedded
+            if done and self._on_embedded is not None and (
+                not report.remaining or time.monotonic() - told >= self.PROGRESS
+            ):
+                with contextlib.suppress(Exception):  # a closed stream must not stop it
+                    self._on_embedded(done, report.remaining)
+                done, told = 0, time.monotonic()
             if report.remaining:
                 continue  # more to do: next slice (searches ran meanwhile)
             self._wake.wait(self.RECHECK)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ...errors import IndexNotFoundError, SearchkitError, VaultError
-from ..progress import update_summary, warn_all
+from ..progress import embedded_summary, update_summary, warn_all
 from ..render import clean
 from .base import (
     EXIT_USAGE,
@@ -41,7 +41,11 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
     def on_error(exc: Exception) -> None:
         click.echo(clean(f"Error: {exc}"), err=True)  # keep watching: the next change may fix it
 
-    embedder = BackgroundEmbedder(ix, on_error=on_error)  # vectors for new passages
+    def on_embedded(n: int, remaining: int) -> None:  # when a change is found by meaning
+        click.echo(time.strftime("%H:%M:%S ") + embedded_summary(n, remaining))
+
+    # Vectors for new passages, in the background.
+    embedder = BackgroundEmbedder(ix, on_error=on_error, on_embedded=on_embedded)
 
     def on_report(r: Any) -> None:
         warn_all(r.warnings)
@@ -67,6 +71,10 @@ def watch_cmd(vault: Path | None, index_dir: Path, vault_opt: Path | None, debou
 
 def _server_error(exc: Exception) -> None:
     click.echo(clean(f"warning: {exc}"), err=True)  # keep serving: the next change may fix it
+
+
+def _server_embedded(n: int, remaining: int) -> None:
+    click.echo(time.strftime("%H:%M:%S ") + embedded_summary(n, remaining), err=True)
 
 
 def _server_report(report: Any) -> None:
@@ -98,9 +106,12 @@ def mcp_cmd(index_dir: Path, vault_opt: Path | None) -> None:
     except SearchkitError as exc:
         # Desktop clients start servers from `/` and show only "Connection closed" when
         # one exits: stay up, say why on stderr (the client's log) and in every tool.
-        reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
-                  "(or --index INDEX) in the client's config, args "
-                  '["mcp", "--vault", "/path/to/notes"].')
+        if isinstance(exc, (IndexNotFoundError, VaultError)):
+            reason = (f"searchkit mcp has no index: {exc}. Start it with --vault VAULT "
+                      "(or --index INDEX) in the client's config, args "
+                      '["mcp", "--vault", "/path/to/notes"].')
+        else:  # e.g. a bad setting: say that, not "no index"
+            reason = f"searchkit mcp cannot start: {exc}"
         click.echo(f"Error: {reason}", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             run_stdio_unavailable(reason)
@@ -164,7 +175,7 @@ def serve_cmd(
                    "; no token: other users of this machine can read the notes through it"
                    " (set SEARCHKIT_TOKEN or --token-file)"),
                 err=True),
-            on_report=_server_report, on_error=_server_error,
+            on_report=_server_report, on_error=_server_error, on_embedded=_server_embedded,
         )
     except SearchkitError as exc:
         raise _fail(exc) from exc
