@@ -176,7 +176,13 @@ def test_ctrl_c_stops_watch(tmp_path: Path):
         time.sleep(1.5)  # inside watchfiles' wait by now
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
-        code = proc.wait(timeout=15)
+        try:
+            code = proc.wait(timeout=45)
+        except subprocess.TimeoutExpired:  # say what it printed: a hang is to be explained
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"watch still running 45 s after SIGINT; stderr: {err!r}; "
+                                 f"stdout: {out!r}") from None
         waited = time.monotonic() - started
         err = proc.stderr.read()
     finally:
@@ -184,7 +190,9 @@ def test_ctrl_c_stops_watch(tmp_path: Path):
             proc.kill()
             proc.wait()
     assert (code, err.strip().splitlines()[-1:]) == (0, ["Stopped watching."]), err
-    assert waited < 3
+    # Promptly: well under the 10 s of the embedding slice it used to wait out (a loaded
+    # CI machine is slow to start and stop a Python process at all).
+    assert waited < 8
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
