@@ -559,3 +559,69 @@ def test_embedding_again_replaces_a_damaged_model_record(built: Path):
         assert ix.embed().with_vectors == 7  # the pass records the model anew
         assert ix.search(PARAPHRASE).semantic["share"] == 1.0
         assert ix.check().sound
+
+
+def test_eta_model_fits_the_cost_of_passages_and_tokens():
+    # Batches costing exactly 0.01 s a passage + 0.001 s a token, shortest first.
+    lengths = [10] * 64 + [20] * 64 + [60] * 64 + [128] * 64
+    eta = embedding.EtaModel(lengths)
+    assert eta.eta() is None  # nothing timed yet
+    truth = 0.01 * len(lengths) + 0.001 * sum(lengths)
+    spent = 0.0
+    for i in range(0, len(lengths), 8):
+        batch = lengths[i : i + 8]
+        took = 0.01 * len(batch) + 0.001 * sum(batch)
+        eta.observe(len(batch), sum(batch), took)
+        spent += took
+        if i + 8 == 64:  # one length only: the prior overhead, not yet a fit
+            first = eta.eta()
+            assert first is not None and first > 0
+    assert eta.eta() == pytest.approx(0.0)
+    assert eta.left_passages == 0
+    # Once the lengths differ, the fit is exact on exact timings.
+    eta = embedding.EtaModel(lengths)
+    for i in range(0, 160, 8):
+        batch = lengths[i : i + 8]
+        eta.observe(len(batch), sum(batch), 0.01 * len(batch) + 0.001 * sum(batch))
+    a, b = eta.coefficients()
+    assert (a, b) == (pytest.approx(0.01), pytest.approx(0.001))
+    done = 0.01 * 160 + 0.001 * sum(lengths[:160])
+    assert eta.eta() == pytest.approx(truth - done)
+
+
+def test_passage_tokens_are_cut_at_the_window():
+    class Counting:
+        max_tokens = 16
+
+        def count_tokens(self, texts):
+            return [len(t.split()) + 2 for t in texts]
+
+    assert embedding.passage_tokens(Counting(), ["a b", "w " * 40]) == [4, 16]
+    assert embedding.passage_tokens(object(), ["x" * 40]) == [12]  # ~4 characters a token
+
+
+def test_progress_carries_the_eta_and_status_says_the_time_left(run, vault: Path,
+                                                                monkeypatch):
+    monkeypatch.setattr(embedding, "BATCH", 2)
+    run("index", str(vault), "--no-semantic")
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    seen: list[embedding.EmbedProgress] = []
+
+    def stop_after_two(p: embedding.EmbedProgress) -> None:
+        seen.append(p)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with searchkit.open_index(index) as ix:
+        with pytest.raises(KeyboardInterrupt):
+            ix.embed(progress=stop_after_two)
+        assert all(p.eta is not None and p.eta > 0 for p in seen)
+        assert 0 < seen[0].tokens_done < seen[1].tokens_done < seen[1].tokens_total
+        status = ix.semantic_status()
+        assert status.embedded == 4 and status.seconds_left is not None
+        assert status.seconds_left > 0
+    out = run("status").output
+    assert "to embed the rest (about " in out and "at the last pass's pace" in out
+    run("index")
+    with searchkit.open_index(index) as ix:
+        assert ix.semantic_status().seconds_left is None  # all embedded
