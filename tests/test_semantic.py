@@ -561,32 +561,26 @@ def test_embedding_again_replaces_a_damaged_model_record(built: Path):
         assert ix.check().sound
 
 
-def test_eta_model_fits_the_cost_of_passages_and_tokens():
-    # Batches costing exactly 0.01 s a passage + 0.001 s a token, shortest first.
-    lengths = [10] * 64 + [20] * 64 + [60] * 64 + [128] * 64
-    eta = embedding.EtaModel(lengths)
+def test_eta_counts_the_cost_of_the_passages_left_at_the_measured_rate():
+    # Shortest first; a batch takes 0.002 s per unit of cost (tokens ** 1.1).
+    lengths = [10] * 64 + [40] * 64 + [128] * 64
+    costs = [embedding.passage_cost(n) for n in lengths]
+    assert costs[-1] / costs[0] == pytest.approx(12.8 ** embedding.TOKEN_EXPONENT)
+    eta = embedding.EtaModel(costs)
     assert eta.eta() is None  # nothing timed yet
-    truth = 0.01 * len(lengths) + 0.001 * sum(lengths)
-    spent = 0.0
-    for i in range(0, len(lengths), 8):
-        batch = lengths[i : i + 8]
-        took = 0.01 * len(batch) + 0.001 * sum(batch)
-        eta.observe(len(batch), sum(batch), took)
-        spent += took
-        if i + 8 == 64:  # one length only: the prior overhead, not yet a fit
-            first = eta.eta()
-            assert first is not None and first > 0
-    assert eta.eta() == pytest.approx(0.0)
-    assert eta.left_passages == 0
-    # Once the lengths differ, the fit is exact on exact timings.
-    eta = embedding.EtaModel(lengths)
-    for i in range(0, 160, 8):
-        batch = lengths[i : i + 8]
-        eta.observe(len(batch), sum(batch), 0.01 * len(batch) + 0.001 * sum(batch))
-    a, b = eta.coefficients()
-    assert (a, b) == (pytest.approx(0.01), pytest.approx(0.001))
-    done = 0.01 * 160 + 0.001 * sum(lengths[:160])
-    assert eta.eta() == pytest.approx(truth - done)
+    for i in range(0, 64, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.002 * sum(costs[i : i + 8]))
+    # After the short passages only, the long ones are still priced by their tokens: a
+    # count of passages would have said 128 passages at the short ones' pace.
+    assert eta.eta() == pytest.approx(0.002 * sum(costs[64:]))
+    assert eta.eta() > 5 * 0.002 * sum(costs[:64]) * 2
+    # A machine twice as busy: the estimate follows, recent batches weighing more.
+    for i in range(64, 128, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.004 * sum(costs[i : i + 8]))
+    assert 0.002 * sum(costs[128:]) < eta.eta() < 0.004 * sum(costs[128:])
+    for i in range(128, 192, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.004 * sum(costs[i : i + 8]))
+    assert eta.eta() == pytest.approx(0.0, abs=1e-9) and eta.left_passages == 0
 
 
 def test_passage_tokens_are_cut_at_the_window():

@@ -52,76 +52,58 @@ class EmbedProgress:
     tokens_total: int = 0
 
 
-# A passage's cost beyond its tokens (the model call, pooling, Python), in tokens: the
-# prior until the batches done say better. Measured on MiniLM int8, 2 threads: ~30.
-OVERHEAD_TOKENS = 30.0
+# A passage's cost is taken as its tokens (cut at the window) to this power: measured on
+# 12,312 tubegraph passages (MiniLM int8, 2 threads), seconds per token rose from
+# 0.15 ms at 38 tokens a passage to 0.19 ms at 128; the cost per passage beyond its
+# tokens fitted at about nothing.
+TOKEN_EXPONENT = 1.1
 # Weight of a batch's timing halves every this many batches: the estimate follows the
 # machine's load without jumping at each batch.
-HALF_LIFE_BATCHES = 60
+HALF_LIFE_BATCHES = 200
+
+
+def passage_cost(tokens: float) -> float:
+    """A passage's share of a pass's time, in units `EtaModel` times."""
+    return float(tokens) ** TOKEN_EXPONENT if tokens > 0 else 0.0
 
 
 class EtaModel:
     """The time the rest of a pass will take, from the batches done so far.
 
-    A batch of n passages of t tokens (each cut at the model's window) takes about
-    a·n + b·t seconds. Passages go shortest first, so the first batches are the cheapest
-    per passage: counting passages (or characters, which the window cuts) promised 1.6–2×
-    too much. a and b are fitted to the timed batches by least squares, recent batches
-    weighing more; until the batches differ enough in length to tell a from b, a is held
-    at `OVERHEAD_TOKENS`·b.
+    A batch costs its passages' `passage_cost` (tokens cut at the model's window, to the
+    power 1.1) times a rate in seconds, measured over the batches done, recent ones
+    weighing more. Passages go shortest first, so the first batches are the cheapest per
+    passage: counting passages, or characters (which the window cuts), promised 1.6–2×
+    too much, and counting from the start of the pass charged its setup to every batch.
     """
 
-    def __init__(self, tokens: Sequence[int]) -> None:
-        self.left_passages = len(tokens)
-        self.left_tokens = float(sum(tokens))
-        self.mean_tokens = self.left_tokens / len(tokens) if tokens else 0.0
-        # Weighted sums for the 2x2 normal equations of t = a*n + b*tok.
-        self._nn = self._nt = self._tt = self._ny = self._ty = 0.0
-        self._min_len = float("inf")
-        self._max_len = 0.0
+    def __init__(self, costs: Sequence[float]) -> None:
+        self.left_passages = len(costs)
+        self.left_cost = float(sum(costs))
+        self.mean_cost = self.left_cost / len(costs) if costs else 0.0
+        self._seconds = self._cost = 0.0  # weighted sums over the timed batches
         self._decay = 0.5 ** (1.0 / HALF_LIFE_BATCHES)
         self.timed = 0
 
-    def observe(self, n: int, tokens: float, seconds: float) -> None:
-        """A batch of `n` passages with `tokens` tokens took `seconds`."""
+    def observe(self, n: int, cost: float, seconds: float) -> None:
+        """A batch of `n` passages costing `cost` took `seconds`."""
         self.left_passages -= n
-        self.left_tokens -= tokens
-        if n <= 0 or seconds <= 0:
+        self.left_cost -= cost
+        if n <= 0 or seconds <= 0 or cost <= 0:
             return
-        d = self._decay
-        self._nn = self._nn * d + n * n
-        self._nt = self._nt * d + n * tokens
-        self._tt = self._tt * d + tokens * tokens
-        self._ny = self._ny * d + n * seconds
-        self._ty = self._ty * d + tokens * seconds
-        self._min_len = min(self._min_len, tokens / n)
-        self._max_len = max(self._max_len, tokens / n)
+        self._seconds = self._seconds * self._decay + seconds
+        self._cost = self._cost * self._decay + cost
         self.timed += 1
 
-    def coefficients(self) -> tuple[float, float] | None:
-        """(seconds per passage, seconds per token), or None before any timed batch."""
-        if self.timed == 0:
-            return None
-        if self._max_len >= 2 * self._min_len and self.timed >= 8:
-            det = self._nn * self._tt - self._nt * self._nt
-            if det > 1e-12 * self._nn * self._tt:
-                a = (self._tt * self._ny - self._nt * self._ty) / det
-                b = (self._nn * self._ty - self._nt * self._ny) / det
-                if a >= 0 and b > 0:
-                    return a, b
-        # One parameter: t = b * (tok + C*n); least squares b = sum(x*y) / sum(x*x).
-        c = OVERHEAD_TOKENS
-        xx = self._tt + 2 * c * self._nt + c * c * self._nn
-        xy = self._ty + c * self._ny
-        b = xy / xx if xx > 0 else 0.0
-        return c * b, b
+    def rate(self) -> float | None:
+        """Seconds per unit of cost, or None before any timed batch."""
+        return self._seconds / self._cost if self.timed else None
 
     def eta(self) -> float | None:
-        coef = self.coefficients()
-        if coef is None:
+        rate = self.rate()
+        if rate is None:
             return None
-        a, b = coef
-        return max(0.0, a * max(self.left_passages, 0) + b * max(self.left_tokens, 0.0))
+        return rate * max(self.left_cost, 0.0)
 
 
 def passage_tokens(embedder: Any, texts: Sequence[str]) -> list[int]:
@@ -332,9 +314,11 @@ def _embed_all(
     order = sorted(range(len(todo)), key=lambda i: (tokens[i], len(todo[i][1])))
     todo[:] = [todo[i] for i in order]
     tokens = [tokens[i] for i in order]
-    eta = EtaModel(tokens)
+    costs = [passage_cost(t) for t in tokens]
+    eta = EtaModel(costs)
     chars_total = sum(len(t) for _, t in todo)
     tokens_total = sum(tokens)
+    tokens_done = 0
     pending_keys: list[int] = []
     pending_vecs: list[np.ndarray] = []
     done = chars_done = written = 0
@@ -371,11 +355,12 @@ def _embed_all(
                     or len(pending_keys) >= FLUSH_PASSAGES):
                 flush()
             batch_end = time.perf_counter()
-            eta.observe(len(batch), sum(tokens[i : i + BATCH]), batch_end - batch_start)
+            tokens_done += sum(tokens[i : i + BATCH])
+            eta.observe(len(batch), sum(costs[i : i + BATCH]), batch_end - batch_start)
             if progress is not None:
                 progress(EmbedProgress(done, len(todo), chars_done, chars_total,
                                        batch_end - started, eta.eta(),
-                                       tokens_total - int(eta.left_tokens), tokens_total))
+                                       tokens_done, tokens_total))
             if deadline is not None and batch_end >= deadline:
                 break
             if stop is not None and stop():
@@ -391,16 +376,16 @@ PACE_FILE = "pace.json"
 
 
 def _record_pace(store: VectorStore, eta: EtaModel) -> None:
-    """Keep the pass's fitted pace beside its vectors: `status` says from it how long the
+    """Keep the pass's measured pace beside its vectors: `status` says from it how long the
     passages still without a vector would take (a hint: never an error)."""
-    coef = eta.coefficients()
-    if coef is None:
+    rate = eta.rate()
+    if rate is None:
         return
     left = max(eta.left_passages, 0)
     record = {
-        "seconds_per_passage": coef[0], "seconds_per_token": coef[1],
-        # Passages left are the longest (shortest go first): their mean length, if any.
-        "tokens_per_passage": (eta.left_tokens / left) if left else eta.mean_tokens,
+        "seconds_per_cost": rate, "token_exponent": TOKEN_EXPONENT,
+        # Passages left are the longest (shortest go first): their mean cost, if any.
+        "cost_per_passage": (eta.left_cost / left) if left else eta.mean_cost,
     }
     with contextlib.suppress(OSError):
         atomic_write_json(store.folder / PACE_FILE, record)
@@ -412,12 +397,10 @@ def time_left(store: VectorStore, passages: int) -> float | None:
 
     try:
         record = json.loads((store.folder / PACE_FILE).read_text(encoding="utf-8"))
-        a = float(record["seconds_per_passage"])
-        b = float(record["seconds_per_token"])
-        per = record.get("tokens_per_passage")
-        per = float(per) if per is not None else 128.0
+        rate = float(record["seconds_per_cost"])
+        per = float(record["cost_per_passage"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not (a >= 0 and b >= 0 and per >= 0):
+    if not (rate >= 0 and per >= 0) or rate * per == float("inf"):
         return None
-    return passages * (a + b * per)
+    return passages * rate * per
