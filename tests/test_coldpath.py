@@ -116,3 +116,39 @@ def test_whoosh_morph_en_is_not_imported_until_used():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_prepare_search_leaves_a_missing_index_to_the_search(tmp_path):
+    vault = write_vault(tmp_path / "vault", NOTES)
+    with searchkit.open_index(tmp_path / "none", vault) as index:
+        index.prepare_search()  # nothing to open: no error here
+        with pytest.raises(searchkit.IndexNotFoundError):
+            index.search("alpha")
+
+
+def test_a_lexical_search_imports_neither_numpy_ma_nor_morph_en(ix, tmp_path):
+    index, _vault = ix
+    code = (
+        "import sys, searchkit\n"
+        f"ix = searchkit.open_index({str(index.index_dir)!r})\n"
+        "assert [r.path for r in ix.search('alpha OR beta', mode='lexical')]\n"
+        "assert ix.search('alpha -beta', mode='lexical').total == 1\n"
+        "assert ix.search('\"beta words\"', mode='lexical').total == 1\n"
+        "print(sorted(m for m in ('numpy.ma', 'whoosh.lang.morph_en') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "SEARCHKIT_HOME": str(tmp_path / "h")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_unique_without_numpy_ma_is_numpys_unique():
+    import numpy as np
+
+    from searchkit.retrieve.matching import _unique
+
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 7, 500):
+        a = rng.integers(0, 40, size)
+        assert np.array_equal(_unique(np, a), np.unique(a))
