@@ -1,20 +1,18 @@
-"""The cold search path (issue 24 item 2): the refresh check runs in a forked child while
-the search's imports are made, and decides exactly as before (an edited note is found);
-Whoosh's `morph_en` stays unimported."""
+"""The cold search path (issue 24 item 2): a cold CLI search still finds a note edited in
+place (the refresh check stats every note), and a lexical search imports neither
+Whoosh's `morph_en` nor `numpy.ma`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from vaults import write_vault
 
 import searchkit
-from searchkit.store import opening
 
 NOTES = {
     "a.md": "# A\nalpha words\n",
@@ -36,61 +34,6 @@ def _edit(vault: Path) -> None:
     note.write_text("# B\nbeta words and zymurgy\n", encoding="utf-8")
     st = note.stat()
     os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-
-
-def test_the_forked_check_answers_as_the_check(ix, monkeypatch):
-    index, vault = ix
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(opening.os, "fork", lambda: forks.append(1) or real_fork())
-    if threading.active_count() != 1:
-        pytest.skip("another thread runs in this test process: no fork by design")
-    assert opening.needs_refresh_started(index.index_dir, vault)() is False
-    _edit(vault)
-    assert opening.needs_refresh_started(index.index_dir, vault)() is True
-    assert forks == [1, 1]
-
-
-def test_refresh_with_work_meanwhile_finds_an_edited_note(ix):
-    index, vault = ix
-    assert index.search("zymurgy").total == 0
-    _edit(vault)
-    calls = []
-    report = index.refresh(meanwhile=lambda: calls.append("imports"))
-    assert calls == ["imports"] and report is not None
-    assert [r.path for r in index.search("zymurgy")] == ["sub/b.md"]
-    assert index.refresh(meanwhile=index.prepare_search) is None  # nothing changed since
-
-
-def test_with_other_threads_the_check_runs_in_this_process(ix, monkeypatch):
-    index, vault = ix
-    monkeypatch.setattr(opening.os, "fork", lambda: pytest.fail("forked beside threads"))
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        _edit(vault)
-        assert opening.needs_refresh_started(index.index_dir, vault)() is True
-    finally:
-        stop.set()
-        thread.join()
-
-
-def test_a_failing_child_is_answered_here(ix, monkeypatch):
-    index, vault = ix
-    if threading.active_count() != 1:
-        pytest.skip("another thread runs in this test process: no fork by design")
-    parent = os.getpid()
-    real = opening.needs_refresh
-
-    def only_here(*args, **kwargs):
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(opening, "needs_refresh", only_here)
-    _edit(vault)
-    assert opening.needs_refresh_started(index.index_dir, vault)() is True
 
 
 def test_cold_cli_search_finds_an_edited_note(ix, tmp_path):
@@ -116,14 +59,6 @@ def test_whoosh_morph_en_is_not_imported_until_used():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
-
-
-def test_prepare_search_leaves_a_missing_index_to_the_search(tmp_path):
-    vault = write_vault(tmp_path / "vault", NOTES)
-    with searchkit.open_index(tmp_path / "none", vault) as index:
-        index.prepare_search()  # nothing to open: no error here
-        with pytest.raises(searchkit.IndexNotFoundError):
-            index.search("alpha")
 
 
 def test_a_lexical_search_imports_neither_numpy_ma_nor_morph_en(ix, tmp_path):

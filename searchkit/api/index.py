@@ -184,30 +184,17 @@ class SearchIndex:
         return _opening.needs_refresh(self.index_dir, self._vault)
 
     def refresh(
-        self, *, on_locked: Callable[[IndexLockedError], None] | None = None,
-        meanwhile: Callable[[], object] | None = None,
+        self, *, on_locked: Callable[[IndexLockedError], None] | None = None
     ) -> _index.UpdateReport | None:
         """Update the index if notes changed; None when nothing changed or another writer
         is busy (the last committed index stays searchable meanwhile; `on_locked` is
         called then, so a caller can say its results may be stale).
 
-        `meanwhile()` is called while the check runs (in a child process where the
-        platform allows: `opening.needs_refresh_started`), for work the caller needs
-        anyway, such as `prepare_search`.
-
         Never applies a mass removal: a vault that is missing, empty, or lost more than
         half of its notes raises `VaultError` or `MassDeleteError` and the last index
         stays; catch `SearchkitError` to warn and search on.
         """
-        if meanwhile is None:
-            changed = self.needs_update()
-        else:
-            pending = _opening.needs_refresh_started(self.index_dir, self._vault)
-            try:
-                meanwhile()
-            finally:
-                changed = pending()
-        if not changed:
+        if not self.needs_update():
             return None
         try:
             return self.update(lock_timeout=REFRESH_LOCK_TIMEOUT)
@@ -215,17 +202,6 @@ class SearchIndex:
             if on_locked is not None:
                 on_locked(exc)
             return None
-
-    def prepare_search(self) -> None:
-        """Import what scoring needs (numpy: ~35 ms cold) and open this thread's searcher
-        (15–30 ms) ahead of the first search, e.g. while `refresh` checks the vault. A
-        searcher opened before an update is brought up to date by the search; an index
-        that cannot be opened is left for the search to say why."""
-        from ..retrieve.postings import _numpy
-
-        _numpy()
-        with contextlib.suppress(Exception):  # the search opens it again, and says why not
-            self._searcher()
 
     def status(self) -> _index.IndexStatus:
         """Notes, chunks, size, last update and how many notes are stale right now."""

@@ -9,11 +9,7 @@ through it, while index.py writes (full build and incremental update under the l
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,57 +105,6 @@ def needs_refresh(index_dir: str | Path, vault: str | Path | None = None) -> boo
         return _changed_in_vault(Path(meta.vault), meta.follow_symlinks, manifest)
     except (ValueError, TypeError, IndexError):  # a malformed manifest: the update says why
         return True
-
-
-def needs_refresh_started(
-    index_dir: str | Path, vault: str | Path | None = None
-) -> Callable[[], bool]:
-    """`needs_refresh`, begun now and answered later: returns the function that gives its
-    answer. On Linux, in a process with one thread, the check runs in a forked child (the
-    manifest read and the stat of every note: ~30 ms at 9k notes) while the caller goes on
-    with work of its own (a cold CLI search imports numpy meanwhile); elsewhere, or if the
-    child cannot start or fails, the answer is computed in this process when asked. Either
-    way the same check decides: nothing is skipped."""
-    if not sys.platform.startswith("linux") or threading.active_count() != 1:
-        return lambda: needs_refresh(index_dir, vault)
-    try:
-        read_end, write_end = os.pipe()
-    except OSError:
-        return lambda: needs_refresh(index_dir, vault)
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return lambda: needs_refresh(index_dir, vault)
-    if pid == 0:  # the child: answer, and leave without running any of the parent's exits
-        code = b"?"
-        try:
-            os.close(read_end)
-            code = b"1" if needs_refresh(index_dir, vault) else b"0"
-        except BaseException:  # the parent asks again itself
-            pass
-        finally:
-            try:
-                os.write(write_end, code)
-            finally:
-                os._exit(0)
-    os.close(write_end)
-
-    def answer() -> bool:
-        try:
-            got = os.read(read_end, 1)
-        except OSError:
-            got = b""
-        finally:
-            os.close(read_end)
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, 0)
-        if got in (b"0", b"1"):
-            return got == b"1"
-        return needs_refresh(index_dir, vault)  # the child failed: ask here
-
-    return answer
 
 
 def _changed_in_vault(vault: Path, follow_symlinks: bool, manifest: Any) -> bool:

@@ -156,11 +156,11 @@ def _quiet_stdout() -> None:
 def refresh_before_search(ix: Any, what: str, *, show_warnings: bool = True) -> None:
     """Bring the index up to date with its vault before a search; a refresh that fails is
     one warning line, and the last committed index is searched (a stale answer beats
-    none). The search's imports are made while the vault is checked."""
+    none)."""
     if not ix.exists():
         return
     try:
-        report = ix.refresh(on_locked=_warn_stale, meanwhile=ix.prepare_search)
+        report = ix.refresh(on_locked=_warn_stale)
     except SearchkitError as exc:
         click.echo(clean(f"warning: could not refresh {what}: {exc}"), err=True)
         return
