@@ -87,3 +87,19 @@ def test_unique_without_numpy_ma_is_numpys_unique():
     for size in (0, 1, 7, 500):
         a = rng.integers(0, 40, size)
         assert np.array_equal(_unique(np, a), np.unique(a))
+
+
+def test_a_cli_search_imports_only_the_search_command(ix, tmp_path):
+    index, _vault = ix
+    code = (
+        "import sys\n"
+        "from searchkit.surfaces.cli import main\n"
+        f"main(['search', '--index', {str(index.index_dir)!r}, 'alpha'], standalone_mode=False)\n"
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+        "             if m.startswith('searchkit.surfaces.cli.')))\n"
+    )
+    env = {**os.environ, "SEARCHKIT_HOME": str(tmp_path / "h"), "SEARCHKIT_NO_SERVER": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['base', 'handoff', 'searching']"
