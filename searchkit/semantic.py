@@ -41,6 +41,9 @@ class SemanticStatus:
     embedded: int  # passages with a vector
     passages: int
     reason: str | None = None  # why it is off, and how to turn it on
+    # How long embedding the rest should take, at the pace of the last pass (None: all
+    # embedded, or no pass timed yet).
+    seconds_left: float | None = None
 
     @property
     def share(self) -> float:
@@ -264,7 +267,12 @@ class Semantic:
             embedded, passages = self.coverage(searcher) if searcher is not None else (0, 0)
         except IndexCorruptError as exc:  # damaged vector files: off until embedded again
             return SemanticStatus(False, emb.name, 0, 0, str(exc))
-        return SemanticStatus(True, emb.name, embedded, passages)
+        left = None
+        if embedded < passages:
+            store = self.store()
+            if store is not None:
+                left = _embedding.time_left(store, passages - embedded)
+        return SemanticStatus(True, emb.name, embedded, passages, seconds_left=left)
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -575,3 +575,63 @@ def test_embedding_again_replaces_a_damaged_model_record(built: Path):
         assert ix.embed().with_vectors == 7  # the pass records the model anew
         assert ix.search(PARAPHRASE).semantic["share"] == 1.0
         assert ix.check().sound
+
+
+def test_eta_counts_the_cost_of_the_passages_left_at_the_measured_rate():
+    # Shortest first; a batch takes 0.002 s per unit of cost (tokens ** 1.1).
+    lengths = [10] * 64 + [40] * 64 + [128] * 64
+    costs = [embedding.passage_cost(n) for n in lengths]
+    assert costs[-1] / costs[0] == pytest.approx(12.8 ** embedding.TOKEN_EXPONENT)
+    eta = embedding.EtaModel(costs)
+    assert eta.eta() is None  # nothing timed yet
+    for i in range(0, 64, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.002 * sum(costs[i : i + 8]))
+    # After the short passages only, the long ones are still priced by their tokens: a
+    # count of passages would have said 128 passages at the short ones' pace.
+    assert eta.eta() == pytest.approx(0.002 * sum(costs[64:]))
+    assert eta.eta() > 5 * 0.002 * sum(costs[:64]) * 2
+    # A machine twice as busy: the estimate follows, recent batches weighing more.
+    for i in range(64, 128, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.004 * sum(costs[i : i + 8]))
+    assert 0.002 * sum(costs[128:]) < eta.eta() < 0.004 * sum(costs[128:])
+    for i in range(128, 192, 8):
+        eta.observe(8, sum(costs[i : i + 8]), 0.004 * sum(costs[i : i + 8]))
+    assert eta.eta() == pytest.approx(0.0, abs=1e-9) and eta.left_passages == 0
+
+
+def test_passage_tokens_are_cut_at_the_window():
+    class Counting:
+        max_tokens = 16
+
+        def count_tokens(self, texts):
+            return [len(t.split()) + 2 for t in texts]
+
+    assert embedding.passage_tokens(Counting(), ["a b", "w " * 40]) == [4, 16]
+    assert embedding.passage_tokens(object(), ["x" * 40]) == [12]  # ~4 characters a token
+
+
+def test_progress_carries_the_eta_and_status_says_the_time_left(run, vault: Path,
+                                                                monkeypatch):
+    monkeypatch.setattr(embedding, "BATCH", 2)
+    run("index", str(vault), "--no-semantic")
+    index = next((Path("home") / "data" / "indexes").resolve().iterdir())
+    seen: list[embedding.EmbedProgress] = []
+
+    def stop_after_two(p: embedding.EmbedProgress) -> None:
+        seen.append(p)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with searchkit.open_index(index) as ix:
+        with pytest.raises(KeyboardInterrupt):
+            ix.embed(progress=stop_after_two)
+        assert all(p.eta is not None and p.eta > 0 for p in seen)
+        assert 0 < seen[0].tokens_done < seen[1].tokens_done < seen[1].tokens_total
+        status = ix.semantic_status()
+        assert status.embedded == 4 and status.seconds_left is not None
+        assert status.seconds_left > 0
+    out = run("status").output
+    assert "to embed the rest (about " in out and "at the last pass's pace" in out
+    run("index")
+    with searchkit.open_index(index) as ix:
+        assert ix.semantic_status().seconds_left is None  # all embedded

@@ -7,6 +7,8 @@
     python scripts/bench/bench.py scale VAULT --notes N    a bigger vault made from VAULT, vs FTS5
     python scripts/bench/bench.py embed VAULT              embedding passages/s vs a naive loop
     python scripts/bench/bench.py embed --index DIR        hybrid vs lexical query time
+    python scripts/bench/bench.py eta VAULT                the embedding ETA vs the actual time
+    python scripts/bench/bench.py cold --index DIR --db DB cold CLI search vs a cold FTS5 process
 
 Each subcommand runs scripts/bench/bench_<name>.py with the remaining arguments; `--help` after
 the subcommand lists its options.
@@ -24,6 +26,8 @@ SCRIPTS = {
     "serve": "bench_serve.py",
     "scale": "bench_scale.py",
     "embed": "bench_embed.py",
+    "eta": "bench_eta.py",
+    "cold": "bench_cold.py",
 }
 
 

@@ -358,6 +358,6 @@ def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[Any, Any]:
     ids_a = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
     ws_a = np.concatenate(weight_parts) if weight_parts else np.zeros(0, np.float32)
     if deleted:
-        keep = ~np.isin(ids_a, np.fromiter(deleted, np.int64, len(deleted)))
+        keep = ~np.isin(ids_a, np.fromiter(deleted, np.int64, len(deleted)), kind="table")
         ids_a, ws_a = ids_a[keep], ws_a[keep]
     return ids_a, ws_a

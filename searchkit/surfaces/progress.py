@@ -153,8 +153,8 @@ def list_removals(exc: MassDeleteError, shown: int = 20) -> None:
 
 
 class EmbedBar:
-    """The embedding pass's bar: passages done, rate and an ETA by characters (short
-    passages go first, so a count-based ETA would promise too much)."""
+    """The embedding pass's bar: passages done, rate and the time left, as the pass
+    estimates it from the model's tokens (`store.embedding.EtaModel`)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -172,7 +172,7 @@ class EmbedBar:
             )
             self.bar.__enter__()
         eta = p.eta
-        left = f", {_duration(eta)} left" if eta is not None else ""
+        left = f", {duration(eta)} left" if eta is not None else ""
         self.rate = f"{p.done / max(p.seconds, 1e-6):,.0f} passages/s{left}"
         self.bar.update(p.done - self.done, current_item=p)
         self.done = p.done
@@ -183,7 +183,8 @@ class EmbedBar:
             self.bar = None
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A time as 1h05m, 3m20s or 40s."""
     seconds = int(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

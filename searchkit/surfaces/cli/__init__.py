@@ -10,14 +10,37 @@ importing only `base` (and `handoff`), never another command module.
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 import click
 
 from ... import __version__
-from . import indexing, notes, searching, servers, settings
 from .base import _Main
 
+# Each command's module is imported when that command runs (or help lists it): a cold
+# `searchkit search` does not import the indexing, notes, settings and server commands.
+_COMMANDS = {
+    "index": ("indexing", "index_cmd"), "search": ("searching", "search_cmd"),
+    "status": ("indexing", "status_cmd"), "watch": ("servers", "watch_cmd"),
+    "config": ("settings", "config_cmd"), "read": ("notes", "read_cmd"),
+    "forget": ("indexing", "forget_cmd"), "chunks": ("notes", "chunks_cmd"),
+    "mcp": ("servers", "mcp_cmd"), "serve": ("servers", "serve_cmd"),
+}
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyMain(_Main):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module, name = _COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(f".{module}", __name__), name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyMain, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchkit")
 def main() -> None:
     """Ranked passage search for markdown note vaults.
@@ -35,12 +58,5 @@ def main() -> None:
     folder (indexes live in the per-user data folder, not in the vault).
     """
 
-
-for command in (
-    indexing.index_cmd, searching.search_cmd, indexing.status_cmd, servers.watch_cmd,
-    settings.config_cmd, notes.read_cmd, indexing.forget_cmd, notes.chunks_cmd,
-    servers.mcp_cmd, servers.serve_cmd,
-):
-    main.add_command(command)
 
 __all__ = ["main"]

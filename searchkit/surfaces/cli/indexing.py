@@ -21,6 +21,7 @@ from ...errors import (
 from ..progress import (
     EmbedBar,
     ProgressBar,
+    duration,
     embed_summary,
     list_removals,
     update_summary,
@@ -142,7 +143,9 @@ def semantic_line(meaning: Any, index_cmd: str) -> str:
     line = (f"on ({meaning.model}): {meaning.embedded:,} of {meaning.passages:,} passages "
             f"embedded ({100 * meaning.share:.0f} %)")  # fmt: skip
     if meaning.embedded < meaning.passages:
-        line += f" — run `{index_cmd}` to embed the rest"
+        left = getattr(meaning, "seconds_left", None)
+        took = f" (about {duration(left)} at the last pass's pace)" if left is not None else ""
+        line += f" — run `{index_cmd}` to embed the rest{took}"
     return line
 
 
