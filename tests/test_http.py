@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from vaults import RUST, SLEEP
+from vaults import RUST, SLEEP, serving
 
 import searchkit
 from searchkit.surfaces.remote import SERVE_FILE
@@ -63,28 +62,9 @@ def make_vault(root: Path) -> tuple[Path, Path]:
 
 def start_server(root: Path, *args: str, preexec_fn: Any = None) -> Iterator[Server]:
     vault, index = make_vault(root)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0",
-         "--token", TOKEN, *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec_fn,
-    )
-    info = index / SERVE_FILE
-    deadline = time.monotonic() + 20
-    while not info.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            pytest.fail(f"server did not start: {err}")
-        time.sleep(0.05)
-    port = json.loads(info.read_text())["port"]
-    try:
+    for proc, port in serving(index, "--token", TOKEN, *args, preexec_fn=preexec_fn):
         yield Server(vault, index, port, proc)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-        if proc.stderr:
-            proc.stderr.close()
-    assert not info.exists(), "the server must remove its warm-CLI file on exit"
+    assert not (index / SERVE_FILE).exists(), "the server must remove its warm-CLI file on exit"
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,10 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from vaults import RUST, SLEEP, write_vault
+from vaults import RUST, SLEEP, serving, write_vault
 
 import searchkit
-from searchkit.surfaces.remote import SERVE_FILE
 
 TOKEN = "page-t0ken"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,26 +59,8 @@ def _serve(root: Path, *, token: str | None, obsidian: bool = False) -> Iterator
     with searchkit.open_index(index, vault) as ix:
         ix.update()
     args = ["--token", token] if token else []
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    info = index / SERVE_FILE
-    deadline = time.monotonic() + 20
-    while not info.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            pytest.fail(f"server did not start: {err}")
-        time.sleep(0.05)
-    port = json.loads(info.read_text())["port"]
-    try:
+    for _proc, port in serving(index, *args):
         yield Served(f"http://127.0.0.1:{port}", vault)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@ pytest puts this folder on the import path)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def write_vault(root: Path, notes: dict[str, str]) -> Path:
@@ -33,3 +35,37 @@ Dreams and emotional memory.
 """
 
 RUST = "# Rust ownership\n\n## Borrowing\nReferences borrow values without taking ownership.\n"
+
+
+def serving(index: Path, *args: str, preexec_fn: Any = None) -> Iterator[tuple[Any, int]]:
+    """`searchkit serve --index INDEX --port 0 ARGS` in a subprocess: yields (process,
+    port) once it listens, and stops it (SIGTERM) afterwards."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from searchkit.surfaces.remote import SERVE_FILE
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "serve", "--index", str(index), "--port", "0", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec_fn,
+    )
+    info = index / SERVE_FILE
+    deadline = time.monotonic() + 20
+    while not info.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"server did not start: {err}")
+        time.sleep(0.05)
+    try:
+        yield proc, json.loads(info.read_text())["port"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()

@@ -13,7 +13,6 @@ Every step looks at the search's `Deadline`.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from whoosh import query as Q
@@ -140,16 +139,9 @@ def _phrase(searcher: Any, q: Any, deadline: Deadline, doing: str, within: Any) 
     for k, doc in enumerate(cand.tolist()):
         if not k % 64:
             deadline.check(doing)
-        positions = []
-        for m in matchers:
-            if m.is_active() and m.id() < doc:
-                m.skip_to(doc)
-            if not m.is_active() or m.id() != doc:
-                break
-            positions.append(list(itertools.islice(m.value_as("positions"), MAX_POSITIONS)))
-        else:
-            if _adjacent(positions):
-                found.append(doc)
+        positions = postings.positions_at(matchers, doc, MAX_POSITIONS)
+        if positions is not None and _adjacent(positions):
+            found.append(doc)
     return np.array(found, np.int64)
 
 

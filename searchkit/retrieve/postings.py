@@ -361,3 +361,19 @@ def _postings(reader: Any, fieldname: str, btext: bytes) -> tuple[Any, Any]:
         keep = ~np.isin(ids_a, np.fromiter(deleted, np.int64, len(deleted)), kind="table")
         ids_a, ws_a = ids_a[keep], ws_a[keep]
     return ids_a, ws_a
+
+
+def positions_at(matchers: list[Any], doc: int, cap: int) -> list[list[int]] | None:
+    """The positions (at most `cap` each) of every matcher's term in `doc`, advancing the
+    matchers to it; None when one of them does not hold it. Matchers move forward only, so
+    callers visit documents in ascending order."""
+    import itertools
+
+    positions = []
+    for m in matchers:
+        if m.is_active() and m.id() < doc:
+            m.skip_to(doc)
+        if not m.is_active() or m.id() != doc:
+            return None
+        positions.append(list(itertools.islice(m.value_as("positions"), cap)))
+    return positions

@@ -9,7 +9,6 @@ with its own tests (tests/test_topk.py); search.py assembles results around it.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -285,17 +284,9 @@ def _phrase_docs(reader: Any, toks: list[str], docnums: list[int], tuning: Tunin
         for k, doc in enumerate(sorted(set(docnums) - found)):
             if not k % 64:
                 deadline.check("checking the whole-query phrase")
-            positions = []
-            for m in matchers:
-                if m.is_active() and m.id() < doc:
-                    m.skip_to(doc)
-                if not m.is_active() or m.id() != doc:
-                    break
-                positions.append(
-                    list(itertools.islice(m.value_as("positions"), ranking.MAX_POSITIONS)))
-            else:
-                if _in_order(positions, slop):
-                    found.add(doc)
+            positions = postings.positions_at(matchers, doc, ranking.MAX_POSITIONS)
+            if positions is not None and _in_order(positions, slop):
+                found.add(doc)
     return found
 
 
