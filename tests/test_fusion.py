@@ -194,3 +194,13 @@ def test_vectors_are_mapped_from_the_matrix_a_finished_pass_leaves(tmp_path: Pat
         ix.embed()
         assert ix.search("nightmares while asleep")[0].path == "sleep.md"
     assert len(list(folder.glob("matrix-*.npy"))) == 1
+
+
+def test_a_guid_is_not_corrected_part_by_part(tmp_path: Path):
+    # "ACBC" is one edit from "abc", which a note holds: a GUID is a code, not a misspelt
+    # name, and one no note holds lists nothing.
+    vault = write_vault(tmp_path / "vault", {"abc.md": "# ABC\n\nThe abc of comparison.\n"})
+    with searchkit.open_index(tmp_path / "index", vault=vault) as ix:
+        ix.update()
+        found = ix.search("34C2AB45-56F3-42F5-ACBC-CB9511B7C068", mode="lexical")
+    assert list(found) == [] and found.corrected == ()

@@ -35,16 +35,20 @@ class HybridParams:
     weight: float = 1.0
     lexical_pool: int = 50
     vector_pool: int = 50
-    # The lexical side counts as much as the best lexical passage holds of the query's
-    # idf mass, to this power: a one-common-word match yields to a passage that means the
-    # query; a match of every rare word keeps its place. 0: relative only (s / best).
-    coverage_power: float = 1.5
+    # The lexical side counts as much as a passage holds of the query's idf mass, to this
+    # power: a one-common-word match yields to a passage that means the query; a match of
+    # every rare word keeps its place. 0: relative only (s / best). docs/DESIGN.md has the
+    # variants measured.
+    coverage_power: float = 1.0
     # Whether query words no passage holds count in that mass (as the rarest word could).
     # Leaving them out measured a little better on the big vaults (powershell 0.4605 ->
     # 0.4655, SciFact train 0.7232 -> 0.7257, tubegraph equal), but then in a small vault
     # the one query word it holds ("public" of "fear of public speaking") counts as the
     # whole query, and meaning never gets its turn.
     absent_words_count: bool = True
+    # Whose share scales the words: "best" (the best lexical passage's, one factor for the
+    # query) or "passage" (each passage's own).
+    coverage_of: str = "passage"
     # How a cosine becomes closeness: "vault" measures it against the query's cosines over
     # the whole vault ((cos - mean) / (best - mean)); "minmax" over the candidates.
     closeness: str = "vault"
@@ -259,7 +263,7 @@ def fuse(
     parts = {}
     for i, d in enumerate(candidates):
         lex = scores.get(d, 0.0)
-        share = lex / best * strength
+        share = lex / best * _strength(p, coverage, d, strength)
         fused = share + p.weight * float(closeness[i])
         scores[d] = fused
         parts[d] = SemanticPart(
@@ -281,8 +285,15 @@ def fuse(
     chosen = set(candidates)
     rest = [d for d in order[p.lexical_pool :] if d not in chosen]
     for d in rest:
-        scores[d] = scores[d] / best * strength
+        scores[d] = scores[d] / best * _strength(p, coverage, d, strength)
     return Fused(head + rest, parts, len(found))
+
+
+def _strength(p: HybridParams, coverage: dict[int, float] | None, d: int, best: float) -> float:
+    """The factor on a passage's lexical share (see HybridParams.coverage_of)."""
+    if p.coverage_of != "passage" or not coverage or p.coverage_power <= 0:
+        return best
+    return float(coverage.get(d, 0.0)) ** p.coverage_power
 
 
 def query_text(labels: list[str]) -> str:

@@ -166,6 +166,10 @@ def _name_correction(
     typed = _WORD.findall(word)
     if len(typed) != len(toks):  # a part analysed away (a stop word): leave it
         return None
+    if any(not part.isalpha() for part in typed):
+        # A GUID, a hash with dashes, `ADR-016`: a code, not a misspelt name. Correcting
+        # its letter parts ("ACBC" of a GUID → "abc") made a GUID no note holds list junk.
+        return None
     options: list[list[tuple[str, int]]] = []
     for tok, part in zip(toks, typed, strict=True):
         if known(reader, tok) or not part.isalpha() or len(part) < 4:
