@@ -189,11 +189,12 @@ class Semantic:
         """Start building the model's session in the background, once: a cold search
         scores the words meanwhile and embeds the query when it needs the vector (the
         first query vector waits for it). Errors are left to that call to raise."""
-        emb = self.embedder()
-        warm = getattr(emb, "warm_up", None)
-        if warm is None or self._warming:
+        if self._warming:
             return
         self._warming = True
+        warm = getattr(self.embedder(), "warm_up", None)
+        if warm is None:
+            return
 
         def build() -> None:
             with contextlib.suppress(Exception):

@@ -214,7 +214,6 @@ def score_concepts(
     weights = [params.function_weight if c.function else 1.0 for c in concepts]
     # Gating concepts first: they build the candidate set the others only add to.
     order = sorted(range(len(concepts)), key=lambda i: not gating[i])
-    held = [_held(searcher, c) for c in concepts]
     allow = _dense_set(np, size, within) if within is not None else None
     if exclude:
         if allow is None:
@@ -229,6 +228,8 @@ def score_concepts(
     masses: list[float] = [0.0] * len(concepts)
     # As `masses`, but a word no passage holds weighs as the rarest word could.
     asked: list[float] = [weights[i] * _idf(n, 0) for i in range(len(concepts))]
+    # How many of the query's content words the vault holds (Scored.known).
+    known = 0
     for pos, i in enumerate(order):
         deadline.check("scoring words")
         c = concepts[i]
@@ -238,6 +239,7 @@ def score_concepts(
         present = [(bt, df) for bt, df in zip(bterms, dfs, strict=True) if df]
         if not present:
             continue
+        known += not c.function
         asked[i] = weights[i] * max(_idf(n, df) for _, df in present)
         met: list[tuple[Any, Any, int]] = []  # (global docnums, scores, first-met key)
         for t, (bt, df) in enumerate(present):
@@ -263,7 +265,7 @@ def score_concepts(
             np.maximum.at(best, where, np.concatenate([b for _, b, _ in met]))
             seen = np.full(len(docs), np.iinfo(np.int64).max)
             np.minimum.at(seen, where, np.concatenate([k for _, _, k in met]))
-        masses[i] = weights[i] * max(_idf(n, df) for _, df in present)
+        masses[i] = asked[i]
         bit = 1 << i
         if c.phrase:
             inside = _dense_set(np, size, (phrase_docs or {}).get(c.phrase, set()))[docs]
@@ -287,7 +289,6 @@ def score_concepts(
         mask[sel] |= bit
     docs = np.flatnonzero(inacc)
     labels = tuple(c.label for c in concepts)
-    known = sum(1 for c, h in zip(concepts, held, strict=True) if h and not c.function)
     if not len(docs):
         empty = np.zeros(0)
         return Scored(empty.astype(np.int64), empty, empty.astype(np.int64),
@@ -298,11 +299,12 @@ def score_concepts(
     hub = params.hub_penalty
     groups = [c.group or -1 - i for i, c in enumerate(concepts)]
     coverage = _coverage(np, masks, asked, groups)
+    held_share = _coverage(np, masks, masses, groups)
     if coord > 0 and any(masses):
         # The share of what was asked that a passage holds: a concept's weight is its idf
         # (so a rare word missing costs more than a common one); alternatives of one OR
         # count as their best member.
-        scores = scores * _coverage(np, masks, masses, groups) ** coord
+        scores = scores * held_share ** coord
     if hub > 0:
         start = min(max(params.hub_start, 0.0), 0.99) * 255  # in link-share bytes
         shares = st.column(HUB_COLUMN)[docs]
@@ -310,13 +312,7 @@ def score_concepts(
         if linky.any():
             table = np.array([hub_factor(v / 255.0, params) for v in range(256)])
             scores[linky] = scores[linky] * table[shares[linky]]
-    held_share = _coverage(np, masks, masses, groups)
     return Scored(docs, scores, masks, first[docs], coverage, labels, held_share, known)
-
-
-def _held(searcher: Any, c: Concept) -> bool:
-    """Whether any passage holds a term of `c` in one of its fields."""
-    return any(searcher.doc_frequency(f, t.encode("utf-8")) for t in c.terms for f in c.fields)
 
 
 def _coverage(np: Any, masks: Any, masses: Sequence[float], groups: Sequence[int]) -> Any:

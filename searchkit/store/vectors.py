@@ -165,13 +165,12 @@ class VectorStore:
         hold `lock()`), and remove the ones of earlier segment sets. Returns whether one
         was written. Twice the disk of the float16 segments, for a cold search that does
         not convert them."""
-        stamp = self.stamp()
-        if not stamp:
+        vectors = self.load()  # the pass just read these segments: cached, not re-read
+        if not vectors.stamp:
             return False
-        name = _matrix_name(stamp)
+        name = _matrix_name(vectors.stamp)
         if (self.folder / f"keys-{name}.npy").is_file():
             return False
-        vectors = self._read(stamp)
         _write_atomic(self.folder / f"matrix-{name}.npy", vectors.matrix)
         _write_atomic(self.folder / f"keys-{name}.npy", vectors.keys)  # last: marks it whole
         for old in os.listdir(self.folder):
