@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, InvalidArgumentError, SemanticUnavailableError
-from .retrieve.hybrid import DEFAULT_HYBRID, MODES, HybridParams, SemanticSide
+from .retrieve.hybrid import DEFAULT_HYBRID, MODES, HybridParams, Int8Scan, SemanticSide
 from .store import embedding as _embedding
 from .store.vectors import Vectors, VectorStore
 
@@ -90,6 +90,7 @@ class Semantic:
         self._problem: str | None = None
         self._warming = False
         self._store: VectorStore | None = None
+        self._product: Any = None  # the int8 product of the first step (embed.int8)
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._rows: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], Any]] = (
             weakref.WeakKeyDictionary()
@@ -151,8 +152,19 @@ class Semantic:
         rows, embedded, passages = self._doc_rows(searcher, vectors)
         if len(vectors) == 0:
             return None, embedded, passages
-        side = SemanticSide(rows, vectors.matrix, self._query_vector, self.params)
+        side = SemanticSide(rows, vectors.matrix, self._query_vector, self.params,
+                            self._scan(vectors))
         return side, embedded, passages
+
+    def _scan(self, vectors: Vectors) -> Int8Scan | None:
+        q = vectors.quantised
+        if q is None:
+            return None
+        if self._product is None:
+            from .embed.int8 import Int8Product
+
+            self._product = Int8Product()
+        return Int8Scan(q.codes, q.bounds, q.mean, q.second, q.exact, self._product)
 
     def search_side(
         self, searcher: Any, mode: str

@@ -171,29 +171,61 @@ def test_meaning_across_several_vaults_on_one_scale(tmp_path: Path):
             ix.close()
 
 
-def test_vectors_are_mapped_from_the_matrix_a_finished_pass_leaves(tmp_path: Path):
-    vault = write_vault(tmp_path / "vault", {k: NOTES[k] for k in ("talks.md", "garden.md")})
+def _ranked(ix: searchkit.SearchIndex, query: str, mode: str) -> list[tuple[str, float]]:
+    return [(p.id, round(p.score, 5)) for p in ix.search(query, mode=mode, limit=20)]
+
+
+def test_vectors_are_scanned_from_the_codes_a_finished_pass_leaves(tmp_path: Path):
+    # A finished pass leaves int8 codes, error bounds, moments, float16 rows and keys; a
+    # search over them ranks as the exact float32 scan of the segments does, and so does
+    # one whose files are damaged or gone (the segments are read) or an index an older
+    # version left (its float32 matrix is mapped).
+    notes = {**{k: NOTES[k] for k in ("talks.md", "garden.md", "ssh.md", "library.md")},
+             **{f"more/n{i}.md": f"# Note {i}\n\n## Part\nSleep, dreams and memory {i}; "
+                f"tomatoes, servers and stage fright {i * 7}.\n" for i in range(30)}}
+    vault = write_vault(tmp_path / "vault", notes)
     index = tmp_path / "index"
+    queries = ["fear of public speaking", "password logins", "watering the garden"]
     with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
         ix.update()
         ix.embed()
-        mapped = ix.search("fear of public speaking")
+        scanned = {(q, m): _ranked(ix, q, m) for q in queries for m in ("hybrid", "semantic")}
     folder = next(p for p in (index / "vectors").iterdir() if p.is_dir())
-    matrices = sorted(folder.glob("matrix-*.npy"))
-    assert len(matrices) == 1 and len(list(folder.glob("keys-*.npy"))) == 1
-    # Damaged or gone, the map is passed over: the segments are the truth.
-    matrices[0].write_bytes(matrices[0].read_bytes()[:100])
+    kinds = sorted(p.name.split("-")[0] for p in folder.glob("*-*.npy") if p.name[:4] != "seg-")
+    assert kinds == ["bounds", "codes", "keys", "moments", "rows"]
+    assert scanned[queries[0], "hybrid"][0][0].startswith("talks.md")
+
+    def same_as_scanned() -> None:
+        with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
+            got = {(q, m): _ranked(ix, q, m) for q in queries for m in ("hybrid", "semantic")}
+            assert ix.check().sound
+        assert got == scanned
+
+    # An older version's files: a float32 matrix beside the keys, no codes.
+    import numpy as np
+
+    name = next(folder.glob("keys-*.npy")).name[len("keys-"):]
+    rows = np.load(folder / f"rows-{name}")
+    np.save(folder / f"matrix-{name}", rows.astype(np.float32))
+    for kind in ("codes", "bounds", "moments", "rows"):
+        (folder / f"{kind}-{name}").unlink()
+    same_as_scanned()
+    # Damaged, the codes are passed over: the segments are the truth.
     with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
-        read = ix.search("fear of public speaking")
-        assert ix.check().sound
-    assert [(p.path, p.score) for p in read] == [(p.path, p.score) for p in mapped]
-    # A later pass over changed notes leaves a matrix for the new segments only.
+        ix.embed()  # a finished pass over an older version's files writes the codes
+    assert not list(folder.glob("matrix-*.npy"))
+    codes = folder / f"codes-{name}"
+    codes.write_bytes(codes.read_bytes()[:100])
+    same_as_scanned()
+    codes.unlink()
+    same_as_scanned()
+    # A later pass over changed notes leaves the files of the new segments only.
     (vault / "sleep.md").write_text("# Sleep\n\n## Dreams\nREM sleep brings vivid dreams.\n")
     with searchkit.open_index(index, vault=vault, embedder="auto") as ix:
         ix.update()
         ix.embed()
         assert ix.search("nightmares while asleep")[0].path == "sleep.md"
-    assert len(list(folder.glob("matrix-*.npy"))) == 1
+    assert len(list(folder.glob("codes-*.npy"))) == 1 and len(list(folder.glob("keys-*"))) == 1
 
 
 def test_a_guid_is_not_corrected_part_by_part(tmp_path: Path):

@@ -42,7 +42,7 @@ def cosines(index_dir: Path, searcher: Any, texts: list[str]) -> tuple[Any, list
     out = []
     for text in texts:
         q = side.query_vector(text)
-        by_row = side.matrix @ q
+        by_row = side.full_matrix() @ q
         sims = np.full(len(side.doc_rows), -np.inf, np.float32)
         has = side.doc_rows >= 0
         sims[has] = by_row[side.doc_rows[has]]

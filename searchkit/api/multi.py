@@ -150,14 +150,15 @@ def _joined_side(sides: list[Any], spans: list[tuple[int, int, Path]], mode: str
         if mode == "semantic":
             raise SemanticUnavailableError("none of these vaults has vectors to search by meaning")
         return None
-    if len({side.matrix.shape[1] for side in present}) > 1:
+    if len({side.dimension for side in present}) > 1:
         if mode == "semantic":
             raise SemanticUnavailableError("these vaults' vectors come from different models")
         return None  # cosines of two models are not on one scale: words alone
-    key = tuple(id(side.matrix) for side in present)
+    key = tuple(id(side.matrix if side.scan is None else side.scan.codes) for side in present)
     joined = _JOINED.get(key)
     if joined is None:
-        joined = np.vstack([side.matrix for side in present]).astype(np.float32, copy=False)
+        joined = np.vstack([side.full_matrix() for side in present]).astype(np.float32,
+                                                                            copy=False)
         _JOINED.clear()
         _JOINED[key] = joined
     rows = np.full(spans[-1][1] if spans else 0, -1, np.int64)
@@ -167,6 +168,6 @@ def _joined_side(sides: list[Any], spans: list[tuple[int, int, Path]], mode: str
             continue
         own = s[0].doc_rows[: hi - lo]
         rows[lo : lo + len(own)] = np.where(own >= 0, own + offset, -1)
-        offset += len(s[0].matrix)
+        offset += s[0].rows
     first = present[0]
     return SemanticSide(rows, joined, first.query_vector, first.params), mode

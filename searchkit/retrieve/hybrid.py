@@ -67,14 +67,51 @@ class HybridParams:
 DEFAULT_HYBRID = HybridParams()
 
 
+# Added to each row's error bound: the float32 rounding of an exact cosine (384 products
+# and sums: a few 1e-6 at most), so that the bound holds for the numbers as computed.
+_SLACK = 1e-4
+
+
+@dataclass(frozen=True)
+class Int8Scan:
+    """The vectors as int8 codes, for a scan in two steps: the product of every row's
+    codes with the query's codes, whose error is bounded row by row, then the exact
+    cosine of the rows that the bounds cannot rule out (docs/DESIGN.md, "Vectors")."""
+
+    codes: np.ndarray  # int8 (rows, dimension): round(v / scale)
+    bounds: np.ndarray  # float32 (rows, 2): scale = max |v| / 127; scale x sum |codes|
+    mean: np.ndarray  # float64 (dimension,): the mean stored vector
+    second: np.ndarray  # float64 (dimension, dimension): the mean of v vᵀ
+    exact: Callable[[np.ndarray], np.ndarray]  # float32 rows by row number
+    product: Callable[[np.ndarray, np.ndarray], np.ndarray]  # int8 codes · int8 q -> int32
+
+
 @dataclass(frozen=True)
 class SemanticSide:
-    """What the vectors contribute to one search."""
+    """What the vectors contribute to one search: `matrix` (float32, scanned whole) or
+    `scan` (int8 codes, scanned in two steps)."""
 
-    doc_rows: np.ndarray  # int64 per document number: its row in `matrix`, -1 for none
-    matrix: np.ndarray  # float32 (rows, dimension), L2-normalised
+    doc_rows: np.ndarray  # int64 per document number: its row in the vectors, -1 for none
+    matrix: np.ndarray | None  # float32 (rows, dimension), L2-normalised
     query_vector: Callable[[str], np.ndarray]  # embeds a query's text
     params: HybridParams = DEFAULT_HYBRID
+    scan: Int8Scan | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.matrix) if self.matrix is not None else len(self.scan.codes)  # type: ignore[union-attr]
+
+    @property
+    def dimension(self) -> int:
+        held = self.matrix if self.matrix is not None else self.scan.codes  # type: ignore[union-attr]
+        return int(held.shape[1])
+
+    def full_matrix(self) -> np.ndarray:
+        """Every vector as float32 (read whole when they are codes: for joining vaults)."""
+        if self.matrix is not None:
+            return self.matrix
+        assert self.scan is not None
+        return self.scan.exact(np.arange(len(self.scan.codes)))
 
 
 @dataclass(frozen=True)
@@ -140,21 +177,88 @@ def is_identifier(label: str) -> bool:
     return len(word) >= 3 and bool(_IDENT.match(word))
 
 
-def _similarities(side: SemanticSide, text: str, n_docs: int) -> tuple[np.ndarray, float, float]:
-    """Cosine of every document to the query (-inf where a document has no vector), and
-    the mean and standard deviation of the query's cosines over every stored vector."""
+def _similarities(side: SemanticSide, text: str, n_docs: int, within: set[int] | None,
+                  exclude: set[int] | None, hidden: np.ndarray | None, need: int,
+                  also: list[int]) -> tuple[np.ndarray, float, float]:  # fmt: skip
+    """Cosine of the documents to the query (-inf where a document has no vector or breaks
+    the query's constraints: see `_admissible`), and the mean and standard deviation of the
+    query's cosines over every stored vector. Exact for the `need` best admissible
+    documents and for `also`; with `side.scan`, the others hold a lower bound of theirs."""
     q = np.asarray(side.query_vector(text), dtype=np.float32).reshape(-1)
+    if side.scan is not None:
+        return _scanned(side, side.scan, q, n_docs, within, exclude, hidden, need, also)
     sims = np.full(n_docs, -np.inf, dtype=np.float32)
     rows = side.doc_rows[:n_docs]
     has = rows >= 0
     mean = std = 0.0
-    if has.any() and len(side.matrix):
+    if has.any() and side.matrix is not None and len(side.matrix):
         # One product per stored vector, then a gather: identical passages (a page copied
         # into several folders) share a vector, and gathering rows first would copy the
         # matrix once per passage.
         by_row = side.matrix @ q
         sims[: len(rows)][has] = by_row[rows[has]]
         mean, std = float(by_row.mean()), float(by_row.std())
+    _admissible(sims, within, exclude, hidden)
+    return sims, mean, std
+
+
+def _scanned(side: SemanticSide, scan: Int8Scan, q: np.ndarray, n_docs: int,
+             within: set[int] | None, exclude: set[int] | None, hidden: np.ndarray | None,
+             need: int, also: list[int]) -> tuple[np.ndarray, float, float]:  # fmt: skip
+    """`_similarities` over int8 codes. Row r's cosine q·v is within
+    scale_r / 2 x |q|_1 + q_scale / 2 x scale_r x |codes_r|_1 of the codes' product (the
+    rounding of v and of q, each at most half a step), so every document whose upper
+    bound reaches the `need`-th best exact cosine is re-scored exactly: the same
+    documents, in the same order, as the float32 scan, with a few hundred rows read."""
+    sims = np.full(n_docs, -np.inf, dtype=np.float32)
+    rows = side.doc_rows[:n_docs]
+    has = np.flatnonzero(rows >= 0)
+    q64 = q.astype(np.float64)
+    mean = float(q64 @ scan.mean)  # the mean of the cosines, without the scan
+    std = float(np.sqrt(max(float(q64 @ scan.second @ q64) - mean * mean, 0.0)))
+    if len(has) == 0 or len(scan.codes) == 0:
+        return sims, mean, std
+    q_scale = float(np.abs(q).max()) / 127 or 1.0
+    q8 = np.rint(q / q_scale).astype(np.int8)
+    scale, l1 = scan.bounds[:, 0], scan.bounds[:, 1]
+    approx = scan.product(scan.codes, q8).astype(np.float32)
+    approx *= scale
+    approx *= np.float32(q_scale)
+    err = scale * np.float32(float(np.abs(q).sum()) / 2)
+    err += l1 * np.float32(q_scale / 2)
+    err += np.float32(_SLACK)
+    doc_rows = rows[has]
+    upper = np.full(n_docs, -np.inf, dtype=np.float32)
+    upper[has] = approx[doc_rows] + err[doc_rows]
+    sims[has] = approx[doc_rows] - err[doc_rows]  # a lower bound until re-scored
+    _admissible(upper, within, exclude, hidden)
+    sims[~np.isfinite(upper)] = -np.inf
+    done = np.zeros(n_docs, dtype=bool)
+
+    def rescore(docs: np.ndarray) -> None:
+        docs = docs[(rows[docs] >= 0) & ~done[docs]]
+        if len(docs) == 0:
+            return
+        unique, inverse = np.unique(rows[docs], return_inverse=True)
+        exact = (scan.exact(unique) @ q)[inverse]
+        keep = np.isfinite(sims[docs])  # an inadmissible document stays -inf
+        sims[docs[keep]] = exact[keep]
+        done[docs] = True
+
+    if also:
+        rescore(np.fromiter((d for d in also if 0 <= d < n_docs), dtype=np.int64))
+    candidates = np.flatnonzero(np.isfinite(upper))
+    first = min(len(candidates), 2 * need + 16)
+    if first < len(candidates):
+        candidates = candidates[np.argpartition(-upper[candidates], first - 1)[:first]]
+    while len(candidates):
+        rescore(candidates)
+        scored = sims[done & np.isfinite(sims)]
+        if len(scored) < need:  # fewer admissible documents than needed: all of them
+            threshold = -np.inf
+        else:
+            threshold = np.partition(scored, len(scored) - need)[len(scored) - need]
+        candidates = np.flatnonzero((upper >= threshold) & ~done & np.isfinite(upper))
     return sims, mean, std
 
 
@@ -221,8 +325,12 @@ def fuse(
     by meaning alone: what it would list is the model's guess at an unknown string.
     """
     p = side.params
-    sims, mean, std = _similarities(side, text, n_docs)
-    _admissible(sims, within, exclude, hidden)
+    if mode == "semantic":
+        need = max(want * 3, p.vector_pool, 100)
+    else:  # the vector top, and the best admissible cosine (closeness's top)
+        need = p.vector_pool if bring_in else 1
+    sims, mean, std = _similarities(side, text, n_docs, within, exclude, hidden, need,
+                                    [] if mode == "semantic" else order[: p.lexical_pool])
     floor = listing_floor(p, mean, std) if anchored else np.inf
     if mode == "semantic":
         ranked = _top(sims, max(want * 3, p.vector_pool, 100), floor)

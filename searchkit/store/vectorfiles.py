@@ -192,9 +192,21 @@ def map_array(path: Path, dtype: np.dtype, width: int | None, folder: Path) -> n
     """A read-only memory map of an .npy file that must hold a C-order array of `dtype`,
     1-D (`width` None) or of `width` columns, whose header matches the file's size.
     Raises FileNotFoundError when the file is gone, else `IndexCorruptError`."""
+    fh, start, shape = open_mapped(path, dtype, width, folder)
+    with fh:
+        if shape[0] == 0:
+            return np.zeros(shape, dtype)
+        return np.memmap(fh, dtype=dtype, mode="r", offset=start, shape=shape)
+
+
+def open_mapped(path: Path, dtype: np.dtype, width: int | None,
+                folder: Path) -> tuple[Any, int, tuple[int, ...]]:  # fmt: skip
+    """(the open file, the offset of its first row, its shape) of an .npy file checked as
+    `map_array` checks it; the caller closes the file."""
     damaged = f"vector file {path} is damaged"
     fmt = np.lib.format
-    with open_regular(path, damaged, folder) as fh:
+    fh = open_regular(path, damaged, folder)
+    try:
         try:
             version = fmt.read_magic(fh)
             if version not in ((1, 0), (2, 0)):
@@ -213,6 +225,7 @@ def map_array(path: Path, dtype: np.dtype, width: int | None, folder: Path) -> n
                 or size != start + int(np.prod(shape)) * dtype.itemsize):
             raise IndexCorruptError(f"{damaged} (it holds {found} {shape}, not what searchkit "
                                     f"writes); {fix_hint(folder)}")  # fmt: skip
-        if shape[0] == 0:
-            return np.zeros(shape, dtype)
-        return np.memmap(fh, dtype=dtype, mode="r", offset=start, shape=tuple(shape))
+    except BaseException:
+        fh.close()
+        raise
+    return fh, start, tuple(shape)

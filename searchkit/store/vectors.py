@@ -29,12 +29,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import IndexCorruptError
 from .indexdir import VECTORS_DIR, write_lock
-from .vectorfiles import check_folder, fix_hint, map_array, read_segment
+from .vectorfiles import check_folder, fix_hint, map_array, open_mapped, read_segment
 
 _SEG_RE = re.compile(r"^seg-[0-9a-z-]+\.npy$")
 
@@ -53,18 +54,64 @@ def _dtype(dimension: int) -> np.dtype:
     return np.dtype([("key", "<u8"), ("vec", "<f2", (dimension,))])
 
 
+class RowReader:
+    """Exact vectors by row number, read with `pread` from the mapped float16 rows file:
+    a search re-scores a few hundred rows, and reading them keeps them out of the
+    process's memory (a map would keep every row ever touched resident)."""
+
+    def __init__(self, fh: Any, start: int, dimension: int) -> None:
+        self._fh = fh  # kept open: the file may be replaced under us, the rows may not
+        self._start = start
+        self._width = 2 * dimension
+        self.dimension = dimension
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        fd, width, start = self._fh.fileno(), self._width, self._start
+        if len(rows) > 1 and int(rows[-1]) - int(rows[0]) == len(rows) - 1 and (
+                np.diff(rows) == 1).all():  # a run of rows (all of them: joining vaults)
+            raw = os.pread(fd, width * len(rows), start + width * int(rows[0]))
+        else:
+            raw = b"".join([os.pread(fd, width, start + width * int(r)) for r in rows])
+        if len(raw) != width * len(rows):
+            raise IndexCorruptError(f"vector file {self._fh.name} ends early")
+        return np.frombuffer(raw, "<f2").reshape(len(rows), self.dimension).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Quantised:
+    """The vectors as the first step of a search reads them: int8 codes per row (each row
+    scaled by its largest absolute value / 127), the bounds of each row's rounding error,
+    the moments of the vectors (a query's mean cosine and its spread over the vault
+    without a scan), and the exact rows, read only for the rows re-scored."""
+
+    codes: np.ndarray  # int8 (rows, dimension), mapped
+    bounds: np.ndarray  # float32 (rows, 2): the row's scale; the L1 norm of its codes x scale
+    mean: np.ndarray  # float64 (dimension,): the mean vector
+    second: np.ndarray  # float64 (dimension, dimension): the mean of v vᵀ
+    exact: RowReader
+
+
 @dataclass(frozen=True)
 class Vectors:
-    """Every stored vector of one model, sorted by key (unique), in memory as float32:
-    a full scan of 73k × 384 float32 costs a few milliseconds, float16 ten times more
-    (numpy converts it element by element)."""
+    """Every stored vector of one model, sorted by key (unique). Either `matrix`, float32
+    in memory or mapped (the segments read, or the matrix an older version left), or
+    `quantised`, the int8 codes and float16 rows a finished pass leaves."""
 
     keys: np.ndarray  # uint64, sorted
-    matrix: np.ndarray  # float32, (len(keys), dimension), rows L2-normalised
+    matrix: np.ndarray | None  # float32, (len(keys), dimension), rows L2-normalised
     stamp: tuple[str, ...]  # the segment files they were read from
+    quantised: Quantised | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def full_matrix(self) -> np.ndarray:
+        """Every vector as float32 (a copy when they are quantised: for joining vaults)."""
+        if self.matrix is not None:
+            return self.matrix
+        q = self.quantised
+        assert q is not None
+        return q.exact(np.arange(len(self.keys)))
 
     def rows_for(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 where there is none (and for key 0, "no text")."""
@@ -117,7 +164,8 @@ class VectorStore:
             if cached is not None and cached.stamp == stamp:
                 return cached
             try:
-                vectors = self._mapped(stamp) or self._read(stamp)
+                mapped = self._mapped(stamp)
+                vectors = mapped if mapped is not None else self._read(stamp)
             except FileNotFoundError:
                 continue  # compacted under us: list again
             with self._cache_lock:
@@ -142,41 +190,73 @@ class VectorStore:
         return Vectors(np.ascontiguousarray(keys[last]), np.ascontiguousarray(matrix), stamp)
 
     def _mapped(self, stamp: tuple[str, ...]) -> Vectors | None:
-        """The matrix written by `write_matrix` for `stamp`, mapped; None when there is
-        none or it is damaged (the segments are read instead, and stay the truth)."""
+        """The files `write_matrix` left for `stamp`, mapped (or the float32 matrix an
+        older version left); None when there are none or they are damaged (the segments
+        are read instead, and stay the truth)."""
         if not stamp:
             return None
         for seg in stamp:  # the segments stay the truth: damage is said as before
             read_segment(self.folder / seg, _dtype(self.dimension), self.folder, rows_only=True)
         name = _matrix_name(stamp)
         try:
-            matrix = map_array(self.folder / f"matrix-{name}.npy", np.dtype("<f4"),
-                               self.dimension, self.folder)
             keys = map_array(self.folder / f"keys-{name}.npy", np.dtype("<u8"), None,
                              self.folder)
         except (FileNotFoundError, IndexCorruptError):
             return None
-        if len(keys) != len(matrix) or (len(keys) > 1 and not (keys[1:] > keys[:-1]).all()):
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
             return None
-        return Vectors(keys, matrix, stamp)
+        quantised = self._quantised(name, len(keys))
+        if quantised is not None:
+            return Vectors(keys, None, stamp, quantised)
+        try:  # an older version's float32 matrix
+            matrix = map_array(self.folder / f"matrix-{name}.npy", np.dtype("<f4"),
+                               self.dimension, self.folder)
+        except (FileNotFoundError, IndexCorruptError):
+            return None
+        return Vectors(keys, matrix, stamp) if len(matrix) == len(keys) else None
+
+    def _quantised(self, name: str, rows: int) -> Quantised | None:
+        d, folder = self.dimension, self.folder
+        try:
+            codes = map_array(folder / f"codes-{name}.npy", np.dtype("i1"), d, folder)
+            bounds = map_array(folder / f"bounds-{name}.npy", np.dtype("<f4"), 2, folder)
+            moments = map_array(folder / f"moments-{name}.npy", np.dtype("<f8"), d, folder)
+            fh, start, shape = open_mapped(folder / f"rows-{name}.npy", np.dtype("<f2"), d,
+                                           folder)
+        except (FileNotFoundError, IndexCorruptError):
+            return None
+        if (len(codes) != rows or len(bounds) != rows or shape[0] != rows
+                or len(moments) != d + 1 or not np.isfinite(bounds).all()
+                or not np.isfinite(moments).all()):  # fmt: skip
+            fh.close()
+            return None
+        moments = np.array(moments)
+        return Quantised(codes, bounds, moments[0], moments[1:], RowReader(fh, start, d))
 
     def write_matrix(self) -> bool:
-        """Write the float32 matrix of the current segments for searches to map (callers
-        hold `lock()`), and remove the ones of earlier segment sets. Returns whether one
-        was written. Twice the disk of the float16 segments, for a cold search that does
-        not convert them."""
+        """Write what searches map for the current segments (callers hold `lock()`): the
+        int8 codes with each row's error bounds, the float16 rows sorted by key, the
+        vectors' moments, and the keys (last: they mark the set whole); remove the files
+        of earlier segment sets and an older version's float32 matrix. Returns whether
+        they were written. 1.5x the disk of the segments."""
         vectors = self.load()  # the pass just read these segments: cached, not re-read
         if not vectors.stamp:
             return False
         name = _matrix_name(vectors.stamp)
-        if (self.folder / f"keys-{name}.npy").is_file():
+        if vectors.quantised is not None:
             return False
-        _write_atomic(self.folder / f"matrix-{name}.npy", vectors.matrix)
+        matrix = vectors.full_matrix()
+        codes, bounds, moments = quantise(matrix)
+        for kind, data in (("codes", codes), ("bounds", bounds), ("moments", moments),
+                           ("rows", matrix.astype("<f2"))):  # fmt: skip
+            _write_atomic(self.folder / f"{kind}-{name}.npy", data)
         _write_atomic(self.folder / f"keys-{name}.npy", vectors.keys)  # last: marks it whole
         for old in os.listdir(self.folder):
-            if _MAPPED_RE.match(old) and name not in old:
+            if _MAPPED_RE.match(old) and (name not in old or old.startswith("matrix-")):
                 with contextlib.suppress(OSError):
                     (self.folder / old).unlink()
+        with self._cache_lock:
+            self._cache = None  # the next load maps the files just written
         return True
 
     def _read_segment(self, path: Path) -> np.ndarray:
@@ -260,7 +340,31 @@ class VectorStore:
         return removed
 
 
-_MAPPED_RE = re.compile(r"^(matrix|keys)-[0-9a-f]{16}\.npy$")
+_MAPPED_RE = re.compile(r"^(matrix|keys|codes|bounds|moments|rows)-[0-9a-f]{16}\.npy$")
+_BLOCK = 65536  # rows quantised at once
+
+
+def quantise(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(int8 codes, per-row [scale, L1 norm of codes x scale], moments: the mean vector
+    then the mean of v vᵀ) of a float32 matrix, in blocks of rows."""
+    n, d = matrix.shape
+    codes = np.empty((n, d), np.int8)
+    bounds = np.empty((n, 2), np.float32)
+    total = np.zeros(d)
+    second = np.zeros((d, d))
+    for start in range(0, n, _BLOCK):
+        block = np.asarray(matrix[start : start + _BLOCK], dtype=np.float32)
+        scale = np.abs(block).max(axis=1) / 127 if d else np.zeros(len(block), np.float32)
+        safe = np.where(scale > 0, scale, 1).astype(np.float32)
+        c = np.clip(np.rint(block / safe[:, None]), -127, 127)
+        codes[start : start + len(block)] = c
+        bounds[start : start + len(block), 0] = scale
+        bounds[start : start + len(block), 1] = scale * np.abs(c).sum(axis=1)
+        wide = block.astype(np.float64)
+        total += wide.sum(axis=0)
+        second += wide.T @ wide
+    moments = np.vstack([total / max(n, 1), second / max(n, 1)])
+    return codes, bounds, moments
 
 
 def _matrix_name(stamp: tuple[str, ...]) -> str:
