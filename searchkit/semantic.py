@@ -4,7 +4,7 @@ It joins what the stages below hold apart: the embedder (`embed.models`), the ve
 disk and the embedding pass (`store.vectors`, `store.embedding`), and the fusion
 (`retrieve.hybrid`). The model is loaded on first use, the vectors once per set of vector
 files, and the document → vector-row map once per searcher, so a query pays for one query
-embedding and one matrix-vector product.
+embedding and one scan of the vectors' int8 codes (then a few hundred rows re-scored).
 """
 
 from __future__ import annotations

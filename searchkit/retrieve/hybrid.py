@@ -12,8 +12,9 @@ The exact-match guard is the candidate set: vector candidates must pass the same
 constraints as lexical ones (phrases, field clauses, words joined by AND, `-word`,
 `path:`/`tag:` and the other filters); only bare words are soft.
 
-Pure numpy over arrays the API hands in (the docnum → vector-row map and the matrix), so
-this stage never reads the vector files itself.
+Pure numpy over arrays the API hands in (the docnum → vector-row map, and the float32
+matrix or the int8 codes with a reader of exact rows), so this stage never reads the
+vector files itself.
 """
 
 from __future__ import annotations
@@ -209,56 +210,56 @@ def _scanned(side: SemanticSide, scan: Int8Scan, q: np.ndarray, n_docs: int,
     scale_r / 2 x |q|_1 + q_scale / 2 x scale_r x |codes_r|_1 of the codes' product (the
     rounding of v and of q, each at most half a step), so every document whose upper
     bound reaches the `need`-th best exact cosine is re-scored exactly: the same
-    documents, in the same order, as the float32 scan, with a few hundred rows read."""
+    documents, in the same order, as the float32 scan, with a few hundred rows read. The
+    documents not re-scored stay -inf: none of them can be among the `need` best."""
     sims = np.full(n_docs, -np.inf, dtype=np.float32)
     rows = side.doc_rows[:n_docs]
-    has = np.flatnonzero(rows >= 0)
     q64 = q.astype(np.float64)
     mean = float(q64 @ scan.mean)  # the mean of the cosines, without the scan
     std = float(np.sqrt(max(float(q64 @ scan.second @ q64) - mean * mean, 0.0)))
-    if len(has) == 0 or len(scan.codes) == 0:
+    if len(scan.codes) == 0 or not (rows >= 0).any():
         return sims, mean, std
     q_scale = float(np.abs(q).max()) / 127 or 1.0
     q8 = np.rint(q / q_scale).astype(np.int8)
-    scale, l1 = scan.bounds[:, 0], scan.bounds[:, 1]
-    approx = scan.product(scan.codes, q8).astype(np.float32)
-    approx *= scale
-    approx *= np.float32(q_scale)
-    err = scale * np.float32(float(np.abs(q).sum()) / 2)
-    err += l1 * np.float32(q_scale / 2)
-    err += np.float32(_SLACK)
-    doc_rows = rows[has]
-    upper = np.full(n_docs, -np.inf, dtype=np.float32)
-    upper[has] = approx[doc_rows] + err[doc_rows]
-    sims[has] = approx[doc_rows] - err[doc_rows]  # a lower bound until re-scored
+    # Each row's upper bound: (product + |q|_1 / 2 / q_scale) x scale x q_scale + l1 x
+    # q_scale / 2, as one product of the bounds with two numbers.
+    upper_rows = scan.product(scan.codes, q8).astype(np.float32)
+    upper_rows += np.float32(float(np.abs(q).sum()) / 2 / q_scale)
+    upper_rows *= scan.bounds[:, 0]
+    upper_rows *= np.float32(q_scale)
+    upper_rows += scan.bounds[:, 1] * np.float32(q_scale / 2)
+    upper_rows += np.float32(_SLACK)
+    upper = upper_rows[rows]  # n_docs; rows -1 take the last row's, set -inf here:
+    upper[rows < 0] = -np.inf
     _admissible(upper, within, exclude, hidden)
-    sims[~np.isfinite(upper)] = -np.inf
     done = np.zeros(n_docs, dtype=bool)
+    scored: list[np.ndarray] = []
 
     def rescore(docs: np.ndarray) -> None:
-        docs = docs[(rows[docs] >= 0) & ~done[docs]]
+        docs = docs[np.isfinite(upper[docs]) & ~done[docs]]
         if len(docs) == 0:
             return
         unique, inverse = np.unique(rows[docs], return_inverse=True)
         exact = (scan.exact(unique) @ q)[inverse]
-        keep = np.isfinite(sims[docs])  # an inadmissible document stays -inf
-        sims[docs[keep]] = exact[keep]
+        sims[docs] = exact
         done[docs] = True
+        scored.append(exact)
 
     if also:
         rescore(np.fromiter((d for d in also if 0 <= d < n_docs), dtype=np.int64))
-    candidates = np.flatnonzero(np.isfinite(upper))
+    candidates = np.flatnonzero(upper > -np.inf)
     first = min(len(candidates), 2 * need + 16)
     if first < len(candidates):
         candidates = candidates[np.argpartition(-upper[candidates], first - 1)[:first]]
     while len(candidates):
         rescore(candidates)
-        scored = sims[done & np.isfinite(sims)]
-        if len(scored) < need:  # fewer admissible documents than needed: all of them
-            threshold = -np.inf
+        values = np.concatenate(scored) if scored else np.zeros(0, np.float32)
+        if len(values) < need:  # fewer admissible documents than needed: all of them
+            candidates = np.flatnonzero(upper > -np.inf)
         else:
-            threshold = np.partition(scored, len(scored) - need)[len(scored) - need]
-        candidates = np.flatnonzero((upper >= threshold) & ~done & np.isfinite(upper))
+            threshold = np.partition(values, len(values) - need)[len(values) - need]
+            candidates = np.flatnonzero(upper >= threshold)
+        candidates = candidates[~done[candidates]]
     return sims, mean, std
 
 

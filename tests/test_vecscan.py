@@ -1,0 +1,121 @@
+"""The vectors' scan over int8 codes (issue 24 item 3): the same results as the float32
+scan of the segments, whatever the query's constraints, with onnxruntime or without it,
+and with the codes' files missing or damaged. An embedder of word vectors stands in for a
+model, so that a vault of a thousand passages embeds at once and the bounds have many
+passages to rule out."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vaults import write_vault
+
+import searchkit
+
+WORDS = ("sleep dream memory garden tomato server shell password stage fright audience "
+         "octopus neuron river mountain coffee bread music piano violin train harbour "
+         "winter summer lantern copper silver forest meadow comet planet").split()
+
+
+class _WordVectors:
+    """Each passage: the normalised sum of its words' fixed random vectors."""
+
+    name, version, dimension = "wordsum", "1", 32
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(7)
+        self._table = {w: rng.standard_normal(self.dimension) for w in WORDS}
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.full(self.dimension, 1e-3)
+        for word in text.lower().split():
+            vec = vec + self._table.get(word.strip(".,:#"), 0.0)
+        return (vec / np.linalg.norm(vec)).astype(np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._one(text)
+
+
+@pytest.fixture(autouse=True)
+def _semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHKIT_SEMANTIC", "on")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("vecscan")
+    rng = random.Random(24)
+    notes = {}
+    for i in range(500):
+        parts = [" ".join(rng.choices(WORDS, k=rng.randint(3, 9))) for _ in range(2)]
+        notes[f"{'ab'[i % 2]}/n{i}.md"] = (f"# Note {i}\n\n## One\n{parts[0]}.\n\n"
+                                            f"## Two\n{parts[1]}.\n")
+    vault = write_vault(root / "vault", notes)
+    index = root / "index"
+    with searchkit.open_index(index, vault=vault, embedder=_WordVectors()) as ix:
+        ix.update()
+        ix.embed()
+    return vault, index
+
+
+QUERIES = ["sleep dream", "garden tomato harbour", "stage fright audience", "piano",
+           "comet path:a", "river -mountain", '"copper silver" lantern', "winter OR summer"]
+
+
+def _results(vault: Path, index: Path) -> dict[tuple[str, str], list[tuple[str, float]]]:
+    out = {}
+    with searchkit.open_index(index, vault=vault, embedder=_WordVectors()) as ix:
+        for q in QUERIES:
+            for mode in ("hybrid", "semantic"):
+                found = ix.search(q, mode=mode, limit=30)
+                out[q, mode] = [(p.id, round(p.score, 5)) for p in found]
+        assert ix.check().sound
+    return out
+
+
+def test_the_codes_rank_as_the_float32_scan(built: tuple[Path, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    vault, index = built
+    folder = index / "vectors" / "wordsum-1-32"
+    assert len(list(folder.glob("codes-*.npy"))) == 1
+    scanned = _results(vault, index)
+    assert all(scanned[q, "semantic"] for q in QUERIES[:4])
+    # Without onnxruntime (an install with numpy alone), numpy makes the same product.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert _results(vault, index) == scanned
+    monkeypatch.undo()
+    # The segments alone (the codes gone): the float32 scan of every vector.
+    plain = tmp_path / "index"
+    import shutil
+
+    shutil.copytree(index, plain)
+    for path in (plain / "vectors" / "wordsum-1-32").glob("*-*.npy"):
+        if not path.name.startswith("seg-"):
+            path.unlink()
+    assert _results(vault, plain) == scanned
+
+
+@pytest.mark.parametrize("kind", ["codes", "bounds", "moments", "rows", "keys"])
+def test_a_damaged_file_of_the_codes_is_passed_over(built: tuple[Path, Path], tmp_path: Path,
+                                                    kind: str) -> None:
+    vault, index = built
+    scanned = _results(vault, index)
+    copy = tmp_path / "index"
+    import shutil
+
+    shutil.copytree(index, copy)
+    path = next((copy / "vectors" / "wordsum-1-32").glob(f"{kind}-*.npy"))
+    if kind == "bounds":  # a whole file whose numbers are not numbers
+        bounds = np.load(path)
+        bounds[3, 0] = np.nan
+        np.save(path, bounds)
+    else:
+        path.write_bytes(path.read_bytes()[:-10])
+    assert _results(vault, copy) == scanned
