@@ -7,6 +7,7 @@ passages to rule out."""
 from __future__ import annotations
 
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from vaults import write_vault
 
 import searchkit
 
-WORDS = ("sleep dream memory garden tomato server shell password stage fright audience "
-         "octopus neuron river mountain coffee bread music piano violin train harbour "
-         "winter summer lantern copper silver forest meadow comet planet").split()
+WORDS = ["sleep", "dream", "memory", "garden", "tomato", "server", "shell", "password",
+         "stage", "fright", "audience", "octopus", "neuron", "river", "mountain", "coffee",
+         "bread", "music", "piano", "violin", "train", "harbour", "winter", "summer",
+         "lantern", "copper", "silver", "forest", "meadow", "comet", "planet"]
 
 
 class _WordVectors:
@@ -93,8 +95,6 @@ def test_the_codes_rank_as_the_float32_scan(built: tuple[Path, Path], tmp_path: 
     monkeypatch.undo()
     # The segments alone (the codes gone): the float32 scan of every vector.
     plain = tmp_path / "index"
-    import shutil
-
     shutil.copytree(index, plain)
     for path in (plain / "vectors" / "wordsum-1-32").glob("*-*.npy"):
         if not path.name.startswith("seg-"):
@@ -108,8 +108,6 @@ def test_a_damaged_file_of_the_codes_is_passed_over(built: tuple[Path, Path], tm
     vault, index = built
     scanned = _results(vault, index)
     copy = tmp_path / "index"
-    import shutil
-
     shutil.copytree(index, copy)
     path = next((copy / "vectors" / "wordsum-1-32").glob(f"{kind}-*.npy"))
     if kind == "bounds":  # a whole file whose numbers are not numbers
