@@ -164,7 +164,7 @@ class Semantic:
             from .embed.int8 import Int8Product
 
             self._product = Int8Product()
-        return Int8Scan(q.codes, q.bounds, q.mean, q.second, q.exact, self._product)
+        return Int8Scan(q.codes, q.bounds, q.mean, q.exact, self._product)
 
     def search_side(
         self, searcher: Any, mode: str

@@ -176,7 +176,7 @@ def _ranked(ix: searchkit.SearchIndex, query: str, mode: str) -> list[tuple[str,
 
 
 def test_vectors_are_scanned_from_the_codes_a_finished_pass_leaves(tmp_path: Path):
-    # A finished pass leaves int8 codes, error bounds, moments, float16 rows and keys; a
+    # A finished pass leaves int8 codes, error bounds, the mean, float16 rows and keys; a
     # search over them ranks as the exact float32 scan of the segments does, and so does
     # one whose files are damaged or gone (the segments are read) or an index an older
     # version left (its float32 matrix is mapped).
@@ -192,7 +192,7 @@ def test_vectors_are_scanned_from_the_codes_a_finished_pass_leaves(tmp_path: Pat
         scanned = {(q, m): _ranked(ix, q, m) for q in queries for m in ("hybrid", "semantic")}
     folder = next(p for p in (index / "vectors").iterdir() if p.is_dir())
     kinds = sorted(p.name.split("-")[0] for p in folder.glob("*-*.npy") if p.name[:4] != "seg-")
-    assert kinds == ["bounds", "codes", "keys", "moments", "rows"]
+    assert kinds == ["bounds", "codes", "keys", "mean", "rows"]
     assert scanned[queries[0], "hybrid"][0][0].startswith("talks.md")
 
     def same_as_scanned() -> None:
@@ -207,7 +207,7 @@ def test_vectors_are_scanned_from_the_codes_a_finished_pass_leaves(tmp_path: Pat
     name = next(folder.glob("keys-*.npy")).name[len("keys-"):]
     rows = np.load(folder / f"rows-{name}")
     np.save(folder / f"matrix-{name}", rows.astype(np.float32))
-    for kind in ("codes", "bounds", "moments", "rows"):
+    for kind in ("codes", "bounds", "mean", "rows"):
         (folder / f"{kind}-{name}").unlink()
     same_as_scanned()
     # Damaged, the codes are passed over: the segments are the truth.

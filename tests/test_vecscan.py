@@ -102,7 +102,7 @@ def test_the_codes_rank_as_the_float32_scan(built: tuple[Path, Path], tmp_path: 
     assert _results(vault, plain) == scanned
 
 
-@pytest.mark.parametrize("kind", ["codes", "bounds", "moments", "rows", "keys"])
+@pytest.mark.parametrize("kind", ["codes", "bounds", "mean", "rows", "keys"])
 def test_a_damaged_file_of_the_codes_is_passed_over(built: tuple[Path, Path], tmp_path: Path,
                                                     kind: str) -> None:
     vault, index = built
