@@ -675,3 +675,24 @@ def test_prepare_starts_the_model_only_for_a_search_that_uses_it(built: Path):
         out = subprocess.run([sys.executable, "-c", script, str(built), mode, sort],
                              capture_output=True, text=True, timeout=60, env=env, check=True)
         assert out.stdout.split() == ["sleep.md", str(loaded)], (mode, sort, out.stderr)
+
+
+def test_the_quick_session_gives_the_full_sessions_vectors():
+    """A few passages (an update after one note changed) and a cold process's first query
+    are embedded with the quick session (no graph optimisation); more work builds the
+    optimised one. Both give the same vectors, to float noise."""
+    from searchkit.embed.models import QUICK_PASSAGES, MiniLMEmbedder
+
+    texts = [f"Note {i}: the hippocampus replays the day during deep sleep." for i in range(3)]
+    full = MiniLMEmbedder()
+    full.warm_up()
+    expected = full.embed_passages([*texts, *texts, *texts, *texts])
+    expected_query = full.embed_query("what happens in deep sleep")
+    quick = MiniLMEmbedder()
+    quick.warm_up(quick=True)
+    np.testing.assert_allclose(quick.embed_query("what happens in deep sleep"),
+                               expected_query, atol=2e-5)
+    first = quick.embed_passages(texts)  # within the quick budget
+    np.testing.assert_allclose(first, expected[:3], atol=2e-5)
+    more = quick.embed_passages(texts * QUICK_PASSAGES)  # past it: the optimised session
+    np.testing.assert_allclose(more[:3], expected[:3], atol=2e-5)
