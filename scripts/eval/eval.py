@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_common.EMBED = False
     if a.window is not None:
         import eval_common
+
         from searchkit.embed.models import MiniLMEmbedder
 
         eval_common.EMBEDDER = MiniLMEmbedder(max_tokens=a.window)
