@@ -1,5 +1,5 @@
 """`python -m searchkit` runs the CLI."""
 
-from .surfaces.cli import main
+from .surfaces.cli import run
 
-main()
+run()

@@ -10,6 +10,7 @@ embedding and one scan of the vectors' int8 codes (then a few hundred rows re-sc
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 import weakref
 from collections import OrderedDict
@@ -92,6 +93,7 @@ class Semantic:
         self._store: VectorStore | None = None
         self._product: Any = None  # the int8 product of the first step (embed.int8)
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pending: dict[str, threading.Event] = {}  # texts being embedded (`_prefetch`)
         self._rows: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], Any]] = (
             weakref.WeakKeyDictionary()
         )
@@ -153,7 +155,7 @@ class Semantic:
         if len(vectors) == 0:
             return None, embedded, passages
         side = SemanticSide(rows, vectors.matrix, self._query_vector, self.params,
-                            self._scan(vectors))
+                            prefetch=self._prefetch, scan=self._scan(vectors))
         return side, embedded, passages
 
     def _scan(self, vectors: Vectors) -> Int8Scan | None:
@@ -197,22 +199,59 @@ class Semantic:
             "share": round(embedded / passages, 4) if passages else 0.0,
         }
 
+    def prepare(self, text: str = "") -> bool:
+        """Start, in one background thread, building the query model (a quick session,
+        see `MiniLMEmbedder.warm_up`) and then embedding `text` (what the fusion will
+        embed for the coming query), when this index has vectors; True if started. For a
+        process that runs one search: the model's start-up and the query's vector then
+        overlap the refresh check and the word scoring."""
+        try:
+            if self.choice is None or self.store() is None:
+                return False
+        except IndexCorruptError:  # the search says so
+            return False
+        with self._lock:
+            if self._warming:
+                return True
+            self._warming = True
+            done = None
+            if text and text not in self._queries and text not in self._pending:
+                done = self._pending[text] = threading.Event()
+
+        def work() -> None:
+            try:
+                with contextlib.suppress(Exception):
+                    warm = getattr(self.embedder(), "warm_up", None)
+                    if warm is not None:
+                        quick = "quick" in inspect.signature(warm).parameters
+                        warm(quick=True) if quick else warm()
+                    if done is not None:
+                        self._embed_query(text)
+            finally:
+                if done is not None:
+                    with self._lock:
+                        self._pending.pop(text, None)
+                    done.set()
+
+        _start(work)
+        return True
+
     def _warm_up(self) -> None:
         """Start building the model's session in the background, once: a cold search
         scores the words meanwhile and embeds the query when it needs the vector (the
         first query vector waits for it). Errors are left to that call to raise."""
-        if self._warming:
-            return
-        self._warming = True
-        warm = getattr(self.embedder(), "warm_up", None)
-        if warm is None:
-            return
+        with self._lock:
+            if self._warming:
+                return
+            self._warming = True
 
         def build() -> None:
             with contextlib.suppress(Exception):
-                warm()
+                warm = getattr(self.embedder(), "warm_up", None)
+                if warm is not None:
+                    warm()
 
-        threading.Thread(target=build, name="searchkit-model", daemon=True).start()
+        _start(build)
 
     def _mismatch(self) -> str | None:
         """Why the stored vectors cannot be compared with this model's query vectors (made
@@ -243,12 +282,42 @@ class Semantic:
             self._rows[key] = (vectors.stamp, entry)
         return entry
 
+    def _prefetch(self, text: str) -> None:
+        """Start embedding `text` in a thread of its own; `_query_vector` then waits for it
+        rather than embedding it a second time. A failure there is left to that call to
+        raise (it embeds again and says why)."""
+        with self._lock:
+            if not text or text in self._queries or text in self._pending:
+                return
+            done = self._pending[text] = threading.Event()
+
+        def work() -> None:
+            try:
+                with contextlib.suppress(Exception):
+                    self._embed_query(text)
+            finally:
+                with self._lock:
+                    self._pending.pop(text, None)
+                done.set()
+
+        _start(work)
+
     def _query_vector(self, text: str) -> np.ndarray:
         with self._lock:
             hit = self._queries.get(text)
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
+            pending = self._pending.get(text)
+        if pending is not None:
+            pending.wait()
+            with self._lock:
+                hit = self._queries.get(text)
+            if hit is not None:
+                return hit
+        return self._embed_query(text)
+
+    def _embed_query(self, text: str) -> np.ndarray:
         emb = self.embedder()
         if emb is None:
             raise SemanticUnavailableError(self._problem or "no embedder")
@@ -306,6 +375,13 @@ class Semantic:
             )
         finally:
             self._store = None  # the pass records its model: read which store anew
+
+
+def _start(work: Callable[[], None]) -> None:
+    # Not a daemon: a process that ends while onnxruntime builds a session (a search that
+    # failed, or needed no vector after all) must wait for it, or the C++ runtime aborts
+    # the process at exit ("terminate called without an active exception", exit 134).
+    threading.Thread(target=work, name="searchkit-model").start()
 
 
 def check_mode(mode: Any) -> str:

@@ -635,3 +635,64 @@ def test_progress_carries_the_eta_and_status_says_the_time_left(run, vault: Path
     run("index")
     with searchkit.open_index(index) as ix:
         assert ix.semantic_status().seconds_left is None  # all embedded
+
+
+def test_a_cold_cli_search_ranks_as_a_warm_process_does(built: Path):
+    """The cold CLI embeds its one query with the quick (unoptimised) session: the same
+    ranking and, to rounding, the same fused scores as a process that built the full one."""
+    with searchkit.open_index(built) as ix:
+        ix.search("warm up")  # the full session, as `serve` has it
+        warm = ix.search("nervous before a talk", explain=True)
+    cold = _cli(built, "search", "nervous before a talk", "--json", "--explain")
+    assert cold.returncode == 0, cold.stderr
+    rows = json.loads(cold.stdout)["results"]
+    assert [(r["path"], r["line"]) for r in rows] == [(p.path, p.line) for p in warm]
+    assert [r["score"] for r in rows] == pytest.approx([p.score for p in warm], abs=1e-4)
+
+
+@pytest.mark.parametrize("sort", ["modified", "created"])
+def test_newest_first_on_an_index_with_vectors_ends_cleanly(built: Path, sort: str):
+    """Newest first compares no vectors: the model is not started, and the process ends
+    with its results (a model thread still starting at exit aborted it: exit 134)."""
+    done = _cli(built, "search", "sleep", "--sort", sort)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert "sleep.md" in done.stdout and "terminate" not in done.stderr
+
+
+def test_prepare_starts_the_model_only_for_a_search_that_uses_it(built: Path):
+    """`prepare` loads onnxruntime for a search by meaning, never for one by words or by
+    date (a process that needs no model does not pay its memory)."""
+    script = (
+        "import sys, searchkit\n"
+        "ix = searchkit.open_index(sys.argv[1])\n"
+        "ix.prepare('sleep', sys.argv[2], sort=sys.argv[3])\n"
+        "hits = ix.search('sleep', mode=sys.argv[2], sort=sys.argv[3])\n"
+        "print(hits[0].path, 'onnxruntime' in sys.modules)\n"
+    )
+    env = {**os.environ, "SEARCHKIT_SEMANTIC": "on"}
+    for mode, sort, loaded in [("lexical", "score", False), ("hybrid", "modified", False),
+                               ("hybrid", "score", True), ("semantic", "score", True)]:
+        out = subprocess.run([sys.executable, "-c", script, str(built), mode, sort],
+                             capture_output=True, text=True, timeout=60, env=env, check=True)
+        assert out.stdout.split() == ["sleep.md", str(loaded)], (mode, sort, out.stderr)
+
+
+def test_the_quick_session_gives_the_full_sessions_vectors():
+    """A few passages (an update after one note changed) and a cold process's first query
+    are embedded with the quick session (no graph optimisation); more work builds the
+    optimised one. Both give the same vectors, to float noise."""
+    from searchkit.embed.models import QUICK_PASSAGES, MiniLMEmbedder
+
+    texts = [f"Note {i}: the hippocampus replays the day during deep sleep." for i in range(3)]
+    full = MiniLMEmbedder()
+    full.warm_up()
+    expected = full.embed_passages([*texts, *texts, *texts, *texts])
+    expected_query = full.embed_query("what happens in deep sleep")
+    quick = MiniLMEmbedder()
+    quick.warm_up(quick=True)
+    np.testing.assert_allclose(quick.embed_query("what happens in deep sleep"),
+                               expected_query, atol=2e-5)
+    first = quick.embed_passages(texts)  # within the quick budget
+    np.testing.assert_allclose(first, expected[:3], atol=2e-5)
+    more = quick.embed_passages(texts * QUICK_PASSAGES)  # past it: the optimised session
+    np.testing.assert_allclose(more[:3], expected[:3], atol=2e-5)

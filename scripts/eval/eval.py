@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "(by default they are rebuilt then)")
     ap.add_argument("--no-embed", action="store_true",
                     help="use the vectors the cached indexes have; embed nothing")
+    ap.add_argument("--window", type=int, metavar="TOKENS",
+                    help="embed and search with MiniLM cut at this many tokens (default "
+                         "128, the model's); use a --work folder of its own")
     ap.add_argument("--shared", type=Path, default=SHARED,
                     help="the shared folder (default: ../shared beside the repository)")
     ap.add_argument("--notes-queries", type=Path,
@@ -178,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         import eval_common
 
         eval_common.EMBED = False
+    if a.window is not None:
+        import eval_common
+
+        from searchkit.embed.models import MiniLMEmbedder
+
+        eval_common.EMBEDDER = MiniLMEmbedder(max_tokens=a.window)
     header = {
         "searchkit": str(Path(searchkit.__file__).parent),
         "checkout": checkout(),

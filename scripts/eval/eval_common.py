@@ -266,6 +266,10 @@ def _build_progress(label: str) -> Callable[[Any], None]:
 # `--no-embed`: measure with the vectors the cached index already has (a first pass over a
 # large vault takes long on a laptop CPU; results then say how many passages have one).
 EMBED = True
+# `--window N`: the embedder every index is embedded and searched with ("auto": the one
+# its vectors were made with, else the default). Another window is another model key:
+# run it with a --work folder of its own, or the pass replaces the cached index's vectors.
+EMBEDDER: Any = "auto"
 
 
 def ensure_index(
@@ -291,7 +295,7 @@ def ensure_index(
     # scratch, or to adopt an index that has none; never after --reuse-index kept an index
     # built by other code (the next run then still rebuilds it).
     fresh = rebuild == "auto" and not stamp.is_file()
-    with searchkit.open_index(index_dir, vault=vault) as ix:
+    with searchkit.open_index(index_dir, vault=vault, embedder=EMBEDDER) as ix:
         if force or not ix.exists() or ix.needs_update():
             if not ix.exists():
                 log(f"{label}: first build of the searchkit index in {index_dir} "
@@ -358,7 +362,7 @@ def semantic_side(index_dir: Path, searcher: Any, settings: Settings) -> Any:
         from searchkit.semantic import Semantic
     except ImportError:
         return None
-    meaning = Semantic(index_dir, "auto", settings.hybrid or DEFAULT_HYBRID)
+    meaning = Semantic(index_dir, EMBEDDER, settings.hybrid or DEFAULT_HYBRID)
     side = meaning.side(searcher)
     if side is None:
         log(f"{index_dir}: no vectors: ranking by words only")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import shlex
@@ -46,7 +47,7 @@ from ..retrieve.arguments import (  # KINDS stays importable as api.KINDS
 )
 from ..retrieve.deadline import DEFAULT_DEADLINE  # noqa: F401  # re-exported as api's
 from ..retrieve.results import SearchResults
-from ..retrieve.search import DEFAULT_PER_NOTE, search
+from ..retrieve.search import DEFAULT_PER_NOTE, meaning_text, search
 from ..store import index as _index
 from ..store import opening as _opening
 from ..store import status as _status
@@ -377,7 +378,10 @@ class SearchIndex:
             searcher, opened = self._searcher()
             # The meta read when the searcher was opened names the vault: no read per query.
             vault = self._vault or Path(opened.meta.vault)
-            side, semantic = self._semantic_side(searcher, mode)
+            # Newest first orders by date: no vector is compared, the model is not needed.
+            side, semantic = self._semantic_side(
+                searcher, "lexical" if clean.get("_sort", "score") != "score" else mode
+            )
             filters = {k: v for k, v in clean.items() if k != "_sort"}
             try:
                 results = search(
@@ -429,6 +433,27 @@ class SearchIndex:
         except IndexNotFoundError:
             searcher = None
         return self._semantic().status(searcher)
+
+    def prepare(self, query: str = "", mode: str = "hybrid", sort: str = "score") -> None:
+        """Start, in the background, what a first search for `query` in `mode` (and
+        `sort`) needs beyond the words, and return at once: loading the query model and
+        embedding the query, when the index has vectors. A search that needs no model
+        (words only, newest first) loads none.
+
+        For a process that runs one search (the CLI): call it before `refresh()`, so the
+        model's start-up overlaps the refresh check and the word scoring. A process that
+        searches many times need not call it (the first search starts the model anyway).
+        """
+        self._check_open()
+        if mode == "lexical" or sort != "score" or self._embedder_choice is None:
+            return
+        if mode not in ("hybrid", "semantic"):
+            raise InvalidArgumentError(
+                f"mode must be one of hybrid, lexical, semantic, not {mode!r}"
+            )
+        with contextlib.suppress(ImportError):  # no semantic extra: the search says so
+            meaning = self._semantic()
+            meaning.prepare(meaning_text(query, _schema()) if query else "")
 
     def _semantic(self) -> Any:
         if self._meaning is None:
@@ -605,6 +630,14 @@ class _Opened:
     ix: Any
     meta: Any
     stamp: tuple[int, int, int]
+
+
+@functools.cache
+def _schema() -> Any:
+    """The schema this version writes, for reading a query before an index is open."""
+    from ..store.schema import build_schema
+
+    return build_schema()
 
 
 def open_index(

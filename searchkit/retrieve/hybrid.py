@@ -95,6 +95,9 @@ class SemanticSide:
     matrix: np.ndarray | None  # float32 (rows, dimension), L2-normalised
     query_vector: Callable[[str], np.ndarray]  # embeds a query's text
     params: HybridParams = DEFAULT_HYBRID
+    # Starts embedding a query's text in the background, so that `query_vector` finds it
+    # done (or under way) once the words are scored; None: embedded when asked.
+    prefetch: Callable[[str], None] | None = None
     scan: Int8Scan | None = None
 
     @property

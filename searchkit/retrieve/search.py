@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh import query as Q
 from whoosh import sorting
 
+from ..errors import SearchkitError
 from ..ingest.timestamps import nearest_timestamp
 from . import highlight, matching, operators, postings, ranking, spelling
 from .deadline import NO_DEADLINE, Deadline
@@ -114,6 +115,12 @@ def search(
     want = offset + limit
     deadline.check("searching")
     if comp.scoring and comp.concepts:
+        if semantic is not None and semantic[0].prefetch is not None and sort == "score":
+            # The query's vector is made while its words are scored (a cold process builds
+            # the model meanwhile too): the fusion then waits for little or nothing.
+            from .hybrid import query_text
+
+            semantic[0].prefetch(query_text([c.label for c in comp.concepts]))
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
             snippets, params or DEFAULT_PARAMS, semantic, sort, deadline,
@@ -135,6 +142,22 @@ def search(
         passages, query=query, total=max(total, len(hits)), offset=offset,
         total_exact=exact, available=len(hits) if exact else None,
     )
+
+
+def meaning_text(query: str, schema: Any) -> str:
+    """What a hybrid search embeds for `query` (its ranking words as typed, without
+    operators, filters or excluded words: `hybrid.query_text`), found without the index,
+    so the query's vector can be started before the words are scored; "" for a query that
+    ranks by no word or does not parse (the search says why)."""
+    from .hybrid import query_text
+
+    try:
+        comp = compile_query(query, schema)
+    except SearchkitError:
+        return ""
+    if not (comp.scoring and comp.concepts):
+        return ""
+    return query_text([c.label for c in comp.concepts])
 
 
 def _ranked(

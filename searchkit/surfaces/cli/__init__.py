@@ -59,4 +59,30 @@ def main() -> None:
     """
 
 
-__all__ = ["main"]
+def run() -> None:
+    """The `searchkit` executable: `main`, then, after a search, an exit without the
+    interpreter's teardown (see `base.allow_quick_exit`), once stdout and stderr are
+    flushed and no other thread runs. Tests drive `main` itself (click's CliRunner)."""
+    import os
+    import sys
+    import threading
+
+    from .base import quick_exit_allowed
+
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if (code is not None and not isinstance(code, int)) or not quick_exit_allowed():
+            raise
+        if threading.active_count() > 1 or (code or 0) not in (0, 1):
+            raise
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: the usual exit path handles it
+            raise exc from None
+        os._exit(code or 0)
+
+
+__all__ = ["main", "run"]

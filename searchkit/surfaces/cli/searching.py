@@ -17,6 +17,7 @@ from .base import (
     _index_options,
     _open,
     _use_color,
+    allow_quick_exit,
     refresh_before_search,
 )
 from .handoff import search_on_server
@@ -142,6 +143,7 @@ def search_cmd(
 
     A word starting with - excludes it: quote the query, or put it after --.
     """
+    allow_quick_exit()  # a search leaves nothing open: its process may end at once
     text = " ".join(query)
     if null and not (mode or template):
         raise click.UsageError("-0/--null goes with --files, --vimgrep, --jsonl or --format")
@@ -184,6 +186,7 @@ def search_cmd(
         )
     ix = _open(index_dir, vault_opt, as_json)
     try:
+        ix.prepare(text, rank_mode, sort)  # the model starts while the refresh checks
         if not no_refresh:
             refresh_before_search(ix, "the index", show_warnings=not as_json)
         results = ix.search(
@@ -278,6 +281,8 @@ def _search_lines(
 
     ix = _open(index_dir, vault_opt)
     try:
+        # The model starts while the refresh checks and the words are scored.
+        ix.prepare(q, params.get("mode", "hybrid"), params.get("sort", "score"))
         if not no_refresh:
             refresh_before_search(ix, "the index")
         results = ix.search(q, **params)
