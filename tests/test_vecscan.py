@@ -68,6 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 QUERIES = ["sleep dream", "garden tomato harbour", "stage fright audience", "piano",
+           "violin comet river",
            "comet path:a", "river -mountain", '"copper silver" lantern', "winter OR summer"]
 
 
@@ -117,3 +118,39 @@ def test_a_damaged_file_of_the_codes_is_passed_over(built: tuple[Path, Path], tm
     else:
         path.write_bytes(path.read_bytes()[:-10])
     assert _results(vault, copy) == scanned
+
+
+def test_updates_read_new_segments_beside_the_codes(built: tuple[Path, Path],
+                                                    tmp_path: Path) -> None:
+    """After a pass, an update that embeds a few passages neither rewrites the codes nor
+    the big segment: searches read the new segments beside them and rank as the float32
+    scan of every segment does; many such updates merge only the new segments."""
+    vault0, index0 = built
+    vault, index = tmp_path / "vault", tmp_path / "index"
+    shutil.copytree(vault0, vault)
+    shutil.copytree(index0, index)
+    (index / "searchkit.json").write_text(
+        (index / "searchkit.json").read_text().replace(str(vault0), str(vault)))
+    folder = index / "vectors" / "wordsum-1-32"
+    codes = {p.name: p.stat().st_mtime_ns for p in folder.glob("codes-*.npy")}
+    big = max(folder.glob("seg-*.npy"), key=lambda p: p.stat().st_size)
+    for i in range(12):  # past the segments merged at once (embedding.py)
+        note = vault / "a" / f"n{2 * i}.md"
+        note.write_text(note.read_text() + f"\n## Three\nviolin comet river {i}.\n")
+        with searchkit.open_index(index, vault=vault, embedder=_WordVectors()) as ix:
+            ix.update()
+            assert ix.embed().embedded == 1
+        assert {p.name: p.stat().st_mtime_ns for p in folder.glob("codes-*.npy")} == codes
+    assert big.exists() and len(list(folder.glob("seg-*.npy"))) <= 9
+    plain = tmp_path / "plain"  # the same segments, without the codes: the float32 scan
+    shutil.copytree(index, plain)
+    for path in (plain / "vectors" / "wordsum-1-32").glob("*-*.npy"):
+        if not path.name.startswith("seg-"):
+            path.unlink()
+    def ties_in_id_order(results):  # scores equal to 5 decimals may swap (float noise)
+        return {k: sorted(v, key=lambda r: (-r[1], r[0])) for k, v in results.items()}
+
+    updated = _results(vault, index)
+    assert ties_in_id_order(updated) == ties_in_id_order(_results(vault, plain))
+    top = updated["violin comet river", "semantic"][:12]
+    assert {pid.split("#")[0] for pid, _ in top} == {f"a/n{2 * i}.md" for i in range(12)}

@@ -154,7 +154,8 @@ def _joined_side(sides: list[Any], spans: list[tuple[int, int, Path]], mode: str
         if mode == "semantic":
             raise SemanticUnavailableError("these vaults' vectors come from different models")
         return None  # cosines of two models are not on one scale: words alone
-    key = tuple(id(side.matrix if side.scan is None else side.scan.codes) for side in present)
+    key = tuple((id(side.matrix if side.scan is None else side.scan.codes), side.rows)
+                for side in present)
     joined = _JOINED.get(key)
     if joined is None:
         joined = np.vstack([side.full_matrix() for side in present]).astype(np.float32,

@@ -79,11 +79,24 @@ class Int8Scan:
     codes with the query's codes, whose error is bounded row by row, then the exact
     cosine of the rows that the bounds cannot rule out (docs/DESIGN.md, "Vectors")."""
 
-    codes: np.ndarray  # int8 (rows, dimension): round(v / scale)
+    # int8 (rows, dimension) blocks in row order, round(v / scale): the mapped codes of the
+    # last finished pass, then those of the few segments written since (store.vectors)
+    codes: tuple[np.ndarray, ...]
     bounds: np.ndarray  # float32 (rows, 2): scale = max |v| / 127; scale x sum |codes|
     mean: np.ndarray  # float64 (dimension,): the mean stored vector
     exact: Callable[[np.ndarray], np.ndarray]  # float32 rows by row number
     product: Callable[[np.ndarray, np.ndarray], np.ndarray]  # int8 codes · int8 q -> int32
+
+    @property
+    def rows(self) -> int:
+        return sum(len(block) for block in self.codes)
+
+    def products(self, q8: np.ndarray) -> np.ndarray:
+        """Every row's codes · the query's codes, as float32."""
+        parts = [self.product(block, q8) for block in self.codes if len(block)]
+        if not parts:
+            return np.zeros(0, np.float32)
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,11 @@ class SemanticSide:
 
     @property
     def rows(self) -> int:
-        return len(self.matrix) if self.matrix is not None else len(self.scan.codes)  # type: ignore[union-attr]
+        return len(self.matrix) if self.matrix is not None else self.scan.rows  # type: ignore[union-attr]
 
     @property
     def dimension(self) -> int:
-        held = self.matrix if self.matrix is not None else self.scan.codes  # type: ignore[union-attr]
+        held = self.matrix if self.matrix is not None else self.scan.codes[0]  # type: ignore[union-attr]
         return int(held.shape[1])
 
     def full_matrix(self) -> np.ndarray:
@@ -114,7 +127,7 @@ class SemanticSide:
         if self.matrix is not None:
             return self.matrix
         assert self.scan is not None
-        return self.scan.exact(np.arange(len(self.scan.codes)))
+        return self.scan.exact(np.arange(self.scan.rows))
 
 
 @dataclass(frozen=True)
@@ -218,11 +231,11 @@ def _scanned(side: SemanticSide, scan: Int8Scan, q: np.ndarray, n_docs: int,
     rows = side.doc_rows[:n_docs]
     mean = float(q.astype(np.float64) @ scan.mean)  # the mean of the cosines, without a scan
     std = 0.0
-    if len(scan.codes) == 0 or not (rows >= 0).any():
+    if scan.rows == 0 or not (rows >= 0).any():
         return sims, mean, std
     q_scale = float(np.abs(q).max()) / 127 or 1.0
     q8 = np.rint(q / q_scale).astype(np.int8)
-    approx = scan.product(scan.codes, q8).astype(np.float32)
+    approx = scan.products(q8)
     approx *= scan.bounds[:, 0]
     approx *= np.float32(q_scale)
     if side.params.min_z:  # the spread of the cosines (for a z-score floor: off by default)

@@ -256,8 +256,10 @@ def _embed_index(
         compacted = False
         dropped: list[str] = []
         if embedded == len(todo):  # complete: tidy up
-            if len(store.segments()) > MAX_SEGMENTS_BEFORE_COMPACT or _garbage(store, live):
+            if _garbage(store, live):
                 compacted = store.compact(live)
+            elif len(store.segments()) > MAX_SEGMENTS_BEFORE_COMPACT:
+                compacted = store.compact(live, tail_only=True)
             dropped = store.drop_other_models()
             # For searches to map (a slice of a pass writes none); only a speed-up, so a
             # full disk here costs the next cold search 0.3 s, not this pass.

@@ -33,7 +33,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,11 @@ from .indexdir import VECTORS_DIR, write_lock
 from .vectorfiles import check_folder, fix_hint, map_array, open_mapped, read_segment
 
 _SEG_RE = re.compile(r"^seg-[0-9a-z-]+\.npy$")
+# Segments written since a finished pass are read beside its files up to these many rows
+# (or an eighth of the pass's, if more) and segments: an update that changed a few notes
+# then costs what it wrote, not a rewrite of every vector's files (`_with_tail`).
+TAIL_ROWS = 4096
+TAIL_SEGMENTS = 16
 
 
 def model_key(name: str, version: str, dimension: int) -> str:
@@ -91,10 +96,13 @@ class Quantised:
     the mean vector (a query's mean cosine over the vault without a scan), and the exact
     rows, read only for the rows re-scored."""
 
-    codes: np.ndarray  # int8 (rows, dimension), mapped
+    # int8 (rows, dimension) blocks in row order: the mapped codes of a finished pass, then
+    # (see `VectorStore._with_tail`) the codes of the segments written since, in memory
+    codes: tuple[np.ndarray, ...]
     bounds: np.ndarray  # float32 (rows, 2): the row's scale; the L1 norm of its codes x scale
     mean: np.ndarray  # float64 (dimension,): the mean vector
-    exact: RowReader
+    exact: Callable[[np.ndarray], np.ndarray]  # float32 rows by row number
+    tail: int = 0  # rows of the segments written since the pass (0: the files cover all)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,9 @@ class Vectors:
     matrix: np.ndarray | None  # float32, (len(keys), dimension), rows L2-normalised
     stamp: tuple[str, ...]  # the segment files they were read from
     quantised: Quantised | None = None
+    # The row of each key of `keys`, when rows are not in key order (a finished pass's
+    # rows, then the rows of the segments written since: `VectorStore._with_tail`).
+    row_of: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -117,7 +128,7 @@ class Vectors:
             return self.matrix
         q = self.quantised
         assert q is not None
-        return q.exact(np.arange(len(self.keys)))
+        return q.exact(np.arange(sum(len(block) for block in q.codes)))
 
     def rows_for(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 where there is none (and for key 0, "no text")."""
@@ -126,7 +137,27 @@ class Vectors:
         pos = np.searchsorted(self.keys, keys)
         pos = np.minimum(pos, len(self.keys) - 1)
         found = (self.keys[pos] == keys) & (keys != 0)
-        return np.where(found, pos, -1).astype(np.int64)
+        rows = pos if self.row_of is None else self.row_of[pos]
+        return np.where(found, rows, -1).astype(np.int64)
+
+
+class _TailRows:
+    """Exact rows by row number over a finished pass's rows file and, after them, the
+    rows of the segments written since (in memory)."""
+
+    def __init__(self, base: Callable[[np.ndarray], np.ndarray], base_rows: int,
+                 tail: np.ndarray) -> None:  # fmt: skip
+        self._base, self._n, self._tail = base, base_rows, tail
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self._tail.shape[1]), np.float32)
+        old = rows < self._n
+        if old.any():
+            out[old] = self._base(rows[old])
+        if not old.all():
+            out[~old] = self._tail[rows[~old] - self._n]
+        return out
 
 
 class VectorStore:
@@ -196,14 +227,59 @@ class VectorStore:
         return Vectors(np.ascontiguousarray(keys[last]), np.ascontiguousarray(matrix), stamp)
 
     def _mapped(self, stamp: tuple[str, ...]) -> Vectors | None:
+        """The files of a finished pass for `stamp`, mapped; else those of a pass for the
+        first segments of `stamp`, with the few segments written since read beside them
+        (`_with_tail`); None when neither is there (the segments are read)."""
+        whole = self._mapped_set(stamp)
+        if whole is not None or len(stamp) < 2:
+            return whole
+        for cut in range(len(stamp) - 1, max(0, len(stamp) - 1 - TAIL_SEGMENTS), -1):
+            base = self._mapped_set(stamp[:cut], check=False)
+            if base is not None:
+                return self._with_tail(base, stamp)
+        return None
+
+    def _with_tail(self, base: Vectors, stamp: tuple[str, ...]) -> Vectors | None:
+        """`base` (a finished pass's mapped files) and the rows of the segments after it
+        in `stamp`: searches after a one-note update map what the pass left and read the
+        new segments, rather than converting every vector again (O(changed), not
+        O(vault)). None when `base` is not quantised or the tail is not small."""
+        q = base.quantised
+        if q is None:
+            return None
+        tail = self._read(stamp[len(base.stamp):])  # damage is said as for any segment
+        n = len(base.keys)
+        if len(tail.keys) > tail_limit(n):
+            return None
+        assert tail.matrix is not None
+        codes, bounds, mean = quantise(tail.matrix)
+        # A key in both (the same text embedded by two writers): the tail's row wins.
+        keys = np.concatenate([base.keys, tail.keys])
+        rows = np.arange(len(keys), dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], rows[order]
+        last = np.ones(len(keys), dtype=bool)
+        last[:-1] = keys[1:] != keys[:-1]
+        total = n + len(tail.keys)
+        joined = Quantised(
+            (*q.codes, codes), np.concatenate([q.bounds, bounds]),
+            (q.mean * n + mean[0] * len(tail.keys)) / total,
+            _TailRows(q.exact, n, tail.matrix), tail=len(tail.keys),
+        )
+        return Vectors(np.ascontiguousarray(keys[last]), None, stamp, joined,
+                       row_of=np.ascontiguousarray(rows[last]))
+
+    def _mapped_set(self, stamp: tuple[str, ...], check: bool = True) -> Vectors | None:
         """The files `write_matrix` left for `stamp`, mapped (or the float32 matrix an
         older version left); None when there are none or they are damaged (the segments
         are read instead, and stay the truth)."""
         if not stamp:
             return None
+        name = _matrix_name(stamp)
+        if not check and not (self.folder / f"keys-{name}.npy").is_file():
+            return None
         for seg in stamp:  # the segments stay the truth: damage is said as before
             read_segment(self.folder / seg, _dtype(self.dimension), self.folder, rows_only=True)
-        name = _matrix_name(stamp)
         try:
             keys = map_array(self.folder / f"keys-{name}.npy", np.dtype("<u8"), None,
                              self.folder)
@@ -236,7 +312,7 @@ class VectorStore:
                 or not np.isfinite(mean).all()):  # fmt: skip
             fh.close()
             return None
-        return Quantised(codes, bounds, np.array(mean[0]), RowReader(fh, start, d))
+        return Quantised((codes,), bounds, np.array(mean[0]), RowReader(fh, start, d))
 
     def write_matrix(self) -> bool:
         """Write what searches map for the current segments (callers hold `lock()`): the
@@ -248,9 +324,12 @@ class VectorStore:
         if not vectors.stamp:
             return False
         name = _matrix_name(vectors.stamp)
-        if vectors.quantised is not None:
-            return False
+        if vectors.quantised is not None and vectors.quantised.tail <= tail_limit(
+                len(vectors.keys) - vectors.quantised.tail):  # fmt: skip
+            return False  # written for these segments, or for all but a small tail
         matrix = vectors.full_matrix()
+        if vectors.row_of is not None:  # key order, as the files are read back
+            matrix = matrix[vectors.row_of]
         codes, bounds, mean = quantise(matrix)
         for kind, data in (("codes", codes), ("bounds", bounds), ("mean", mean),
                            ("rows", matrix.astype("<f2"))):  # fmt: skip
@@ -312,12 +391,19 @@ class VectorStore:
         name = f"seg-{time.time_ns():x}-{os.getpid():x}.npy"
         return _write_atomic(self.folder / name, rows)
 
-    def compact(self, live: np.ndarray | None) -> bool:
+    def compact(self, live: np.ndarray | None, *, tail_only: bool = False) -> bool:
         """Merge every segment into one, keeping only `live` keys (None: keep all). Returns
-        whether anything was rewritten."""
+        whether anything was rewritten. `tail_only`: merge only the segments written since
+        the last finished pass's files (`_with_tail`), when there are such files, so that
+        many small updates never rewrite the big segment."""
         stamp = self.stamp()
         if not stamp:
             return False
+        if tail_only:
+            for cut in range(len(stamp) - 1, 0, -1):
+                if self._mapped_set(stamp[:cut], check=False) is not None:
+                    stamp = stamp[cut:]
+                    break
         vectors = self._read(stamp)
         keep = np.ones(len(vectors.keys), dtype=bool)
         if live is not None:
@@ -347,6 +433,12 @@ class VectorStore:
 
 _MAPPED_RE = re.compile(r"^(matrix|keys|codes|bounds|mean|rows)-[0-9a-f]{16}\.npy$")
 _BLOCK = 4096  # rows quantised at once (in the caches: 2x faster than 65536)
+
+
+def tail_limit(rows: int) -> int:
+    """The most rows the segments written since a finished pass may hold and be read
+    beside its files (`VectorStore._with_tail`); past it, the files are written again."""
+    return max(TAIL_ROWS, rows // 8)
 
 
 def quantise(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
