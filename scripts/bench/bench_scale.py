@@ -14,6 +14,14 @@ process, API, top 10 with snippets) and that process's RSS, cold `searchkit sear
 and the same steps for the FTS5 peer (../shared/eval/notes-dev/peer_fts5.py: build,
 `bench`, a `search` process, delete+insert of the note's rows).
 
+`--vectors-from INDEX` (an index of VAULT with vectors) gives every passage of the
+bigger index a vector, so that search by meaning can be timed at that size: a copy's
+passage whose text is unchanged keeps its real vector, every other gets a real vector of
+INDEX plus noise (sigma 0.05, renormalised). They measure time and memory, not ranking.
+The words-only and the hybrid (default) search are then measured side by side, and the
+one-note update embeds the edited passages with the real model. Without it, updates run
+with SEARCHKIT_SEMANTIC=off (a words-only index would otherwise be embedded whole).
+
 Absolute times on a shared machine say little: read the ratios to the peer of the same
 run. `--searchkit DIR` measures another checkout (its `searchkit` package is put first
 on PYTHONPATH of every process), e.g. the main branch beside this one.
@@ -102,22 +110,25 @@ def load_queries(path: Path | None, vault: Path, n: int) -> list[str]:
 
 
 WARM = """
-import json, resource, sys, time
+import json, sys, time
 import searchkit
 ix = searchkit.open_index(sys.argv[1])
 qs = json.load(open(sys.argv[2]))
+mode = sys.argv[3]
 for q in qs[:10]:
-    ix.search(q, limit=10)
+    ix.search(q, limit=10, mode=mode)
 ms = []
 for q in qs:
     t = time.perf_counter()
     try:
-        ix.search(q, limit=10)
+        ix.search(q, limit=10, mode=mode)
     except searchkit.SearchkitError:
         pass
     ms.append((time.perf_counter() - t) * 1000)
 ms.sort()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# The peak of this process image (VmHWM): ru_maxrss would keep the forking parent's.
+with open("/proc/self/status") as fh:
+    rss = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM")) / 1024
 print(json.dumps({"p50": ms[len(ms) // 2], "p95": ms[int(len(ms) * 0.95)], "rss": rss}))
 """
 
@@ -132,6 +143,44 @@ con.executemany("INSERT INTO c(path,title,heading,kind,ctitle,body) VALUES (?,?,
 con.commit()
 print(json.dumps({"rows": len(rows)}))
 """
+
+
+def give_vectors(index: Path, source: Path) -> int:
+    """Every live passage of `index` gets a vector (see the module's doc); returns how
+    many were synthesised. Measures time and memory only."""
+    import numpy as np
+
+    from searchkit.store import embedding
+    from searchkit.store import vectors as v
+    from searchkit.store.opening import open_for_search
+    from searchkit.store.vectorfiles import read_model_record
+
+    record = read_model_record(source / "vectors")
+    if record is None:
+        raise SystemExit(f"{source} has no vectors")
+    src = v.VectorStore(source, record.key, record.dimension)
+    real = src._read(src.stamp())
+    ix, _meta = open_for_search(index)
+    with ix.searcher() as searcher:
+        keys = embedding.live_keys(searcher)
+    live = np.unique(keys[keys != 0])
+    known = np.isin(live, real.keys)
+    rng = np.random.default_rng(24)
+    new = live[~known]
+    made = np.empty((len(new), record.dimension), np.float32)
+    for start in range(0, len(new), 65536):
+        block = real.matrix[rng.integers(0, len(real.keys), min(65536, len(new) - start))]
+        block = block + rng.normal(0, 0.05, block.shape).astype(np.float32)
+        made[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    store = v.VectorStore(index, record.key, record.dimension)
+    shutil.rmtree(store.root, ignore_errors=True)
+    store.folder.mkdir(parents=True)
+    shutil.copy2(source / "vectors" / "model.json", store.root / "model.json")
+    mine = live[known]
+    store.append(mine, real.matrix[np.searchsorted(real.keys, mine)])
+    store.append(new, made)
+    store.write_matrix()
+    return len(new)
 
 
 def wall(cmd: list[str], env: dict[str, str]) -> float:
@@ -153,10 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--updates", type=int, default=3, help="one-note updates (median)")
     ap.add_argument("--jobs", type=int, help="writer processes for the build (default: auto)")
     ap.add_argument("--peer", type=Path, default=PEER)
+    ap.add_argument("--vectors-from", type=Path, metavar="INDEX",
+                    help="an index of VAULT with vectors: time search by meaning too")
     a = ap.parse_args(argv)
 
     a.work.mkdir(parents=True, exist_ok=True)
-    for name in ("work", "index", "searchkit", "queries", "peer"):
+    for name in ("work", "index", "searchkit", "queries", "peer", "vectors_from"):
         if getattr(a, name) is not None:
             setattr(a, name, getattr(a, name).resolve())
     # `python -c` puts the current folder first on sys.path: run from the work folder, so
@@ -185,6 +236,15 @@ def main(argv: list[str] | None = None) -> int:
         secs, rss, out = run(code, str(index), str(vault), str(a.jobs or 0))
         rows.append(("full build", f"{secs:.0f} s wall, {out.split('cpu ')[-1]} CPU",
                      f"peak RSS {rss:.0f} MB; {out.split(';')[0]}"))
+    modes = ["lexical"]
+    if a.vectors_from is not None:
+        t = time.perf_counter()
+        made = give_vectors(index, a.vectors_from)
+        rows.append(("vectors (synthetic, for timing)", f"{made:,} made",
+                     f"{time.perf_counter() - t:.0f} s; the rest real"))
+        modes.append("hybrid")
+    else:
+        env["SEARCHKIT_SEMANTIC"] = "off"
     db = a.work / f"peer-{a.notes or len(notes)}.db"
     secs, _rss, out = run(f"import runpy, sys; sys.argv = ['peer', 'build', {str(vault)!r}, "
                           f"{str(db)!r}]; runpy.run_path({str(a.peer)!r}, run_name='__main__')")
@@ -193,28 +253,35 @@ def main(argv: list[str] | None = None) -> int:
     queries = load_queries(a.queries, vault, a.n_queries)
     qfile = a.work / "queries.json"
     qfile.write_text(json.dumps(queries))
-    out = subprocess.run([sys.executable, "-c", WARM, str(index), str(qfile)], env=env,
-                         check=True, capture_output=True, text=True).stdout
-    warm = json.loads(out.strip().splitlines()[-1])
     plain = a.work / "queries.txt"
     plain.write_text("\n".join(queries))
     out = subprocess.run([sys.executable, str(a.peer), "bench", str(db), str(plain)],
                          check=True, capture_output=True, text=True).stdout
     peer = json.loads(out)
-    rows.append(("warm query p50 / p95 (API, top 10, snippets)",
-                 f"{warm['p50']:.1f} / {warm['p95']:.1f} ms",
-                 f"FTS5 {peer['p50_ms']:.1f} / {peer['p95_ms']:.1f} ms; ratio p50 "
-                 f"{warm['p50'] / max(peer['p50_ms'], 1e-6):.1f}x"))
-    rows.append(("search process max RSS (after the queries)", f"{warm['rss']:.0f} MB", ""))
+    for mode in modes:
+        out = subprocess.run([sys.executable, "-c", WARM, str(index), str(qfile), mode],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        warm = json.loads(out.strip().splitlines()[-1])
+        rows.append((f"warm query p50 / p95, {mode} (API, top 10, snippets)",
+                     f"{warm['p50']:.1f} / {warm['p95']:.1f} ms",
+                     f"FTS5 {peer['p50_ms']:.1f} / {peer['p95_ms']:.1f} ms; ratio p50 "
+                     f"{warm['p50'] / max(peer['p50_ms'], 1e-6):.1f}x"))
+        rows.append((f"search process max RSS, {mode} (after the queries)",
+                     f"{warm['rss']:.0f} MB", ""))
 
-    cold_sk, cold_peer = [], []
+    cold: dict[str, list[float]] = {m: [] for m in modes}
+    cold_peer = []
+    env_cold = {**env, "SEARCHKIT_NO_SERVER": "1"}
     for q in queries[: a.cold]:
-        cold_sk.append(wall([sys.executable, "-m", "searchkit", "search", "--index", str(index),
-                             q], env))
+        for mode in modes:
+            cold[mode].append(wall([sys.executable, "-m", "searchkit", "search", "--index",
+                                    str(index), "--mode", mode, q], env_cold))
         cold_peer.append(wall([sys.executable, str(a.peer), "search", str(db), q], env))
-    sk, pr = statistics.median(cold_sk), statistics.median(cold_peer)
-    rows.append(("cold `searchkit search` (median)", f"{sk:.2f} s",
-                 f"FTS5 process {pr:.2f} s; ratio {sk / pr:.1f}x"))
+    pr = statistics.median(cold_peer)
+    for mode in modes:
+        sk = statistics.median(cold[mode])
+        rows.append((f"cold `searchkit search --mode {mode}` (median)", f"{sk:.2f} s",
+                     f"FTS5 process {pr:.2f} s; ratio {sk / pr:.1f}x"))
 
     if ours:
         ups, peer_ups = [], []
