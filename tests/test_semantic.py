@@ -696,3 +696,25 @@ def test_the_quick_session_gives_the_full_sessions_vectors():
     np.testing.assert_allclose(first, expected[:3], atol=2e-5)
     more = quick.embed_passages(texts * QUICK_PASSAGES)  # past it: the optimised session
     np.testing.assert_allclose(more[:3], expected[:3], atol=2e-5)
+
+
+def test_the_newest_notes_are_embedded_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pass stopped early has given vectors to the most recently modified notes (in
+    blocks, each shortest first: here blocks of two passages)."""
+    monkeypatch.setattr(embedding, "BATCH", 2)
+    monkeypatch.setattr(embedding, "EMBED_BLOCK", 2)
+    monkeypatch.setattr(embedding, "FLUSH_SECONDS", 0.0)
+    topics = ["tomatoes in the garden", "rust borrow checker", "sleep and memory",
+              "public speaking nerves", "baking sourdough bread", "violin practice"]
+    vault = write_vault(tmp_path / "vault",
+                        {f"n{i}.md": f"# Note {i}\n\n{t}.\n" for i, t in enumerate(topics)})
+    for i in range(len(topics)):  # n5 is the newest, n0 the oldest
+        os.utime(vault / f"n{i}.md", (1_700_000_000 + i * 86_400,) * 2)
+    done: list[int] = []
+    with searchkit.open_index(tmp_path / "index", vault=vault) as ix:
+        ix.update()
+        ix.embed(progress=lambda p: done.append(p.done), stop=lambda: len(done) >= 1)
+        assert ix.semantic_status().embedded == 2
+        has_vector = [f"n{i}.md" in {p.path for p in ix.search(t, mode="semantic")}
+                      for i, t in enumerate(topics)]
+    assert has_vector == [False, False, False, False, True, True]
