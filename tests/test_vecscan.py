@@ -72,15 +72,28 @@ QUERIES = ["sleep dream", "garden tomato harbour", "stage fright audience", "pia
            "comet path:a", "river -mountain", '"copper silver" lantern', "winter OR summer"]
 
 
-def _results(vault: Path, index: Path) -> dict[tuple[str, str], list[tuple[str, float]]]:
+def _results(vault: Path, index: Path, damaged: str | None = None,
+             ) -> dict[tuple[str, str], list[tuple[str, float]]]:
+    """Every query's results in both modes; `status --check` finds the index sound, or
+    (`damaged`) says that the search files are damaged and how they are written again."""
     out = {}
     with searchkit.open_index(index, vault=vault, embedder=_WordVectors()) as ix:
         for q in QUERIES:
             for mode in ("hybrid", "semantic"):
                 found = ix.search(q, mode=mode, limit=30)
                 out[q, mode] = [(p.id, round(p.score, 5)) for p in found]
-        assert ix.check().sound
+        check = ix.check()
+    if damaged is None:
+        assert check.sound, check.problems
+    else:
+        assert len(check.problems) == 1 and damaged in check.problems[0], check.problems
+        assert "`searchkit index` writes them again" in check.problems[0]
     return out
+
+
+def _embed_again(vault: Path, index: Path) -> None:
+    with searchkit.open_index(index, vault=vault, embedder=_WordVectors()) as ix:
+        assert ix.embed().embedded == 0
 
 
 def test_the_codes_rank_as_the_float32_scan(built: tuple[Path, Path], tmp_path: Path,
@@ -115,8 +128,22 @@ def test_a_damaged_file_of_the_codes_is_passed_over(built: tuple[Path, Path], tm
         bounds = np.load(path)
         bounds[3, 0] = np.nan
         np.save(path, bounds)
+        damaged = "are damaged"
+    elif kind == "rows":  # whole and well-formed, but one vector changed: only a full
+        rows = np.load(path)  # read (`status --check`) can tell
+        rows[5] = -rows[5]
+        np.save(path, rows)
+        _results(vault, copy, "do not match the vector segments: delete them")
+        for stale in path.parent.glob(f"*-{path.name.split('-')[1]}"):
+            stale.unlink()
+        _embed_again(vault, copy)
+        assert _results(vault, copy) == scanned
+        return
     else:
         path.write_bytes(path.read_bytes()[:-10])
+        damaged = "are damaged"
+    assert _results(vault, copy, damaged) == scanned
+    _embed_again(vault, copy)  # a finished pass writes them again
     assert _results(vault, copy) == scanned
 
 

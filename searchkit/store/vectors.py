@@ -368,7 +368,41 @@ class VectorStore:
             if len(norms) and (np.abs(norms - 1.0) > 0.02).any():
                 problems.append(f"vector file {path} holds vectors that are not unit "
                                 f"length; {fix_hint(self.folder)}")
+        if not problems:
+            problems += self._check_search_files(tuple(p.name for p in paths))
         return problems
+
+    def _check_search_files(self, stamp: tuple[str, ...]) -> list[str]:
+        """Whether the files searches map (`write_matrix`) hold what the segments do: a set
+        whose keys file is there but that does not load, or whose rows, codes or mean
+        differ from the segments', is passed over by searches (which read the segments,
+        slower); a finished `searchkit index` writes it again."""
+        hint = ("searches read the segments instead (slower); `searchkit index` writes "
+                "them again")
+        for cut in range(len(stamp), 0, -1):
+            name = _matrix_name(stamp[:cut])
+            if not (self.folder / f"keys-{name}.npy").is_file():
+                continue
+            mapped = self._mapped_set(stamp[:cut])
+            if mapped is None or mapped.quantised is None:
+                if mapped is None:
+                    return [f"the search files {self.folder}/*-{name}.npy are damaged; {hint}"]
+                return []  # an older version's float32 matrix: checked as it is read
+            truth = self._read(stamp[:cut])
+            q = mapped.quantised
+            assert truth.matrix is not None
+            rows = q.exact(np.arange(len(mapped.keys)))
+            codes, bounds, mean = quantise(rows)
+            if (not np.array_equal(mapped.keys, truth.keys)
+                    or not np.array_equal(rows, truth.matrix.astype("<f2").astype(np.float32))
+                    or not np.array_equal(np.asarray(q.codes[0]), codes)
+                    or not np.allclose(np.asarray(q.bounds), bounds)
+                    or not np.allclose(q.mean, mean[0])):  # fmt: skip
+                return [f"the search files {self.folder}/*-{name}.npy do not match the "
+                        "vector segments: delete them (searches then read the segments, "
+                        "slower) and `searchkit index` writes them again"]
+            return []
+        return []
 
     # -- writing (callers hold `lock()`) ---------------------------------------------------
 
