@@ -34,7 +34,7 @@ import psutil
 BUILD = """
 import sys, json
 import searchkit.store.index as I
-I.WRITER_LIMITMB = int(sys.argv[3]) or None  # 0: scaled with the vault
+I.WRITER_LIMITMB = int(sys.argv[3]) or I.WRITER_LIMITMB  # 0: the default
 r = I.update_index(sys.argv[1], sys.argv[2], jobs=int(sys.argv[4]) or None)
 print(json.dumps({"notes": r.notes, "chunks": r.chunks}))
 """
@@ -153,13 +153,13 @@ def main() -> None:
             lambda i: run(BUILD, fresh(f"b{i}"), str(vault), str(limitmb), str(jobs)),
         )
 
-    # 0, 0: the defaults (posting pool scaled with the vault, writers by free cores).
+    # 0, 0: the defaults (the packed posting pool's limit, writers by free cores).
     secs, rss, out = build(0, 0)
     build_secs = secs
     info = json.loads(out.split(";")[0])
     rows.append(("full build (defaults)", f"{secs:.1f} s", f"{rss:.0f} MB", out))
     if args.configs:
-        for limitmb, jobs in ((128, 2), (512, 2), (256, 1)):
+        for limitmb, jobs in ((16, 2), (128, 2), (1024, 1)):
             s, r, o = build(limitmb, jobs)
             rows.append(
                 (f"full build (jobs={jobs}, limitmb={limitmb})", f"{s:.1f} s", f"{r:.0f} MB", o)
