@@ -29,22 +29,26 @@ Owls sleep by day, owls roost in barns. A **short** note with [[links]] and 2 nu
 """
 
 
-def _docs(start: int, count: int) -> list[dict]:
+def _docs(start: int, count: int, repeats: bool = False) -> list[dict]:
     docs = []
     for i in range(start, start + count):
         text = TEXT + "more words " * i + f"\n\nword{i % 7} " * (i % 3) + "ünïcode 😀 " * (i % 2)
+        if repeats:  # a word written i times: past 254 weights and long position lists
+            text += "\n\nbeta the " * i
         note = parse_note(text, f"n{i}.md", mtime_ns=1_000_000_000 + i)
         docs.extend(note_documents(note, chunk_note(note)))
     return docs
 
 
-def _files(index_dir: Path, fast: bool, limitmb: float = 128, batches: int = 1) -> dict:
+def _files(
+    index_dir: Path, fast: bool, limitmb: float = 128, batches: int = 1, count: int = 40
+) -> dict:
     index_dir.mkdir()
     ix = whoosh.index.create_in(str(index_dir), build_schema(), indexname="T")
     cls = FastSegmentWriter if fast else whoosh.writing.SegmentWriter
     for batch in range(batches):
         writer = cls(ix, compound=False, limitmb=limitmb)
-        for doc in _docs(batch * 40, 40):
+        for doc in _docs(batch * count, count, repeats=count > 40):
             writer.add_document(**doc)
         # The last commit merges the earlier segments into the new one (add_reader).
         writer.commit(optimize=batch == batches - 1 and batches > 1)
@@ -57,13 +61,13 @@ def _files(index_dir: Path, fast: bool, limitmb: float = 128, batches: int = 1) 
 
 
 @pytest.mark.parametrize(
-    "limitmb, batches",
-    [(128, 1), (0.002, 1), (128, 3)],
-    ids=["in-memory", "spilled-to-runs", "merged-segments"],
+    "limitmb, batches, count",
+    [(128, 1, 40), (0.002, 1, 40), (128, 3, 40), (0.05, 1, 300)],
+    ids=["in-memory", "spilled-to-runs", "merged-segments", "many-weights-long-positions"],
 )
-def test_fast_segment_writer_writes_the_same_bytes(tmp_path: Path, limitmb, batches):
-    plain = _files(tmp_path / "plain", fast=False, batches=batches)
-    fast = _files(tmp_path / "fast", fast=True, limitmb=limitmb, batches=batches)
+def test_fast_segment_writer_writes_the_same_bytes(tmp_path: Path, limitmb, batches, count):
+    plain = _files(tmp_path / "plain", fast=False, batches=batches, count=count)
+    fast = _files(tmp_path / "fast", fast=True, limitmb=limitmb, batches=batches, count=count)
     assert {"pst", "trm", "_body_len.col"} <= plain.keys()
     assert fast == plain
 

@@ -27,7 +27,9 @@ from whoosh.writing import SegmentWriter
 
 from ..errors import NoteError
 from ..ingest.notes import Note, NoteWarning
+from .fastindex import terms_function
 from .indexdir import NoteRecord
+from .pool import PackedPool
 
 # Turns a read note and its chunks into index documents. Passed in by the caller (it is
 # `index.note_documents`) so that this module never imports `index`, which imports it.
@@ -173,9 +175,8 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix: Any, *args: Any, limitmb: float = 128, **kwargs: Any) -> None:
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
-        from .pool import PackedPool
-
         self.pool = PackedPool(self._tempstorage, limitmb)
+        self._terms: dict[str, Callable[[Any], Any]] = {}  # fieldname -> its terms function
 
     def add_document(self, **fields: Any) -> None:
         # Whoosh 2.7.4's SegmentWriter.add_document, with the field's terms going to the
@@ -185,6 +186,7 @@ class FastSegmentWriter(SegmentWriter):
         schema = self.schema
         docnum = self.docnum
         pool = self.pool
+        terms = self._terms
 
         docboost = self._doc_boost(fields)
         fieldnames = sorted([name for name in fields if not name.startswith("_")])
@@ -200,9 +202,10 @@ class FastSegmentWriter(SegmentWriter):
             length = 0
             if field.indexed:
                 fieldboost = self._field_boost(fields, fieldname, docboost)
-                length = pool.add_terms(
-                    fieldname, docnum, field.index(value), fieldboost, field.scorable
-                )
+                index = terms.get(fieldname)
+                if index is None:
+                    index = terms[fieldname] = terms_function(field)
+                length = pool.add_terms(fieldname, docnum, index(value), fieldboost, field.scorable)
 
             if field.separate_spelling():
                 spellfield = field.spelling_fieldname(fieldname)
