@@ -20,7 +20,7 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
 # Distinct words remembered per analyzer before the memory is cleared (~100 bytes each).
-WORDS_CACHED = 200_000
+WORDS_CACHED = 100_000
 
 Items = list[tuple[bytes, int, float, bytes]]
 

@@ -189,10 +189,11 @@ class _Ticker:
 # ---------------------------------------------------------------------------------------
 # Build and update
 
-# Posting memory per writer process, in MB of packed postings (store/pool.py): past it
-# the writer moves them to a sorted run file, merged term by term when the segment is
-# written. At 9k notes one writer holds ~130 MB of them; with 48, a build's peak RSS was
-# 126 MB instead of 200, at the same CPU (the runs are merged by term, not by posting).
+# Posting memory of a build, in MB of packed postings (store/pool.py), shared out among
+# its writer processes: past its share a writer moves its postings to a sorted run file,
+# merged term by term when the segment is written. At 9k notes the postings take ~130 MB;
+# bounded at 48 (24 a writer with two), a build's peak RSS was 126 MB with one writer and
+# 268-276 MB with two (the whole process tree), at the same CPU as holding them all.
 # scripts/bench/bench_index.py sets other values to compare.
 WRITER_LIMITMB = 48
 
@@ -379,7 +380,7 @@ def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
             # Each process writes its own segment (multisegment): no merge at commit.
             return DyingMpWriter(
                 ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
-                limitmb=WRITER_LIMITMB,
+                limitmb=WRITER_LIMITMB / procs,
             )  # fmt: skip
         return FastSegmentWriter(ix, timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
     except whoosh.index.LockError as exc:
