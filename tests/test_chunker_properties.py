@@ -161,3 +161,20 @@ def test_deep_nesting_loses_no_word(kinds, at, data):
         assert seen[word] == 1, (word, text)
     deep_words = set(re.findall(r"deep\d+(?:x\d+)?", text))
     assert deep_words <= set(seen), (deep_words - set(seen), text)
+
+
+# Markup the inline rules start at, links that are and are not, reference definitions.
+INLINE_ALPHABET = st.sampled_from(
+    [*"ab 1\n\\`~*_[]!<>&()#:-", "](", "[[", "]]", "![", "[x]: /u\n", "[x]", "](/u)",
+     "<a href='u'>", "</a>", "&amp;", "&#9;", "**", "~~", "``", "<http://e.x>", "\\[", "  \n"]
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(INLINE_ALPHABET, max_size=120).map("".join))
+def test_faster_inline_pass_gives_markdown_its_own_tokens(text):
+    # The chunker parses with fast_inline's inline pass; markdown-it's own must agree.
+    from searchkit.ingest.chunker import _parser, _stock_parser
+
+    stock = [t.as_dict() for t in _stock_parser().parse(text)]
+    assert [t.as_dict() for t in _parser().parse(text)] == stock

@@ -1,6 +1,6 @@
 """Benchmark index build and update on a vault (not a test).
 
-    python scripts/bench/bench_index.py VAULT [--runs 3] [--configs] [--skip-baseline]
+    python scripts/bench/bench_index.py VAULT [--runs 3] [--jobs N] [--configs] [--skip-baseline]
 
 Works on a copy of VAULT in a temp folder (the vault itself is never modified). Every
 measurement is a whole fresh Python process, so import and index-open costs count, as
@@ -34,7 +34,7 @@ import psutil
 BUILD = """
 import sys, json
 import searchkit.store.index as I
-I.WRITER_LIMITMB = int(sys.argv[3]) or None  # 0: scaled with the vault
+I.WRITER_LIMITMB = int(sys.argv[3]) or I.WRITER_LIMITMB  # 0: the default
 r = I.update_index(sys.argv[1], sys.argv[2], jobs=int(sys.argv[4]) or None)
 print(json.dumps({"notes": r.notes, "chunks": r.chunks}))
 """
@@ -111,6 +111,10 @@ def run(code: str, *args: str) -> tuple[float, float, str]:
     return seconds, peak, out.decode().strip().splitlines()[-1] + f"; cpu {cpu:.1f} s"
 
 
+def _cpu(out: str) -> float:
+    return float(out.rsplit("cpu ", 1)[1].split()[0])
+
+
 def tree_size(path: Path, suffixes: tuple[str, ...] | None = None) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
@@ -135,8 +139,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--configs", action="store_true", help="also try other writer settings")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--jobs", type=int, default=0,
+                    help="worker processes of the build (default: as searchkit chooses, by load)")
     args = ap.parse_args()
 
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     vault = work / "vault"
     shutil.copytree(args.vault, vault, symlinks=True)
@@ -153,13 +160,14 @@ def main() -> None:
             lambda i: run(BUILD, fresh(f"b{i}"), str(vault), str(limitmb), str(jobs)),
         )
 
-    # 0, 0: the defaults (posting pool scaled with the vault, writers by free cores).
-    secs, rss, out = build(0, 0)
-    build_secs = secs
+    # 0, 0: the defaults (the packed posting pool's limit, writers by free cores).
+    secs, rss, out = build(0, args.jobs)
+    build_secs, build_rss, build_cpu = secs, rss, _cpu(out)
     info = json.loads(out.split(";")[0])
-    rows.append(("full build (defaults)", f"{secs:.1f} s", f"{rss:.0f} MB", out))
+    label = f"full build (jobs={args.jobs})" if args.jobs else "full build (defaults)"
+    rows.append((label, f"{secs:.1f} s", f"{rss:.0f} MB", out))
     if args.configs:
-        for limitmb, jobs in ((128, 2), (512, 2), (256, 1)):
+        for limitmb, jobs in ((16, 2), (128, 2), (1024, 1)):
             s, r, o = build(limitmb, jobs)
             rows.append(
                 (f"full build (jobs={jobs}, limitmb={limitmb})", f"{s:.1f} s", f"{r:.0f} MB", o)
@@ -171,7 +179,8 @@ def main() -> None:
                 "baseline: default writer()",
                 f"{s:.1f} s",
                 f"{r:.0f} MB",
-                f"{o}; build is {s / build_secs:.2f}x faster",
+                f"{o}; build is {s / build_secs:.2f}x faster, its CPU "
+                f"{build_cpu / _cpu(o):.2f}x and its peak RSS {build_rss / r:.2f}x the baseline's",
             )
         )
 
@@ -211,7 +220,8 @@ def main() -> None:
 
     print(
         f"vault: {args.vault}  runs: {args.runs} (median; RSS = max of peaks)  "
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus"
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average "
+        f"{load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     )
     print("| step | time | peak RSS (tree) | notes |")
     print("| --- | --- | --- | --- |")

@@ -194,9 +194,16 @@ def _line_ranges(lines: list[int]) -> str:
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # Imported here so that searching (which never parses markdown) does not pay for it.
+    from .fast_inline import speed_up
+
+    # CommonMark (raw HTML allowed, as Obsidian does) plus GFM tables and strikethrough,
+    # with the same inline pass done cheaper (fast_inline.py).
+    return speed_up(_stock_parser())
+
+
+def _stock_parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    # CommonMark (raw HTML allowed, as Obsidian does) plus GFM tables and strikethrough.
     return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable(
         ["table", "strikethrough"]
     )

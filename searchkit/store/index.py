@@ -8,7 +8,6 @@ stays local.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -190,32 +189,13 @@ class _Ticker:
 # ---------------------------------------------------------------------------------------
 # Build and update
 
-# Posting-pool memory per writer process, in MB; None scales it with the notes (below).
-# scripts/bench/bench_index.py sets a number to compare.
-WRITER_LIMITMB: int | None = None
-# Whoosh counts ~170 bytes per posting it holds and writes a sorted run file each time
-# the pool is full, all merged at commit (45 % of a 9k build). A note's text gives about
-# one posting per 12 bytes, so a pool of 20x the text a writer indexes holds it all:
-# measured at 9k notes, 256 -> 1024 MB cut build wall 43-64 % and CPU 27-37 %.
-LIMITMB_PER_TEXT_MB = 20
-# At most 1 GB: a 30k-note build with one writer at 2048 peaked at 2.7 GB RSS.
-LIMITMB_MIN, LIMITMB_MAX = 128, 1024
-
-
-def writer_limitmb(text_bytes: int, procs: int) -> int:
-    """Posting-pool size per writer for `text_bytes` of notes split over `procs` writers:
-    no run files for a vault that fits, and never more than a quarter of the machine's
-    memory across writers."""
-    if WRITER_LIMITMB is not None:
-        return WRITER_LIMITMB
-    want = LIMITMB_PER_TEXT_MB * text_bytes / max(1, procs) / 2**20
-    cap = LIMITMB_MAX
-    try:
-        ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-        cap = min(cap, ram_mb // (4 * max(1, procs)))
-    except (AttributeError, OSError, ValueError):  # no sysconf (Windows): the fixed cap
-        pass
-    return int(max(LIMITMB_MIN, min(want, cap)))
+# Posting memory of a build, in MB of packed postings (store/pool.py), shared out among
+# its writer processes: past its share a writer moves its postings to a sorted run file,
+# merged term by term when the segment is written. At 9k notes the postings take ~130 MB;
+# bounded at 48 (24 a writer with two), a build's peak RSS was 126 MB with one writer and
+# 268-276 MB with two (the whole process tree), at the same CPU as holding them all.
+# scripts/bench/bench_index.py sets other values to compare.
+WRITER_LIMITMB = 48
 
 
 def update_index(
@@ -392,7 +372,7 @@ def _rebuild_reason(meta: IndexMeta, rebuild: bool, vault: Path) -> str | None:
     return _version_problem(meta)
 
 
-def _writer(ix: Any, job: _Job, procs: int = 1, text_bytes: int = 0) -> Any:
+def _writer(ix: Any, job: _Job, procs: int = 1) -> Any:
     from .workers import DyingMpWriter, FastSegmentWriter  # kept off the search path
 
     try:
@@ -400,11 +380,9 @@ def _writer(ix: Any, job: _Job, procs: int = 1, text_bytes: int = 0) -> Any:
             # Each process writes its own segment (multisegment): no merge at commit.
             return DyingMpWriter(
                 ix, procs=procs, multisegment=True, timeout=job.lock_timeout,
-                limitmb=writer_limitmb(text_bytes, procs),
+                limitmb=WRITER_LIMITMB / procs,
             )  # fmt: skip
-        return FastSegmentWriter(
-            ix, timeout=job.lock_timeout, limitmb=writer_limitmb(text_bytes, 1)
-        )
+        return FastSegmentWriter(ix, timeout=job.lock_timeout, limitmb=WRITER_LIMITMB)
     except whoosh.index.LockError as exc:
         # Our own lock is held, so this is some other program writing with Whoosh directly.
         raise IndexLockedError(
@@ -451,11 +429,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
     name = new_index_name()
     ix = whoosh.index.create_in(str(job.index_dir), build_schema(), indexname=name)
     parallel = job.jobs > 1 and len(paths) >= POOL_MIN_NOTES
-    text = sum(info.size for info in listing.notes.values())
     # Whoosh's sub-writers are forked processes: in a server (threads, its own signal
     # handlers) one writer process does it, the chunking pool still runs in parallel.
-    writer = _writer(ix, job, procs=job.jobs if parallel and fork_is_safe() else 1,
-                     text_bytes=text)  # fmt: skip
+    writer = _writer(ix, job, procs=job.jobs if parallel and fork_is_safe() else 1)
     records: dict[str, NoteRecord] = {}
     skipped: dict[str, tuple[int, int, str]] = {}
     warnings: list[NoteWarning] = record_skips(job.vault, log.warnings, {}, skipped, log.stats)
@@ -536,8 +512,7 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
     counts = Counter[str]()
     if todo or diff.removed:
         ticker = _Ticker(job.progress, len(todo))
-        text = sum(listing.notes[p].size for p in todo if p in listing.notes)
-        writer = _writer(ix, job, text_bytes=text)
+        writer = _writer(ix, job)
         try:
             # One searcher for every delete: 0.2 ms each instead of 7 ms (research §1.3 D).
             with writer.searcher() as searcher:

@@ -27,7 +27,9 @@ from whoosh.writing import SegmentWriter
 
 from ..errors import NoteError
 from ..ingest.notes import Note, NoteWarning
+from .fastindex import terms_function
 from .indexdir import NoteRecord
+from .pool import PackedPool
 
 # Turns a read note and its chunks into index documents. Passed in by the caller (it is
 # `index.note_documents`) so that this module never imports `index`, which imports it.
@@ -155,42 +157,123 @@ def _die_with_parent(parent: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-class _CachedLengths:
-    """A per-document reader's `doc_field_length`, remembered per (field, document).
-
-    Whoosh's segment flush asks for the length of the posting's field in the posting's
-    document once per posting (for block statistics), each time through the lengths
-    column's reader: 7% of a build's CPU in profiles (tubegraph sample: 289,508 calls for
-    4,957 documents). The answers are the same values, so the written files are
-    byte-identical.
-    """
-
-    def __init__(self, pdr: Any) -> None:
-        self._dfl = pdr.doc_field_length
-        self._fields: dict[str, dict[int, Any]] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: Any = 0) -> Any:
-        known = self._fields.get(fieldname)
-        if known is None:
-            known = self._fields[fieldname] = {}
-        try:
-            return known[docnum]
-        except KeyError:
-            length = known[docnum] = self._dfl(docnum, fieldname, default)
-            return length
+_UNKNOWN = object()
 
 
 class FastSegmentWriter(SegmentWriter):
-    """Whoosh's SegmentWriter with `_CachedLengths` at the segment flush (the rest of
-    `_flush_segment` is Whoosh 2.7.4's, which pyproject pins). Measured on 600 tubegraph
-    notes: 22-25% less CPU in Whoosh's indexing and commit, same bytes on disk."""
+    """Whoosh's SegmentWriter with its postings packed by term (`pool.PackedPool`) and
+    written straight from there. The rest is Whoosh 2.7.4's, which pyproject pins; the
+    files written are byte-identical (tests/test_writer.py).
+
+    - `add_document` hands each field's terms to the pool at once instead of making a
+      tuple per posting: Whoosh's pool held ~200 bytes a posting (1 GB of RSS at 9k notes),
+      this one ~7 plus the positions, and the final sort is of terms, not postings.
+    - The segment flush asks for the length of each posting's field in its document: 7 %
+      of a build's CPU through the lengths column's reader (289,508 calls for 4,957
+      documents of a tubegraph sample). Each length is read once, then looked up.
+    """
+
+    def __init__(self, ix: Any, *args: Any, limitmb: float = 128, **kwargs: Any) -> None:
+        super().__init__(ix, *args, limitmb=limitmb, **kwargs)
+        self.pool = PackedPool(self._tempstorage, limitmb)
+        self._terms: dict[str, Callable[[Any], Any]] = {}  # fieldname -> its terms function
+
+    def add_document(self, **fields: Any) -> None:
+        # Whoosh 2.7.4's SegmentWriter.add_document, with the field's terms going to the
+        # pool in one call.
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        pool = self.pool
+        terms = self._terms
+
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted([name for name in fields if not name.startswith("_")])
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if value is None:
+                continue
+            field = schema[fieldname]
+
+            length = 0
+            if field.indexed:
+                fieldboost = self._field_boost(fields, fieldname, docboost)
+                index = terms.get(fieldname)
+                if index is None:
+                    index = terms[fieldname] = terms_function(field)
+                length = pool.add_terms(fieldname, docnum, index(value), fieldboost, field.scorable)
+
+            if field.separate_spelling():
+                spellfield = field.spelling_fieldname(fieldname)
+                for word in field.spellable_words(value):
+                    pool.add((spellfield, word.encode("utf-8"), 0, 1, None))
+
+            vformat = field.vector
+            if vformat:
+                vitems = vformat.word_values(value, field.analyzer, mode="index")
+                vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes in vitems)
+                perdocwriter.add_vector_items(fieldname, field, vitems)
+
+            customval = fields.get(f"_stored_{fieldname}", value)
+            sv = customval if field.stored else None
+            perdocwriter.add_field(fieldname, field, sv, length)
+
+            column = field.column_type
+            if column and customval is not None:
+                cv = field.to_column_value(customval)
+                perdocwriter.add_column_value(fieldname, column, cv)
+
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+        if pool.full():
+            pool.save()
 
     def _flush_segment(self) -> None:
+        # Whoosh's _flush_segment and FieldWriter.add_postings in one, reading the pool
+        # term by term (it gives them sorted) instead of checking every posting's field
+        # and term against the previous one's.
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
-        lengths = _CachedLengths(pdr) if pdr is not None else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
+        fw = self.fieldwriter
+        schema = self.schema
+        skipped = sorted(self.pool.skipped_fields())
+        lastfn: str | None = None
+        lengths: list[Any] = []
+        dfl: Callable[..., Any] = lambda docnum, fieldname, default=0: 0  # noqa: E731
+        if pdr is not None:
+            dfl = pdr.doc_field_length
+        ndocs = self.docnum
+        for fieldname, tbytes, postings in self.pool.terms():
+            if fieldname != lastfn:
+                if lastfn is not None:
+                    fw.finish_field()
+                while skipped and skipped[0] < fieldname:
+                    name = skipped.pop(0)
+                    fw.start_field(name, schema[name])
+                    fw.finish_field()
+                fw.start_field(fieldname, schema[fieldname])
+                lastfn = fieldname
+                lengths = [_UNKNOWN] * ndocs
+            fw.start_term(tbytes)
+            for docnum, weight, value in postings:
+                length = lengths[docnum] if docnum < ndocs else _UNKNOWN
+                if length is _UNKNOWN:
+                    length = dfl(docnum, fieldname, 0)
+                    if docnum < ndocs:
+                        lengths[docnum] = length
+                fw.add(docnum, weight, b"" if value is None else value, length)
+            fw.finish_term()
+        if lastfn is not None:
+            fw.finish_field()
+        for name in skipped:
+            fw.start_field(name, schema[name])
+            fw.finish_field()
+        fw.close()
         if pdr is not None:
             pdr.close()
 
