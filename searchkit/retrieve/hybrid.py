@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -295,15 +296,35 @@ def _admissible(sims: np.ndarray, within: set[int] | None, exclude: set[int] | N
         sims[:n][hidden[:n]] = -np.inf
 
 
-def _top(sims: np.ndarray, k: int, floor: float) -> list[int]:
+def _top(sims: np.ndarray, k: int, floor: float, place: Place | None = None) -> list[int]:
     finite = np.flatnonzero(sims >= floor)
     if len(finite) == 0 or k <= 0:
         return []
     if len(finite) > k:
-        part = np.argpartition(-sims[finite], k - 1)[:k]
-        finite = finite[part]
-    # Ties broken by document number, so a page never depends on the page size.
-    return sorted(finite.tolist(), key=lambda d: (-float(sims[d]), d))
+        # The k-th best's ties all go in, so the place decides between them below.
+        kth = np.partition(-sims[finite], k - 1)[k - 1]
+        finite = finite[-sims[finite] <= kth]
+    # Ties broken by the place in the vault (never the document number, which depends on
+    # the segments), so a page never depends on the page size or the build.
+    return _sorted(finite.tolist(), lambda d: (-float(sims[d]),), place)[:k]
+
+
+# Each passage's place in the vault (postings.PLACE_COLUMN), for the documents given.
+Place = Callable[[np.ndarray], np.ndarray]
+
+
+def _sorted(docs: list[int], key: Callable[[int], tuple[Any, ...]],
+            place: Place | None) -> list[int]:
+    """`docs` sorted by `key`, equal keys by their place (by number without `place`);
+    the places are read only when two keys are equal."""
+    keys = {d: key(d) for d in docs}
+    if len(set(keys.values())) == len(keys):
+        return sorted(docs, key=keys.__getitem__)
+    where = dict(zip(docs, docs, strict=True))
+    if place is not None and docs:
+        at = np.asarray(place(np.asarray(docs, dtype=np.int64))).tolist()
+        where = dict(zip(docs, at, strict=True))
+    return sorted(docs, key=lambda d: (*keys[d], where[d]))
 
 
 def listing_floor(p: HybridParams, mean: float, std: float) -> float:
@@ -327,6 +348,7 @@ def fuse(
     exact: set[int] | None = None,
     hidden: np.ndarray | None = None,
     anchored: bool = True,
+    place: Place | None = None,
 ) -> Fused:
     """Re-rank `order` (documents by lexical score, best first) by meaning as well.
 
@@ -339,6 +361,7 @@ def fuse(
     `hidden`: per document, True for copies never to list. `anchored=False` (no word of
     the query is in the vault: a hash, an ID, a word the notes never use) lists nothing
     by meaning alone: what it would list is the model's guess at an unknown string.
+    `place`: each document's place in the vault, which decides ties (None: its number).
     """
     p = side.params
     if mode == "semantic":
@@ -349,7 +372,7 @@ def fuse(
                                     [] if mode == "semantic" else order[: p.lexical_pool])
     floor = listing_floor(p, mean, std) if anchored else np.inf
     if mode == "semantic":
-        ranked = _top(sims, max(want * 3, p.vector_pool, 100), floor)
+        ranked = _top(sims, max(want * 3, p.vector_pool, 100), floor, place)
         parts = {}
         for d in ranked:
             cos = float(sims[d])
@@ -361,7 +384,8 @@ def fuse(
 
     lexical = order[: p.lexical_pool]
     lexset = set(order)
-    found = [d for d in _top(sims, p.vector_pool, floor) if d not in lexset] if bring_in else []
+    found = ([d for d in _top(sims, p.vector_pool, floor, place) if d not in lexset]
+             if bring_in else [])
     candidates = [*lexical, *found]
     if not candidates:
         return Fused(order, {})
@@ -404,8 +428,8 @@ def fuse(
         for d in candidates:
             if not parts[d].lexical and not parts[d].exact:
                 rank_as[d] = min(scores[d], lowest)
-    head = sorted(candidates, key=lambda d: (
-        -rank_as[d], not parts[d].exact, -scores[d], -parts[d].lexical_share, d))
+    head = _sorted(candidates, lambda d: (
+        -rank_as[d], not parts[d].exact, -scores[d], -parts[d].lexical_share), place)
     chosen = set(candidates)
     rest = [d for d in order[p.lexical_pool :] if d not in chosen]
     for d in rest:

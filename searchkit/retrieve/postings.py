@@ -118,8 +118,11 @@ class _Stats:
             dtype = np.uint64
         elif name == DUPLICATE_COLUMN:
             keys = self.column(EKEY_COLUMN)
-            parts = [_duplicates(np, keys[lo:hi]) for lo, hi in self.spans]
+            parts = [_duplicates(np, keys[lo:hi], self.place_of, lo) for lo, hi in self.spans]
             dtype = bool
+        elif name == PLACE_COLUMN:
+            parts = [self._places(np)]
+            dtype = np.int64
         else:
             parts = [
                 np.frombuffer(_column_bytes(seg.reader, name, seg.count), np.uint8)
@@ -132,6 +135,56 @@ class _Stats:
             while len(_COLUMNS) > SHARED_COLUMNS:
                 _COLUMNS.popitem(last=False)
         return got
+
+    def _places(self, np: Any) -> Any:
+        """Each passage's place in the vault (PLACE_COLUMN): its note's rank in the order
+        the vault is scanned (`_scan_key`), then its document number (a note's passages
+        are written together, in order, so that is their order in the note)."""
+        notes = self.column(NOTE_COLUMN)
+        docs = np.arange(len(notes), dtype=np.int64)
+        if not len(notes):
+            return docs
+        by_note = np.argsort(notes, kind="stable")
+        sorted_notes = notes[by_note]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_notes[1:] != sorted_notes[:-1])))
+        opens = np.zeros(len(notes), np.int64)
+        opens[starts] = 1
+        group = np.empty(len(notes), np.int64)
+        group[by_note] = np.cumsum(opens) - 1
+        paths = self._sources_at(by_note[starts])
+        ranked = sorted(range(len(paths)), key=lambda i: _scan_key(paths[i]))
+        rank = np.empty(len(paths), np.int64)
+        rank[ranked] = np.arange(len(paths), dtype=np.int64)
+        return (rank[group] << 32) | docs
+
+    def _sources_at(self, docs: Any) -> list[str]:
+        """The note path of each of `docs` (global document numbers, int64)."""
+        out: list[str] = [""] * len(docs)
+        for seg in self.segments:
+            at = ((docs >= seg.offset) & (docs < seg.offset + seg.count)).nonzero()[0]
+            if len(at):
+                paths = _sources(seg.reader, (docs[at] - seg.offset).tolist())
+                for i, path in zip(at.tolist(), paths, strict=True):
+                    out[i] = path
+        return out
+
+    def place_of(self, docs: Any) -> Any:
+        """Where each of `docs` stands in the vault's order (PLACE_COLUMN), as numbers to
+        compare among these `docs` only: what decides between equal scores and which copy
+        of a passage is shown, whatever the segments are. A few documents are placed from
+        their own paths (a cold search need not read every passage's path for a tie)."""
+        np = _numpy()
+        docs = np.asarray(docs, dtype=np.int64)
+        with _SHARED_LOCK:
+            known = (self._key, PLACE_COLUMN) in _COLUMNS
+        if known or len(docs) > PLACED_APART:
+            return self.column(PLACE_COLUMN)[docs]
+        keys = [_scan_key(p) for p in self._sources_at(docs)]
+        numbers = docs.tolist()
+        order = sorted(range(len(numbers)), key=lambda i: (keys[i], numbers[i]))
+        out = np.empty(len(numbers), np.int64)
+        out[order] = np.arange(len(numbers), dtype=np.int64)
+        return out
 
     @property
     def avg(self) -> dict[str, float]:
@@ -210,8 +263,27 @@ def _column_bytes(reader: Any, column: str, count: int) -> bytes:
 
 
 # Derived per passage: True for a live passage whose text key an earlier live passage
-# (lower document number) has too. Such a passage is shown once, as its first copy.
+# (by PLACE_COLUMN) has too. Such a passage is shown once, as its first copy.
 DUPLICATE_COLUMN = "_duplicate"
+# Derived per passage (int64): its place in the vault, the order in which a one-writer
+# build writes it (the note's rank in scan order, then the passage's order in the note).
+# Ties and duplicates are decided by it, never by the document number: which segment a
+# note landed in (two writer processes, incremental updates, merges) must not change a
+# result.
+PLACE_COLUMN = "_place"
+
+
+def _scan_key(path: str) -> str:
+    """A key that sorts note paths in the order `ingest.notes.scan_vault` yields them:
+    folder by folder, a folder's notes (by name) before its subfolders (by name), depth
+    first. Each folder is marked 2 and the note's name 1, each part ended by NUL (which
+    no name holds, so a name sorts before the longer names it begins)."""
+    folder, _, name = path.rpartition("/")
+    return ("\x02" + folder.replace("/", "\x00\x02") + "\x00" if folder else "") + "\x01" + name
+
+
+# Up to this many documents are placed from their own paths; more, from the whole column.
+PLACED_APART = 4096
 
 
 def _text_keys(reader: Any, count: int) -> Any:
@@ -234,13 +306,26 @@ def _segment_deleted(reader: Any) -> list[int]:
     return [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
 
 
-def _duplicates(np: Any, keys: Any) -> Any:
+def _duplicates(np: Any, keys: Any, place: Any, offset: int) -> Any:
+    """True for every passage of `keys` (one vault's, from global document `offset`) but
+    the first of each text key by place (`place(docs)`: their places, `_Stats.place_of`)."""
     dup = np.zeros(len(keys), bool)
     have = np.flatnonzero(keys)
-    if len(have):
-        _, first = np.unique(keys[have], return_index=True)
-        dup[have] = True
-        dup[have[first]] = False  # np.unique's index is the first occurrence
+    if len(have) < 2:
+        return dup
+    by_key = np.argsort(keys[have], kind="stable")
+    k = keys[have][by_key]
+    repeated = np.flatnonzero(k[1:] == k[:-1])
+    if not len(repeated):
+        return dup
+    # Only the passages with copies need their places.
+    member = np.zeros(len(k), bool)
+    member[repeated] = member[repeated + 1] = True
+    members = np.flatnonzero(member)
+    docs = have[by_key[members]]
+    order = np.lexsort((place(docs + offset), keys[docs]))
+    docs, mk = docs[order], keys[docs][order]
+    dup[docs[1:][mk[1:] == mk[:-1]]] = True
     return dup
 
 
@@ -275,6 +360,23 @@ def _u64_column(reader: Any, column: str, count: int, order: str) -> Any:
         for i in range(count):
             out[i] = int.from_bytes(creader[i], order) if creader[i] else 0  # type: ignore[arg-type]
     return out
+
+
+def _sources(reader: Any, local: list[int]) -> list[str]:
+    """The note paths of some passages of one segment (segment-local numbers)."""
+    creader = reader.column_reader("source", translate=False)
+    try:
+        lengths = _numpy().asarray(creader._lengths, dtype=_numpy().int64)
+        ends = lengths.cumsum()
+        ends_at, sizes = ends[local].tolist(), lengths[local].tolist()
+        get, base = creader._dbfile.get, creader._basepos
+        if len(local) * 8 < len(lengths):  # a few: each read on its own
+            return [str(get(base + e - n, n), "utf-8") for e, n in zip(ends_at, sizes, strict=True)]
+        data = get(base, int(ends[-1]) if len(ends) else 0)
+        return [str(data[e - n : e], "utf-8") for e, n in zip(ends_at, sizes, strict=True)]
+    except AttributeError:  # another column type: its own reader
+        out = [creader[d] for d in local]
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in out]
 
 
 def _source_column(reader: Any) -> list[str]:

@@ -135,8 +135,8 @@ class Scored:
     scores: Any  # float64
     masks: Any  # int64: bitmask of the concepts each passage holds
     # The order in which a term-at-a-time pass meets each passage first (concept, term,
-    # segment, field): the tie-break between equal scores, as the dict-based scorer this
-    # replaced ordered them.
+    # field): the tie-break between equal scores, as the dict-based scorer this replaced
+    # ordered them; then the passage's place in the vault (postings.PLACE_COLUMN).
     first: Any
     # float64: the share of the query's idf mass each passage holds, words the vault does
     # not hold counting as the rarest (the fusion reads lexical strength from it: one
@@ -223,8 +223,7 @@ def score_concepts(
     mask = np.zeros(size, np.int64)
     inacc = np.zeros(size, bool)
     first = np.zeros(size, np.int64)
-    nseg = max(1, len(st.segments))
-    step = (max((len(c.terms) for c in concepts), default=1) * nseg + 1) * 8
+    step = (max((len(c.terms) for c in concepts), default=1) + 1) * 8
     masses: list[float] = [0.0] * len(concepts)
     # As `masses`, but a word no passage holds weighs as the rarest word could.
     asked: list[float] = [weights[i] * _idf(n, 0) for i in range(len(concepts))]
@@ -245,12 +244,13 @@ def score_concepts(
         for t, (bt, df) in enumerate(present):
             idf = _idf(n, df)
             mult = weights[i] * idf * (k1 + 1)
-            for si, seg in enumerate(st.segments):
+            for seg in st.segments:
                 deadline.check("scoring words")
                 ids, x, fpos = _field_sum(st, seg, c.fields, bt, params)
                 if not len(ids):
                     continue
-                met.append((ids + seg.offset, mult * x / (x + k1), (t * nseg + si) * 8 + fpos))
+                # Not the segment: which one a passage is in must not order it.
+                met.append((ids + seg.offset, mult * x / (x + k1), t * 8 + fpos))
         if not met:
             continue
         if len(met) == 1:

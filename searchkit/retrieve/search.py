@@ -128,7 +128,7 @@ def search(
     # Filters and exclusions only: every passage they let through, newest first.
     hits, total = _run(searcher, comp.primary, comp, want, per_note, allowed,
                        "created" if sort == "created" else "mtime")
-    page = [(float(h.score or 0.0), 1.0, h) for h in hits][offset:want]
+    page = [(_sort_value(h.score), 1.0, h) for h in hits][offset:want]
     passages = [
         replace(
             _passage(hit.fields(), [], sc, mult, offset + i + 1, vault_name, explain, comp,
@@ -142,6 +142,13 @@ def search(
         passages, query=query, total=max(total, len(hits)), offset=offset,
         total_exact=exact, available=len(hits) if exact else None,
     )
+
+
+def _sort_value(key: Any) -> float:
+    """A filter-only hit's score: its date key (the first of the keys it is sorted by)."""
+    if isinstance(key, tuple):
+        key = key[0] if key else None
+    return float(key or 0.0)
 
 
 def meaning_text(query: str, schema: Any) -> str:
@@ -409,7 +416,13 @@ def _search(
         # Only filters/negations: every score is 0, so show the most recently edited first.
         if date != "mtime" and not searcher.reader().has_column(date):
             date = "mtime"  # an index from before `created` existed
-        kwargs["sortedby"] = sorting.FieldFacet(date, reverse=True)
+        # Equal dates in the passages' place in the vault, not by document number (which
+        # depends on how the index was split into segments).
+        place = postings.stats_for(searcher).column(postings.PLACE_COLUMN)
+        kwargs["sortedby"] = sorting.MultiFacet([
+            sorting.FieldFacet(date, reverse=True),
+            sorting.FunctionFacet(lambda _s, docnum: int(place[docnum])),
+        ])
     if comp.mask is not None:
         kwargs["mask"] = comp.mask
     if allowed is not None:

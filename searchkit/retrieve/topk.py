@@ -25,12 +25,12 @@ def _dated_top(
     searcher: Any, scored: ranking.Scored, per_note: int, want: int, dated: Any
 ) -> list[tuple[float, float, int, float]]:
     """The first `want` passages by date (newest first; the BM25F score between equal
-    dates, then the document number), at most `per_note` per note."""
+    dates, then the place in the vault), at most `per_note` per note."""
     import numpy as np
 
     docs, base = scored.docs, scored.scores
     dates = np.array([dated[int(d)] for d in docs], dtype=np.float64)
-    order = np.lexsort((docs, -base, -dates))
+    order = ordered(searcher, docs, (-base, -dates))
     keys = postings.stats_for(searcher).column(postings.NOTE_COLUMN)
     top = _cap_docs(keys[docs[order]].tolist(), order.tolist(), per_note, want)
     return [(float(base[i]), 1.0, int(docs[i]), 1.0) for i in top]
@@ -74,7 +74,7 @@ def _hybrid_top(
         n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
         bring_in=not any(_word_form(c) for c in comp.concepts), coverage=coverage,
         exact=exact, hidden=stats.column(postings.DUPLICATE_COLUMN),
-        anchored=_anchored(scored, comp),
+        anchored=_anchored(scored, comp), place=stats.place_of,
     )
     keys = stats.column(postings.NOTE_COLUMN)
     top = _cap_docs([int(keys[d]) for d in fused.order], fused.order, per_note, want)
@@ -191,10 +191,10 @@ def rank_top(
         done.append((take, with_prox))
         pos = np.concatenate([t for t, _ in done])
         wp = np.concatenate([w for _, w in done])
-        # Ties keep the order of the steps before: proximity, then BM25F, then first met.
-        order = pos[
-            np.lexsort((scored.docs[pos], scored.first[pos], -base[pos], -wp, -final[pos]))
-        ]
+        # Ties keep the order of the steps before: proximity, then BM25F, then first met,
+        # then the place in the vault.
+        order = pos[ordered(searcher, scored.docs[pos],
+                            (scored.first[pos], -base[pos], -wp, -final[pos]))]
         top = _cap_docs(keys[scored.docs[order]].tolist(), order.tolist(), per_note, want)
         if not len(rest):
             break
@@ -204,6 +204,24 @@ def rank_top(
     return [
         (float(final[i]), float(mults[i]), int(scored.docs[i]), float(near[i])) for i in top
     ]
+
+
+def ordered(searcher: Any, docs: Any, keys: Sequence[Any]) -> Any:
+    """`np.lexsort(keys)` (the last key first) over the passages `docs`, equal keys in the
+    passages' place in the vault (postings.PLACE_COLUMN), never their document numbers,
+    which depend on how the index was split into segments. The places are read only when
+    two passages tie."""
+    import numpy as np
+
+    order = np.lexsort((docs, *keys))
+    if len(order) > 1:
+        same = np.ones(len(order) - 1, bool)
+        for key in keys:
+            k = key[order]
+            same &= k[1:] == k[:-1]
+        if same.any():
+            order = np.lexsort((postings.stats_for(searcher).place_of(docs), *keys))
+    return order
 
 
 def _has_pairs(concepts: Sequence[ranking.Concept]) -> bool:

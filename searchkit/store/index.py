@@ -443,8 +443,9 @@ def _full_build(job: _Job, meta: IndexMeta, reason: str) -> UpdateReport:
                 record_skips(job.vault, item.warnings[:1], {}, skipped)
             if item.record is not None:
                 records[item.path] = item.record
-                for doc in item.docs:
-                    writer.add_document(**doc)
+                with writer.group():  # one note's passages in one segment, in order
+                    for doc in item.docs:
+                        writer.add_document(**doc)
             ticker.step(len(item.docs))
         check_vault_still_there(job.vault, job.vault_id)
         missing = [p for p in old_kept if p not in records]
@@ -534,8 +535,9 @@ def _incremental(job: _Job, name: str, ix: Any) -> UpdateReport:
                         counts["removed"] += item.path in records
                         new_records.pop(item.path, None)
                         continue
-                    for doc in item.docs:
-                        writer.add_document(**doc)
+                    with writer.group():
+                        for doc in item.docs:
+                            writer.add_document(**doc)
                     new_records[item.path] = item.record
                     counts["changed" if item.path in records else "added"] += 1
             # Notes that vanished while being read count too (a vault moved away mid-run).

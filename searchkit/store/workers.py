@@ -304,7 +304,9 @@ _ERRNO_EXIT = 100
 
 
 class DyingMpWriter(MpWriter):
-    """Whoosh's MpWriter, with sub-processes that die with us and failures that surface.
+    """Whoosh's MpWriter, with sub-processes that die with us and failures that surface,
+    and batches that never cut a note (its passages are added as one group): a note's
+    passages are in one segment, in order, whichever sub-writer took them.
 
     Whoosh 2.7.4 never checks on its sub-writers: one that dies (a full disk) leaves the
     parent blocked forever on a full job queue, or, at commit, its segment is silently
@@ -323,6 +325,13 @@ class DyingMpWriter(MpWriter):
             self._new_task()
         self._put((name, len(self.docbuffer)))
         self.docbuffer = []
+
+    def end_group(self) -> None:
+        # Whoosh's end_group leaves a full buffer until the next add_document, which in a
+        # group never sends it: send it here, so a batch always ends with a whole note.
+        super().end_group()
+        if not self._grouping and len(self.docbuffer) >= self.batchsize:
+            self._enqueue()
 
     def _put(self, job: Any) -> None:
         while True:
