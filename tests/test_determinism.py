@@ -121,3 +121,24 @@ def test_copies_show_the_first_in_scan_order(tmp_path: Path):
     shown = [p for p in r if p.id.endswith("copy0.md#0")]
     assert [p.id for p in shown] == ["v1/copy0.md#0"]
     assert shown[0].also_in == ("v10/copy0.md", "v2/copy0.md")
+
+
+def test_a_filter_shows_its_own_copy_of_a_passage(tmp_path: Path):
+    """A passage written in three version folders is one result; a filter that keeps one
+    folder shows that folder's copy (it was hidden behind v1's, which the filter drops),
+    by words and by words and meaning alike."""
+    notes = _notes()
+    vault = tmp_path / "v"
+    _write(vault, notes, list(notes))
+    with searchkit.open_index(tmp_path / "i", vault, embedder=None) as ix:
+        ix.update(jobs=1)
+        everywhere = ix.search("copied passage text", limit=50, per_note=0, mode="lexical")
+        assert {p.id for p in everywhere if p.id.endswith("copy0.md#0")} == {"v1/copy0.md#0"}
+        for version in ("v2", "v10"):
+            for query in (f"copied passage text path:{version}/",
+                          f'"copied passage text" path:{version}/'):
+                got = ix.search(query, limit=50, per_note=0, mode="lexical")
+                ids = {p.id for p in got}
+                assert f"{version}/copy0.md#0" in ids, (query, sorted(ids))
+                assert all(i.startswith(f"{version}/") for i in ids)
+                assert got.total == len(ids)

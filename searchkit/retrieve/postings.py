@@ -329,6 +329,30 @@ def _duplicates(np: Any, keys: Any, place: Any, offset: int) -> Any:
     return dup
 
 
+def hidden_copies(searcher: Any, within: Any = None) -> Any:
+    """Per passage, True for a copy that is not shown: every passage holding the same text
+    as one before it by place (`DUPLICATE_COLUMN`), among the passages `within` (the
+    query's filters) when given. A filter that keeps only one version folder then shows
+    that folder's copy, not nothing because another folder's comes first."""
+    st = stats_for(searcher)
+    if within is None:
+        return st.column(DUPLICATE_COLUMN)
+    np = _numpy()
+    keys = st.column(EKEY_COLUMN)
+    hidden = np.zeros(len(keys), bool)
+    docs = np.fromiter((d for d in within if 0 <= d < len(keys)), np.int64)
+    if len(docs) < 2:
+        return hidden
+    docs.sort()
+    for lo, hi in st.spans:  # copies are looked for within one vault only
+        part = docs[(docs >= lo) & (docs < hi)]
+        if len(part) > 1:
+            sub = keys[part]
+            dup = _duplicates(np, sub, lambda d, part=part: st.place_of(part[d]), 0)
+            hidden[part[dup]] = True
+    return hidden
+
+
 def copies_of(searcher: Any, docnum: int) -> list[int]:
     """The other live passages with the same text key as `docnum` (none without a key)."""
     np = _numpy()

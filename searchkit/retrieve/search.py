@@ -205,10 +205,10 @@ def _ranked(
         deadline=deadline,
     )
     # A passage written twice (a page copied into version folders) is one result, shown
-    # as its first copy and saying where the others are: before the top k, so a page
-    # never shows one answer five times and the totals count answers.
-    stats = postings.stats_for(searcher)
-    copies = stats.column(postings.DUPLICATE_COLUMN)
+    # as its first copy among the passages the query's filters keep, saying where the
+    # others are: before the top k, so a page never shows one answer five times and the
+    # totals count answers.
+    copies = postings.hidden_copies(searcher, within)
     if len(scored) and copies[scored.docs].any():
         scored = scored.only(~copies[scored.docs])
     fused: dict[int, hybrid.SemanticPart] = {}

@@ -73,7 +73,7 @@ def _hybrid_top(
         order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
         n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
         bring_in=not any(_word_form(c) for c in comp.concepts), coverage=coverage,
-        exact=exact, hidden=stats.column(postings.DUPLICATE_COLUMN),
+        exact=exact, hidden=postings.hidden_copies(searcher, within),
         anchored=_anchored(scored, comp), place=stats.place_of,
     )
     keys = stats.column(postings.NOTE_COLUMN)
