@@ -329,18 +329,26 @@ def _duplicates(np: Any, keys: Any, place: Any, offset: int) -> Any:
     return dup
 
 
-def hidden_copies(searcher: Any, within: Any = None) -> Any:
+def hidden_copies(searcher: Any, within: Any = None, among: Any = None) -> Any:
     """Per passage, True for a copy that is not shown: every passage holding the same text
     as one before it by place (`DUPLICATE_COLUMN`), among the passages `within` (the
-    query's filters) when given. A filter that keeps only one version folder then shows
-    that folder's copy, not nothing because another folder's comes first."""
+    query's filters) and `among` (sorted document numbers: the passages the words matched)
+    when given. A filter that keeps only one version folder then shows that folder's copy,
+    not nothing because another folder's comes first; and a cold search places only the
+    copies among its matches, not every passage of the vault (~0.4 s at 740k passages)."""
     st = stats_for(searcher)
-    if within is None:
+    if within is None and among is None:
         return st.column(DUPLICATE_COLUMN)
     np = _numpy()
     keys = st.column(EKEY_COLUMN)
     hidden = np.zeros(len(keys), bool)
-    docs = np.fromiter((d for d in within if 0 <= d < len(keys)), np.int64)
+    if among is not None:
+        docs = np.array(among, dtype=np.int64)  # a copy: sorted below
+        if within is not None:
+            docs = docs[np.isin(docs, np.fromiter(within, np.int64, len(within)))]
+    else:
+        docs = np.fromiter((d for d in within if 0 <= d < len(keys)), np.int64)
+    docs = docs[(docs >= 0) & (docs < len(keys))]
     if len(docs) < 2:
         return hidden
     docs.sort()

@@ -208,7 +208,7 @@ def _ranked(
     # as its first copy among the passages the query's filters keep, saying where the
     # others are: before the top k, so a page never shows one answer five times and the
     # totals count answers.
-    copies = postings.hidden_copies(searcher, within)
+    copies = postings.hidden_copies(searcher, among=scored.docs)  # scored: within only
     if len(scored) and copies[scored.docs].any():
         scored = scored.only(~copies[scored.docs])
     fused: dict[int, hybrid.SemanticPart] = {}
