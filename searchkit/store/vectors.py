@@ -231,12 +231,18 @@ class VectorStore:
         first segments of `stamp`, with the few segments written since read beside them
         (`_with_tail`); None when neither is there (the segments are read)."""
         whole = self._mapped_set(stamp)
-        if whole is not None or len(stamp) < 2:
+        if whole is not None:
             return whole
-        for cut in range(len(stamp) - 1, max(0, len(stamp) - 1 - TAIL_SEGMENTS), -1):
+        base = self._base(stamp, TAIL_SEGMENTS)
+        return self._with_tail(base, stamp) if base is not None else None
+
+    def _base(self, stamp: tuple[str, ...], reach: int) -> Vectors | None:
+        """The mapped files of the longest first part of `stamp` (not all of it, and
+        leaving at most `reach` segments after it) that has them, or None."""
+        for cut in range(len(stamp) - 1, max(0, len(stamp) - 1 - reach), -1):
             base = self._mapped_set(stamp[:cut], check=False)
             if base is not None:
-                return self._with_tail(base, stamp)
+                return base
         return None
 
     def _with_tail(self, base: Vectors, stamp: tuple[str, ...]) -> Vectors | None:
@@ -433,11 +439,9 @@ class VectorStore:
         stamp = self.stamp()
         if not stamp:
             return False
-        if tail_only:
-            for cut in range(len(stamp) - 1, 0, -1):
-                if self._mapped_set(stamp[:cut], check=False) is not None:
-                    stamp = stamp[cut:]
-                    break
+        base = self._base(stamp, len(stamp)) if tail_only else None
+        if base is not None:
+            stamp = stamp[len(base.stamp):]
         vectors = self._read(stamp)
         keep = np.ones(len(vectors.keys), dtype=bool)
         if live is not None:
