@@ -214,26 +214,7 @@ class Semantic:
             if self._warming:
                 return True
             self._warming = True
-            done = None
-            if text and text not in self._queries and text not in self._pending:
-                done = self._pending[text] = threading.Event()
-
-        def work() -> None:
-            try:
-                with contextlib.suppress(Exception):
-                    warm = getattr(self.embedder(), "warm_up", None)
-                    if warm is not None:
-                        quick = "quick" in inspect.signature(warm).parameters
-                        warm(quick=True) if quick else warm()
-                    if done is not None:
-                        self._embed_query(text)
-            finally:
-                if done is not None:
-                    with self._lock:
-                        self._pending.pop(text, None)
-                    done.set()
-
-        _start(work)
+        self._background(text, warm="quick")
         return True
 
     def _warm_up(self) -> None:
@@ -244,14 +225,43 @@ class Semantic:
             if self._warming:
                 return
             self._warming = True
+        self._background(warm="full")
 
-        def build() -> None:
-            with contextlib.suppress(Exception):
-                warm = getattr(self.embedder(), "warm_up", None)
-                if warm is not None:
-                    warm()
+    def _background(self, text: str = "", warm: str | None = None) -> None:
+        """Start one thread that builds the model's session (`warm`: "quick", see
+        `MiniLMEmbedder.warm_up`, or "full"; None: none) and then embeds `text` (none when
+        empty or done): `_query_vector` waits for it rather than embedding it a second
+        time. A failure here is left to the call that needs the model, which raises it."""
+        with self._lock:
+            done = None
+            if text and text not in self._queries and text not in self._pending:
+                done = self._pending[text] = threading.Event()
+        if warm is None and done is None:
+            return
 
-        _start(build)
+        def work() -> None:
+            try:
+                with contextlib.suppress(Exception):
+                    if warm is not None:
+                        self._warm(quick=warm == "quick")
+                    if done is not None:
+                        self._embed_query(text)
+            finally:
+                if done is not None:
+                    with self._lock:
+                        self._pending.pop(text, None)
+                    done.set()
+
+        _start(work)
+
+    def _warm(self, quick: bool) -> None:
+        warm = getattr(self.embedder(), "warm_up", None)
+        if warm is None:
+            return
+        if quick and "quick" in inspect.signature(warm).parameters:
+            warm(quick=True)
+        else:
+            warm()
 
     def _mismatch(self) -> str | None:
         """Why the stored vectors cannot be compared with this model's query vectors (made
@@ -283,24 +293,8 @@ class Semantic:
         return entry
 
     def _prefetch(self, text: str) -> None:
-        """Start embedding `text` in a thread of its own; `_query_vector` then waits for it
-        rather than embedding it a second time. A failure there is left to that call to
-        raise (it embeds again and says why)."""
-        with self._lock:
-            if not text or text in self._queries or text in self._pending:
-                return
-            done = self._pending[text] = threading.Event()
-
-        def work() -> None:
-            try:
-                with contextlib.suppress(Exception):
-                    self._embed_query(text)
-            finally:
-                with self._lock:
-                    self._pending.pop(text, None)
-                done.set()
-
-        _start(work)
+        """Start embedding `text` in the background (`SemanticSide.prefetch`)."""
+        self._background(text)
 
     def _query_vector(self, text: str) -> np.ndarray:
         with self._lock:
