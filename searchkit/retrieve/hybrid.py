@@ -20,7 +20,7 @@ vector files itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -444,7 +444,9 @@ def _strength(p: HybridParams, coverage: dict[int, float] | None, d: int, best: 
     return float(coverage.get(d, 0.0)) ** p.coverage_power
 
 
-def query_text(labels: list[str]) -> str:
-    """What of a query is embedded: the words it ranks by, as typed, in order, without
-    operators, field filters or excluded words (those are constraints, not meaning)."""
-    return " ".join(dict.fromkeys(w for w in labels if w)).strip()
+def query_text(concepts: Sequence[Any]) -> str:
+    """What of a query is embedded: the words it ranks by (its concepts' labels), as
+    typed, in order, without operators, field filters or excluded words (those are
+    constraints, not meaning). One definition: the cold path starts embedding this text
+    before the search asks for it, so both must agree."""
+    return " ".join(dict.fromkeys(c.label for c in concepts if c.label)).strip()

@@ -120,7 +120,7 @@ def search(
             # the model meanwhile too): the fusion then waits for little or nothing.
             from .hybrid import query_text
 
-            semantic[0].prefetch(query_text([c.label for c in comp.concepts]))
+            semantic[0].prefetch(query_text(comp.concepts))
         return _ranked(
             searcher, query, comp, allowed, want, offset, per_note, vault_name, explain,
             snippets, params or DEFAULT_PARAMS, semantic, sort, deadline,
@@ -164,7 +164,7 @@ def meaning_text(query: str, schema: Any) -> str:
         return ""
     if not (comp.scoring and comp.concepts):
         return ""
-    return query_text([c.label for c in comp.concepts])
+    return query_text(comp.concepts)
 
 
 def _ranked(

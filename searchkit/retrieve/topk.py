@@ -70,7 +70,7 @@ def _hybrid_top(
         coverage = dict(zip(order, shares[at].tolist(), strict=True))
     stats = postings.stats_for(searcher)
     fused = hybrid.fuse(
-        order, scores, side, mode, text=hybrid.query_text([c.label for c in comp.concepts]),
+        order, scores, side, mode, text=hybrid.query_text(comp.concepts),
         n_docs=searcher.doc_count_all(), within=within, exclude=exclude, want=want,
         bring_in=not any(_word_form(c) for c in comp.concepts), coverage=coverage,
         exact=exact, hidden=postings.hidden_copies(searcher, within),
