@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, InvalidArgumentError, SemanticUnavailableError
-from .retrieve.hybrid import DEFAULT_HYBRID, MODES, HybridParams, Int8Scan, SemanticSide
+from .retrieve.hybrid import DEFAULT_HYBRID, HybridParams, Int8Scan, SemanticSide
 from .store import embedding as _embedding
 from .store.vectors import Vectors, VectorStore
 
@@ -378,7 +378,3 @@ def _start(work: Callable[[], None]) -> None:
     threading.Thread(target=work, name="searchkit-model").start()
 
 
-def check_mode(mode: Any) -> str:
-    if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return str(mode)

@@ -44,6 +44,7 @@ from ..retrieve.arguments import (  # KINDS stays importable as api.KINDS
     _check_search_args,
     _deadline_arg,
     _explain_nothing,
+    check_mode,
 )
 from ..retrieve.deadline import DEFAULT_DEADLINE  # noqa: F401  # re-exported as api's
 from ..retrieve.results import SearchResults
@@ -341,10 +342,7 @@ class SearchIndex:
         """
         budget = _deadline_arg(deadline, cancel)
         clean = _check_search_args(query, limit, offset, per_note, filters)
-        if mode not in ("hybrid", "lexical", "semantic"):
-            raise InvalidArgumentError(
-                f"mode must be one of hybrid, lexical, semantic, not {mode!r}"
-            )
+        check_mode(mode)
         if sort not in SORTS:
             raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
         if sort != "score":
@@ -445,12 +443,8 @@ class SearchIndex:
         searches many times need not call it (the first search starts the model anyway).
         """
         self._check_open()
-        if mode == "lexical" or sort != "score" or self._embedder_choice is None:
+        if check_mode(mode) == "lexical" or sort != "score" or self._embedder_choice is None:
             return
-        if mode not in ("hybrid", "semantic"):
-            raise InvalidArgumentError(
-                f"mode must be one of hybrid, lexical, semantic, not {mode!r}"
-            )
         with contextlib.suppress(ImportError):  # no semantic extra: the search says so
             meaning = self._semantic()
             meaning.prepare(meaning_text(query, _schema()) if query else "")

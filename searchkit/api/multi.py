@@ -17,7 +17,13 @@ from urllib.parse import quote
 # First: Whoosh is imported without urllib.request and reads segments in place.
 from .. import _fastimport  # noqa: F401
 from ..errors import IndexNotFoundError, InvalidArgumentError
-from ..retrieve.arguments import SORTS, FilterValue, _check_search_args, _deadline_arg
+from ..retrieve.arguments import (
+    SORTS,
+    FilterValue,
+    _check_search_args,
+    _deadline_arg,
+    check_mode,
+)
 from ..retrieve.results import SearchResults
 from ..retrieve.search import DEFAULT_PER_NOTE, search
 
@@ -73,8 +79,7 @@ def search_many(
     clean = _check_search_args(query, limit, offset, per_note, filters)
     if sort not in SORTS:
         raise InvalidArgumentError(f"sort={sort!r}; use one of: {', '.join(SORTS)}")
-    if mode not in ("hybrid", "lexical", "semantic"):
-        raise InvalidArgumentError(f"mode must be one of hybrid, lexical, semantic, not {mode!r}")
+    check_mode(mode)
     leaves: list[Any] = []
     spans: list[tuple[int, int, Path]] = []  # docnums [start, end) of each vault
     sides: list[Any] = []

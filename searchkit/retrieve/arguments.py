@@ -19,6 +19,14 @@ KINDS = ("intro", "section", "callout")
 
 _FILTERS = {"tag", "path", "title", "heading", "callout", "kind", "video", "has", "after", "before"}
 SORTS = ("score", "modified", "created")
+MODES = ("hybrid", "lexical", "semantic")
+
+
+def check_mode(mode: Any) -> str:
+    """`mode`, if it is one of MODES; else `InvalidArgumentError` saying which are."""
+    if mode not in MODES:
+        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return str(mode)
 FilterValue = str | Sequence[str]
 
 

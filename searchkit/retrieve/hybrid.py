@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-MODES = ("hybrid", "lexical", "semantic")
-
 
 @dataclass(frozen=True)
 class HybridParams:
