@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -370,14 +371,14 @@ def test_suggested_fixes_repeat_the_index_option(run, vault, tmp_path):
     ).output
 
 
-def test_search_during_a_first_build_says_how_far_it_got(run, vault, tmp_path):
+@contextlib.contextmanager
+def _first_build_held(index_dir, vault):
+    """A first build of `vault` (into `index_dir`; None: its default index) in a thread,
+    held after its first note until the block ends."""
     import threading
 
     import searchkit
 
-    for i in range(5):
-        (vault / f"extra{i}.md").write_text(f"## Extra {i}\nfiller words {i}\n")
-    ix_dir = tmp_path / "ix"
     reached, release = threading.Event(), threading.Event()
 
     def slow(p):
@@ -385,20 +386,30 @@ def test_search_during_a_first_build_says_how_far_it_got(run, vault, tmp_path):
         release.wait(10)
 
     def build():
-        with searchkit.open_index(ix_dir, vault) as ix:
+        with searchkit.open_index(index_dir, vault) as ix:
             ix.update(progress=slow, jobs=1)
 
     worker = threading.Thread(target=build)
     worker.start()
     try:
         assert reached.wait(10)
+        yield
+    finally:
+        release.set()
+        worker.join(10)
+
+
+def test_search_during_a_first_build_says_how_far_it_got(run, vault, tmp_path):
+    import searchkit
+
+    for i in range(5):
+        (vault / f"extra{i}.md").write_text(f"## Extra {i}\nfiller words {i}\n")
+    ix_dir = tmp_path / "ix"
+    with _first_build_held(ix_dir, vault):
         result = run("search", "borrow", "--index", str(ix_dir))
         assert result.exit_code == 2
         assert "the first build of" in result.output
         assert "is in progress (1 of 7 notes)" in result.output
-    finally:
-        release.set()
-        worker.join(10)
     assert run("search", "borrow", "--index", str(ix_dir)).exit_code == 0
 
     def boom(p):
@@ -553,29 +564,14 @@ def test_rebuild_replaces_an_unreadable_index_record(run, vault, tmp_path):
 
 def test_several_vaults_search_the_built_ones_while_one_is_mid_first_build(run, vault, tmp_path):
     """Issue 23, item 8: a vault whose first build runs must not empty the others' results."""
-    import threading
 
-    import searchkit
 
     assert run("index", str(vault)).exit_code == 0
     other = tmp_path / "Other"
     other.mkdir()
     for i in range(3):
         (other / f"o{i}.md").write_text(f"## Other {i}\nborrow words {i}\n")
-    reached, release = threading.Event(), threading.Event()
-
-    def slow(p):
-        reached.set()
-        release.wait(10)
-
-    def build():
-        with searchkit.open_index(None, other) as ix:
-            ix.update(progress=slow, jobs=1)
-
-    worker = threading.Thread(target=build)
-    worker.start()
-    try:
-        assert reached.wait(10)
+    with _first_build_held(None, other):
         result = run("search", "borrow", "--vault", str(vault), "--vault", str(other),
                      "--no-color", "--no-refresh")
         assert result.exit_code == 0, result.output
@@ -590,6 +586,3 @@ def test_several_vaults_search_the_built_ones_while_one_is_mid_first_build(run, 
         alone = run("search", "borrow", "--vault", str(other), "--vault", str(other),
                     "--no-refresh")
         assert alone.exit_code == 2 and "first build" in alone.output
-    finally:
-        release.set()
-        worker.join(10)
