@@ -564,8 +564,6 @@ def test_rebuild_replaces_an_unreadable_index_record(run, vault, tmp_path):
 
 def test_several_vaults_search_the_built_ones_while_one_is_mid_first_build(run, vault, tmp_path):
     """Issue 23, item 8: a vault whose first build runs must not empty the others' results."""
-
-
     assert run("index", str(vault)).exit_code == 0
     other = tmp_path / "Other"
     other.mkdir()
