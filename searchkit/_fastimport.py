@@ -22,6 +22,7 @@ slices Whoosh asks for are copied, and the page cache is shared by every searche
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import mmap
@@ -30,6 +31,7 @@ import sys
 import threading
 import types
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -39,17 +41,30 @@ def _urlretrieve(*args: Any, **kwargs: Any) -> Any:
     return urlretrieve(*args, **kwargs)
 
 
+@contextlib.contextmanager
+def _standing_in(name: str, **names: Any) -> Iterator[None]:
+    """`name` is a stand-in module holding `names` while the block imports what imports
+    it, and is gone after (from `sys.modules` and from its package): a later import of
+    `name` loads the real module."""
+    stand_in = types.ModuleType(name)
+    for key, value in names.items():
+        setattr(stand_in, key, value)
+    sys.modules[name] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        package, _, child = name.rpartition(".")
+        if getattr(sys.modules.get(package), child, None) is stand_in:
+            delattr(sys.modules[package], child)
+
+
 def _import_whoosh_compat() -> None:
     if "whoosh.compat" in sys.modules or "urllib.request" in sys.modules:
         return  # too late, or nothing to save
-    stand_in = types.ModuleType("urllib.request")
-    stand_in.urlretrieve = _urlretrieve  # type: ignore[attr-defined]
-    sys.modules["urllib.request"] = stand_in
-    try:
+    with _standing_in("urllib.request", urlretrieve=_urlretrieve):
         import whoosh.compat  # noqa: F401
-    finally:
-        if sys.modules.get("urllib.request") is stand_in:
-            del sys.modules["urllib.request"]
 
 
 def _variations(*args: Any, **kwargs: Any) -> Any:
@@ -65,18 +80,10 @@ def _import_whoosh_query() -> None:
     imported; `variations` imports the real one if it is ever called."""
     if "whoosh.query" in sys.modules or "whoosh.lang.morph_en" in sys.modules:
         return
-    stand_in = types.ModuleType("whoosh.lang.morph_en")
-    stand_in.variations = _variations  # type: ignore[attr-defined]
-    import whoosh.lang
+    import whoosh.lang  # the real package: only its morph_en stands in
 
-    sys.modules["whoosh.lang.morph_en"] = stand_in
-    try:
-        import whoosh.query
-    finally:
-        if sys.modules.get("whoosh.lang.morph_en") is stand_in:
-            del sys.modules["whoosh.lang.morph_en"]
-        if getattr(whoosh.lang, "morph_en", None) is stand_in:
-            del whoosh.lang.morph_en
+    with _standing_in("whoosh.lang.morph_en", variations=_variations):
+        import whoosh.query  # noqa: F401
 
 
 _import_whoosh_compat()
