@@ -376,9 +376,8 @@ class SearchIndex:
             searcher, opened = self._searcher()
             # The meta read when the searcher was opened names the vault: no read per query.
             vault = self._vault or Path(opened.meta.vault)
-            # Newest first orders by date: no vector is compared, the model is not needed.
             side, semantic = self._semantic_side(
-                searcher, "lexical" if clean.get("_sort", "score") != "score" else mode
+                searcher, _meaning_mode(mode, clean.get("_sort", "score"))
             )
             filters = {k: v for k, v in clean.items() if k != "_sort"}
             try:
@@ -443,7 +442,7 @@ class SearchIndex:
         searches many times need not call it (the first search starts the model anyway).
         """
         self._check_open()
-        if check_mode(mode) == "lexical" or sort != "score" or self._embedder_choice is None:
+        if _meaning_mode(check_mode(mode), sort) == "lexical" or self._embedder_choice is None:
             return
         with contextlib.suppress(ImportError):  # no semantic extra: the search says so
             meaning = self._semantic()
@@ -624,6 +623,12 @@ class _Opened:
     ix: Any
     meta: Any
     stamp: tuple[int, int, int]
+
+
+def _meaning_mode(mode: str, sort: str) -> str:
+    """The mode as the vectors see it: a search newest first compares no vector, so it
+    needs no model (words only)."""
+    return "lexical" if sort != "score" else mode
 
 
 @functools.cache
